@@ -1,0 +1,35 @@
+#include "engine/random.h"
+
+#include <cmath>
+
+#include "kernels/common/philox.h"
+
+namespace fdl {
+
+Generator& default_generator() {
+  static Generator g(0);
+  return g;
+}
+
+Tensor rand_uniform(const Shape& s, double lo, double hi, Generator& g, DType t) {
+  const int64_t n = s.numel();
+  const uint64_t at = g.reserve(uint64_t(n));
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * kernels::philox_uniform(g.seed, at, i);
+  return Tensor::from_vector(v, s).to(t);
+}
+
+Tensor rand_normal(const Shape& s, Generator& g, DType t) {
+  // Box-Muller on pairs of uniforms; 1 - u keeps the logarithm finite.
+  const int64_t n = s.numel();
+  const uint64_t at = g.reserve(uint64_t(2 * n));
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double u1 = 1.0 - kernels::philox_uniform(g.seed, at, 2 * i);
+    const double u2 = kernels::philox_uniform(g.seed, at, 2 * i + 1);
+    v[i] = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  }
+  return Tensor::from_vector(v, s).to(t);
+}
+
+}  // namespace fdl

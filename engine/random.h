@@ -1,0 +1,30 @@
+#pragma once
+// Generator: a seeded counter-based random stream. Each draw of n numbers advances the
+// counter by ceil(n/4) blocks, so the state (seed, offset) fully describes the stream and
+// the CPU and GPU draw the same numbers.
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace fdl {
+
+struct Generator {
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // Philox blocks used so far
+  explicit Generator(uint64_t s = 0) : seed(s) {}
+
+  // Reserves n numbers and returns the offset they start at.
+  uint64_t reserve(uint64_t n) {
+    const uint64_t at = offset;
+    offset += (n + 3) / 4;
+    return at;
+  }
+};
+
+Generator& default_generator();
+
+// Tensors of fresh random numbers (CPU, float32 unless asked).
+Tensor rand_uniform(const Shape& s, double lo, double hi, Generator& g, DType t = DType::F32);
+Tensor rand_normal(const Shape& s, Generator& g, DType t = DType::F32);
+
+}  // namespace fdl

@@ -1,0 +1,87 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/autograd.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/elementwise.h"
+#include "tests/support.h"
+
+using namespace fdl;
+
+TEST_CASE("tensor: shape, fill, clone and dtype conversion") {
+  Tensor t = Tensor::full({2, 3, 4}, 1.5);
+  CHECK(t.numel() == 24);
+  CHECK(t.shape() == Shape{2, 3, 4});
+  Tensor c = t.clone();
+  c.fill_(2.0);
+  CHECK(t.to_vector()[5] == 1.5);
+  CHECK(c.to_vector()[5] == 2.0);
+  Tensor d = c.to(DType::F64);
+  CHECK(d.dtype() == DType::F64);
+  CHECK(d.data<double>()[23] == 2.0);
+  CHECK_THROWS_AS(d.data<float>(), Error);
+  CHECK_THROWS_AS(t.reshape({5, 5}), Error);
+  CHECK_THROWS_AS((Shape{1, 2, 3, 4, 5, 6}), Error);
+}
+
+TEST_CASE("allocator: caches freed blocks and tracks the peak") {
+  auto& a = Allocator::get(Device::CPU);
+  a.reset_peak();
+  const size_t before = a.stats().in_use;
+  { Tensor big = Tensor::empty({1 << 20}); CHECK(a.stats().in_use >= before + (4u << 20)); }
+  CHECK(a.stats().in_use == before);
+  CHECK(a.stats().peak >= before + (4u << 20));
+  const size_t reserved = a.stats().reserved;
+  { Tensor again = Tensor::empty({1 << 20}); CHECK(a.stats().reserved == reserved); }
+}
+
+TEST_CASE("autograd: accumulation over shared inputs, no_grad, and freed saved tensors") {
+  Tensor x = Tensor::from_vector(std::vector<double>{-1.0, 2.0}, {2}).set_requires_grad(true);
+  Tensor y = add(sigmoid(x), sigmoid(x));  // two paths into x
+  y.backward(Tensor::full({2}, 1.0, DType::F64));
+  const auto g = x.grad().to_vector();
+  for (int i = 0; i < 2; ++i) {
+    const double s = 1 / (1 + std::exp(-x.to_vector()[i]));
+    CHECK(g[i] == doctest::Approx(2 * s * (1 - s)).epsilon(1e-12));
+  }
+  CHECK_THROWS_AS(y.backward(Tensor::full({2}, 1.0, DType::F64)), Error);  // graph freed
+  {
+    autograd::NoGrad ng;
+    CHECK_FALSE(sigmoid(x).requires_grad());
+  }
+  // Gradients accumulate across backward calls until reset.
+  add(x, x).backward(Tensor::full({2}, 1.0, DType::F64));
+  CHECK(x.grad().to_vector()[0] == doctest::Approx(g[0] + 2.0));
+}
+
+TEST_CASE("gradcheck: elementwise ops") {
+  test::gradcheck([](auto& in) { return add(in[0], in[1]); },
+                  {test::randn({3, 5}, 1), test::randn({3, 5}, 2)});
+  test::gradcheck([](auto& in) { return sigmoid(in[0]); }, {test::randn({2, 3, 7}, 3)});
+  test::gradcheck([](auto& in) { return scale(in[0], -2.5); }, {test::randn({7}, 4)});
+  test::gradcheck([](auto& in) { return leaky_relu(in[0], 0.01); }, {test::randn({5, 3, 3}, 5)});
+  test::gradcheck([](auto& in) { return in[0].reshape({15}); }, {test::randn({5, 3}, 6)});
+}
+
+TEST_CASE("safetensors: round trip with metadata, and bad files name themselves") {
+  const std::string path = (std::filesystem::temp_directory_path() / "fdl_st_test.safetensors").string();
+  io::TensorMap m{{"a", test::randn({2, 3}, 7, DType::F32)}, {"b", test::randn({4}, 8)}};
+  io::save_safetensors(path, m, {{"format", "pt"}});
+  const auto back = io::load_safetensors(path);
+  CHECK(back.metadata.at("format") == "pt");
+  CHECK(back.tensors.at("a").to_vector() == m.at("a").to_vector());
+  CHECK(back.tensors.at("b").dtype() == DType::F64);
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::fputs("garbage", f);
+  std::fclose(f);
+  try {
+    io::load_safetensors(path);
+    FAIL("no error for a garbage file");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+  }
+  std::filesystem::remove(path);
+}

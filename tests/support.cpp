@@ -1,0 +1,93 @@
+#include "tests/support.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/autograd.h"
+
+namespace fdl::test {
+
+Tensor randn(const Shape& s, uint64_t seed, DType t) {
+  Generator g(seed);
+  return rand_normal(s, g, t);
+}
+
+namespace {
+double weighted_sum(const Tensor& out, const std::vector<double>& r) {
+  const std::vector<double> v = out.to_vector();
+  double s = 0;
+  for (size_t i = 0; i < v.size(); ++i) s += v[i] * r[i];
+  return s;
+}
+
+double& element(Tensor& t, int64_t i) { return t.data<double>()[i]; }
+}  // namespace
+
+void gradcheck(const OpFn& fn, std::vector<Tensor> inputs, double eps, double rtol, double atol) {
+  for (Tensor& t : inputs) {
+    if (t.dtype() == DType::I32) continue;
+    REQUIRE_MESSAGE(t.dtype() == DType::F64, "gradcheck wants float64 inputs");
+    t.set_requires_grad(true);
+    t.set_grad(Tensor());
+  }
+  const Tensor out = fn(inputs);
+  const Tensor r = randn(out.shape(), 12345);
+  const std::vector<double> rv = r.to_vector();
+  out.backward(r);
+
+  autograd::NoGrad no_grad;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    Tensor& x = inputs[k];
+    if (x.dtype() == DType::I32) continue;
+    REQUIRE_MESSAGE(x.grad().defined(), "input ", k, " received no gradient");
+    const std::vector<double> analytic = x.grad().to_vector();
+    double worst = 0;
+    int64_t worst_i = 0;
+    double worst_a = 0, worst_n = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double x0 = element(x, i);
+      element(x, i) = x0 + eps;
+      const double fp = weighted_sum(fn(inputs), rv);
+      element(x, i) = x0 - eps;
+      const double fm = weighted_sum(fn(inputs), rv);
+      element(x, i) = x0;
+      const double numeric = (fp - fm) / (2 * eps);
+      const double v = std::abs(analytic[size_t(i)] - numeric) - rtol * std::abs(numeric);
+      if (v > worst) worst = v, worst_i = i, worst_a = analytic[size_t(i)], worst_n = numeric;
+    }
+    CHECK_MESSAGE(worst <= atol, "input ", k, " element ", worst_i, ": analytic ", worst_a,
+                  " vs numeric ", worst_n);
+  }
+}
+
+double max_violation(const Tensor& got, const Tensor& want, double rtol) {
+  const std::vector<double> a = got.to_vector(), b = want.to_vector();
+  double worst = -INFINITY;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]);
+    worst = std::max(worst, std::isnan(d) ? INFINITY : d - rtol * std::abs(b[i]));
+  }
+  return worst;
+}
+
+void check_close(const Tensor& got, const Tensor& want, double rtol, double atol,
+                 const std::string& what) {
+  REQUIRE_MESSAGE(got.shape() == want.shape(), what, ": shape ", got.shape().str(), " vs ",
+                  want.shape().str());
+  const double v = max_violation(got, want, rtol);
+  CHECK_MESSAGE(v <= atol, what, ": max |got - want| - rtol|want| = ", v, " > atol ", atol);
+}
+
+io::TensorMap fixture(const std::string& name) {
+  return io::load_safetensors(std::string(FDL_FIXTURES_DIR) + "/" + name + ".safetensors").tensors;
+}
+
+const Tensor& at(const io::TensorMap& m, const std::string& key) {
+  auto it = m.find(key);
+  REQUIRE_MESSAGE(it != m.end(), "fixture has no tensor '", key, "'");
+  return it->second;
+}
+
+}  // namespace fdl::test

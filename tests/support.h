@@ -1,0 +1,34 @@
+#pragma once
+// Shared test helpers: finite-difference gradient checks, closeness checks, fixtures.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace fdl::test {
+
+// A random float64 tensor, normal(0, 1), from a fixed seed.
+Tensor randn(const Shape& s, uint64_t seed, DType t = DType::F64);
+
+// Checks the autograd gradients of fn at `inputs` against central finite differences of
+// the scalar <fn(inputs), R> for a fixed random R. Float inputs are used as given (pass
+// float64 for a meaningful check); int32 inputs are passed through untouched. The check is
+// |analytic - numeric| <= atol + rtol * |numeric| for every element of every float input.
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+void gradcheck(const OpFn& fn, std::vector<Tensor> inputs, double eps = 1e-6,
+               double rtol = 1e-5, double atol = 1e-7);
+
+// The largest |got - want| - rtol * |want| over all elements (<= atol means close).
+double max_violation(const Tensor& got, const Tensor& want, double rtol);
+// CHECKs shape equality and element-wise closeness; `what` names the comparison.
+void check_close(const Tensor& got, const Tensor& want, double rtol, double atol,
+                 const std::string& what);
+
+// tests/fixtures/<name>.safetensors, made by tools/make_fixtures.py.
+io::TensorMap fixture(const std::string& name);
+const Tensor& at(const io::TensorMap& m, const std::string& key);
+
+}  // namespace fdl::test
