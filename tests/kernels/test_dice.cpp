@@ -1,0 +1,113 @@
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <string>
+
+#include "engine/autograd.h"
+#include "engine/ops/dice.h"
+#include "engine/ops/one_hot.h"
+#include "tests/support.h"
+
+using namespace fdl;
+
+namespace {
+// A float64 one-hot target (N, K, X, Y, Z) from labels (i * mult + add) % k, or % (k - 1) when
+// the last class is to be absent.
+Tensor target_of(const Shape& s, int k, bool last_absent, uint64_t mult = 7) {
+  Tensor labels = Tensor::empty(s, DType::I32);
+  const int kk = last_absent ? k - 1 : k;
+  for (int64_t i = 0; i < s.numel(); ++i) labels.data<int32_t>()[i] = int32_t((i * mult + 3) % kk);
+  return one_hot(labels, k).to(DType::F64);
+}
+}  // namespace
+
+TEST_CASE("soft_dice_loss: parity with the torch reference of SPEC section 5") {
+  const auto fx = test::fixture("dice");
+  for (const std::string c : {"mixed", "absent", "binary"}) {
+    CAPTURE(c);
+    const Tensor x32 = test::at(fx, c + ".logits"), g32 = test::at(fx, c + ".target");
+    const Tensor want_loss = test::at(fx, c + ".loss"), want_grad = test::at(fx, c + ".grad");
+    const std::vector<double> want_dice = test::at(fx, c + ".dice").to_vector();
+    for (DType dt : {DType::F32, DType::F64}) {
+      const bool f32 = dt == DType::F32;
+      Tensor x = x32.to(dt).clone().set_requires_grad(true);
+      const Tensor loss = soft_dice_loss(x, g32.to(dt));
+      CHECK(loss.ndim() == 0);
+      CHECK(loss.dtype() == dt);
+      test::check_close(loss, want_loss.reshape(Shape{}).to(dt), f32 ? 1e-6 : 1e-12, 0, c + " loss");
+      loss.backward();
+      test::check_close(x.grad(), want_grad, f32 ? 1e-5 : 1e-10, f32 ? 1e-9 : 1e-15, c + " grad");
+      const std::vector<double> dice = dice_per_class(x.detach(), g32.to(dt));
+      REQUIRE(dice.size() == want_dice.size());
+      for (size_t k = 0; k < dice.size(); ++k)
+        CHECK(dice[k] == doctest::Approx(want_dice[k]).epsilon(f32 ? 1e-6 : 1e-12));
+    }
+  }
+}
+
+TEST_CASE("soft_dice_loss: gradcheck in double") {
+  // The target gets no gradient, so it is held fixed and only the logits are checked.
+  auto loss = [](const Tensor& g) {
+    return [g](const std::vector<Tensor>& in) { return soft_dice_loss(in[0], g); };
+  };
+  const Shape labels{2, 3, 2, 5};
+  SUBCASE("all classes present") {
+    test::gradcheck(loss(target_of(labels, 3, false)), {test::randn({2, 3, 3, 2, 5}, 21)});
+  }
+  SUBCASE("one class absent from the target") {
+    test::gradcheck(loss(target_of(labels, 3, true)), {test::randn({2, 3, 3, 2, 5}, 22)});
+  }
+  SUBCASE("denominator below the 1e-6 floor") {
+    // Tiny soft targets and very negative logits in class 2: sum(p^2) + sum(g^2) ~ 1e-8.
+    Tensor x = test::randn({1, 3, 3, 2, 5}, 23);
+    Tensor g = target_of({1, 3, 2, 5}, 3, false, 5);
+    for (int64_t i = 0; i < 30; ++i) {
+      x.data<double>()[60 + i] -= 12;
+      g.data<double>()[60 + i] = 1e-5 * double(i % 4);
+    }
+    CHECK(dice_per_class(x, g)[2] > 0);
+    test::gradcheck(loss(g), {x}, 1e-6, 1e-5, 1e-9);
+  }
+}
+
+TEST_CASE("soft_dice_loss: no gradient to the target, and argument errors") {
+  Tensor x = test::randn({1, 2, 3, 3, 3}, 31).set_requires_grad(true);
+  Tensor g = target_of({1, 3, 3, 3}, 2, false).set_requires_grad(true);
+  soft_dice_loss(x, g).backward();
+  CHECK(x.grad().defined());
+  CHECK_FALSE(g.grad().defined());
+  {
+    autograd::NoGrad ng;
+    CHECK_FALSE(soft_dice_loss(x, g).requires_grad());
+  }
+  CHECK_THROWS_WITH_AS(soft_dice_loss(test::randn({1, 1, 2, 2, 2}, 1), test::randn({1, 1, 2, 2, 2}, 2)),
+                       doctest::Contains("K >= 2"), Error);
+  CHECK_THROWS_WITH_AS(soft_dice_loss(x, target_of({1, 3, 3, 2}, 2, false)),
+                       doctest::Contains("'target' has shape"), Error);
+  CHECK_THROWS_WITH_AS(soft_dice_loss(x, g.to(DType::F32)), doctest::Contains("float32"), Error);
+  CHECK_THROWS_WITH_AS(dice_per_class(x.reshape({2, 3, 3, 3})
+                                          .detach(), g.reshape({2, 3, 3, 3}).detach()),
+                       doctest::Contains("5 dimensions"), Error);
+}
+
+TEST_CASE("soft_dice_loss: the same bits for any thread count") {
+  const Shape s{2, 3, 37, 41, 23};  // many partial-sum blocks
+  Tensor x = test::randn(s, 41, DType::F32).set_requires_grad(true);
+  const Tensor g = target_of({2, 37, 41, 23}, 3, false).to(DType::F32);
+  auto run = [&](int threads) {
+    const int prev = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    x.set_grad(Tensor());
+    const Tensor loss = soft_dice_loss(x, g);
+    loss.backward();
+    omp_set_num_threads(prev);
+    return std::make_pair(loss.item(), x.grad().to_vector());
+  };
+  const auto one = run(1), three = run(3);
+  CHECK(one.first == three.first);
+  CHECK(one.second == three.second);
+  // And the float32 result agrees with a float64 evaluation.
+  CHECK(one.first == doctest::Approx(soft_dice_loss(x.detach().to(DType::F64), g.to(DType::F64)).item())
+                         .epsilon(1e-6));
+}
