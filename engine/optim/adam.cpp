@@ -1,0 +1,89 @@
+#include "engine/optim/adam.h"
+
+#include <cmath>
+#include <set>
+
+#include "engine/ops/checks.h"
+#include "kernels/cpu/adam.h"
+
+namespace fdl {
+
+Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt) : opt_(opt) {
+  FDL_CHECK(opt.lr >= 0 && opt.eps >= 0 && opt.weight_decay >= 0, "Adam: lr ", opt.lr, ", eps ",
+            opt.eps, " and weight_decay ", opt.weight_decay, " must be non-negative");
+  FDL_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1,
+            "Adam: betas (", opt.beta1, ", ", opt.beta2, ") must lie in [0, 1)");
+  std::set<std::string> seen;
+  for (auto& [name, p] : params) {
+    FDL_CHECK(seen.insert(name).second, "Adam: parameter '", name, "' is given twice");
+    ops::check_float(p, "Adam", name.c_str());
+    slots_.push_back({name, p, Tensor::zeros(p.shape(), p.dtype(), p.device()),
+                      Tensor::zeros(p.shape(), p.dtype(), p.device())});
+  }
+}
+
+void Adam::step() {
+  for (Slot& s : slots_) {
+    const Tensor g = s.param.grad();
+    if (!g.defined()) continue;
+    FDL_CHECK(g.shape() == s.param.shape() && g.dtype() == s.param.dtype(), "Adam: gradient of '",
+              s.name, "' is ", g.shape().str(), " ", dtype_name(g.dtype()), ", the parameter is ",
+              s.param.shape().str(), " ", dtype_name(s.param.dtype()));
+    if (s.param.device() == Device::CUDA) ops::no_cuda("Adam::step");
+    ++s.step;
+    const double t = double(s.step);
+    const kernels::cpu::AdamScalars sc{opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
+                                       opt_.lr / (1 - std::pow(opt_.beta1, t)),
+                                       std::sqrt(1 - std::pow(opt_.beta2, t))};
+    dispatch_float(s.param.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      kernels::cpu::adam_step(s.param.data<T>(), g.data<T>(), s.exp_avg.data<T>(),
+                              s.exp_avg_sq.data<T>(), s.param.numel(), sc);
+    });
+  }
+  ++steps_;
+}
+
+void Adam::zero_grad() {
+  for (Slot& s : slots_) s.param.set_grad(Tensor());
+}
+
+std::map<std::string, Tensor> Adam::state() const {
+  std::map<std::string, Tensor> out;
+  for (const Slot& s : slots_) {
+    out[s.name + ".exp_avg"] = s.exp_avg;
+    out[s.name + ".exp_avg_sq"] = s.exp_avg_sq;
+    out[s.name + ".step"] = Tensor::full(Shape{}, double(s.step), DType::F64);
+  }
+  return out;
+}
+
+void Adam::load_state(const std::map<std::string, Tensor>& state, int64_t steps) {
+  FDL_CHECK(steps >= 0, "Adam::load_state: negative step count ", steps);
+  auto find = [&](const Slot& s, const char* what) -> const Tensor& {
+    const std::string key = s.name + what;
+    auto it = state.find(key);
+    FDL_CHECK(it != state.end(), "Adam::load_state: no '", key, "' in the optimiser state");
+    FDL_CHECK(it->second.shape() == s.param.shape(), "Adam::load_state: '", key, "' has shape ",
+              it->second.shape().str(), " but the parameter has ", s.param.shape().str());
+    return it->second;
+  };
+  // Check everything before changing anything, so a bad state leaves the optimiser intact.
+  std::vector<int64_t> step_of;
+  for (const Slot& s : slots_) {
+    find(s, ".exp_avg");
+    find(s, ".exp_avg_sq");
+    auto it = state.find(s.name + ".step");
+    step_of.push_back(it == state.end() ? steps : int64_t(it->second.item()));
+    FDL_CHECK(step_of.back() >= 0, "Adam::load_state: negative step for '", s.name, "'");
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    s.exp_avg.copy_(find(s, ".exp_avg").to(s.param.dtype()));
+    s.exp_avg_sq.copy_(find(s, ".exp_avg_sq").to(s.param.dtype()));
+    s.step = step_of[i];
+  }
+  steps_ = steps;
+}
+
+}  // namespace fdl

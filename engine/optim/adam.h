@@ -1,0 +1,46 @@
+#pragma once
+// Adam with torch.optim.Adam's semantics: L2 weight decay added to the gradient, bias
+// corrections, amsgrad off. Each parameter keeps its own step count, as in torch, so a
+// parameter that gets no gradient in a step is left alone and its moments do not age.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace fdl {
+
+struct AdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 1e-10;
+};
+
+class Adam {
+ public:
+  Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt = {});
+
+  void step();       // updates every parameter that has a gradient, in place
+  void zero_grad();  // sets the gradients to undefined (torch's set_to_none=True)
+  int64_t steps() const { return steps_; }  // calls to step()
+  const AdamOptions& options() const { return opt_; }
+
+  // For checkpoints: "<param>.exp_avg", "<param>.exp_avg_sq" (live tensors, not copies) and
+  // "<param>.step" (a 0-dim float64 count).
+  std::map<std::string, Tensor> state() const;
+  // Copies the moments in; a missing key or a shape mismatch is an fdl::Error naming it. A
+  // parameter's step comes from "<param>.step" when present, else from `steps`.
+  void load_state(const std::map<std::string, Tensor>& state, int64_t steps);
+
+ private:
+  struct Slot {
+    std::string name;
+    Tensor param, exp_avg, exp_avg_sq;
+    int64_t step = 0;
+  };
+  std::vector<Slot> slots_;
+  AdamOptions opt_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace fdl
