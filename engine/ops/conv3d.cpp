@@ -1,0 +1,106 @@
+#include "engine/ops/conv3d.h"
+
+#include <omp.h>
+
+#include "engine/autograd.h"
+#include "engine/ops/checks.h"
+#include "kernels/cpu/conv3d.h"
+
+namespace fdl {
+
+namespace kc = kernels::cpu;
+
+namespace {
+
+kernels::Conv3dShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& bias, int stride,
+                                int padding) {
+  const char* op = "conv3d";
+  ops::check_float(x, op, "x");
+  ops::check_float(w, op, "w");
+  ops::check_ndim(x, 5, op, "x");
+  ops::check_ndim(w, 5, op, "w");
+  FDL_CHECK(w.dtype() == x.dtype(), op, ": 'w' is ", dtype_name(w.dtype()), " but 'x' is ",
+            dtype_name(x.dtype()));
+  FDL_CHECK(w.device() == x.device(), op, ": 'w' and 'x' are on different devices");
+  FDL_CHECK(w.size(1) == x.size(1), op, ": 'w' ", w.shape().str(), " expects ", w.size(1),
+            " input channels but 'x' ", x.shape().str(), " has ", x.size(1));
+  const int64_t k = w.size(2);
+  FDL_CHECK((k == 1 || k == 3) && w.size(3) == k && w.size(4) == k, op,
+            ": 'w' must be a 1x1x1 or 3x3x3 kernel, got shape ", w.shape().str());
+  FDL_CHECK(stride == 1 || stride == 2, op, ": 'stride' must be 1 or 2, got ", stride);
+  FDL_CHECK(padding == 0 || padding == 1, op, ": 'padding' must be 0 or 1, got ", padding);
+  if (bias.defined()) {
+    ops::check_float(bias, op, "bias");
+    FDL_CHECK(bias.ndim() == 1 && bias.size(0) == w.size(0), op, ": 'bias' must have shape (",
+              w.size(0), "), got ", bias.shape().str());
+    FDL_CHECK(bias.dtype() == x.dtype() && bias.device() == x.device(), op,
+              ": 'bias' must match 'x' in dtype and device");
+  }
+  kernels::Conv3dShape s;
+  s.n = int(x.size(0));
+  s.cin = int(x.size(1));
+  s.cout = int(w.size(0));
+  for (int a = 0; a < 3; ++a) s.in[a] = int(x.size(2 + a));
+  s.k = int(k);
+  s.stride = stride;
+  s.pad = padding;
+  for (int a = 0; a < 3; ++a)
+    FDL_CHECK(s.in[a] + 2 * padding >= k, op, ": 'x' ", x.shape().str(),
+              " is smaller than the kernel along axis ", 2 + a);
+  return s;
+}
+
+Shape out_shape(const kernels::Conv3dShape& s) {
+  return {s.n, s.cout, s.out(0), s.out(1), s.out(2)};
+}
+
+Tensor scratch(int64_t elements, DType t) { return Tensor::empty({elements}, t); }
+
+}  // namespace
+
+Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
+  const kernels::Conv3dShape s = conv_shape(x, w, bias, stride, padding);
+  if (x.device() == Device::CUDA) ops::no_cuda("conv3d");
+  const int threads = omp_get_max_threads();
+  Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor work = scratch(kc::conv3d_forward_scratch<T>(s, threads), x.dtype());
+    kc::conv3d_forward<T>(s, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                          y.data<T>(), work.data<T>(), threads);
+  });
+  if (autograd::wants({x, w, bias})) {
+    const bool gx = x.requires_grad(), gw = w.requires_grad(),
+               gb = bias.defined() && bias.requires_grad();
+    // x is saved only when w needs its gradient, w only when x does.
+    autograd::record("conv3d", y, {x, w, bias},
+                     [s, gx, gw, gb, xs = gw ? x.detach() : Tensor(), ws = gx ? w.detach() : Tensor()](
+                         const Tensor& g) {
+                       std::vector<Tensor> grads(3);
+                       const int threads = omp_get_max_threads();
+                       dispatch_float(g.dtype(), [&](auto tag) {
+                         using T = typename decltype(tag)::type;
+                         if (gx) {
+                           Tensor work = scratch(kc::conv3d_backward_data_scratch<T>(s, threads), g.dtype());
+                           grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype());
+                           kc::conv3d_backward_data<T>(s, g.data<T>(), ws.data<T>(), grads[0].data<T>(),
+                                                       work.data<T>(), threads);
+                         }
+                         if (gw) {
+                           Tensor work = scratch(kc::conv3d_backward_weight_scratch<T>(s, threads), g.dtype());
+                           grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype());
+                           kc::conv3d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
+                                                         work.data<T>(), threads);
+                         }
+                         if (gb) {
+                           grads[2] = Tensor::empty({s.cout}, g.dtype());
+                           kc::conv3d_backward_bias<T>(s, g.data<T>(), grads[2].data<T>());
+                         }
+                       });
+                       return grads;
+                     });
+  }
+  return y;
+}
+
+}  // namespace fdl
