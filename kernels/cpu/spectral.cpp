@@ -1,0 +1,60 @@
+#include "kernels/cpu/spectral.h"
+
+namespace fdl::kernels::cpu {
+
+namespace {
+constexpr int64_t kParallelMin = 1 << 14;  // complex elements below which one thread is faster
+}
+
+template <class T>
+void spectral_crop(const T* full, T* small, const Block3& b, int64_t batch, T scale) {
+  const int64_t m0 = b.a[0].m, m1 = b.a[1].m, h2 = b.a[2].m / 2 + 1;
+  const int64_t full_half = b.a[0].n * b.a[1].n * (b.a[2].n / 2 + 1);
+  const int64_t per = m0 * m1 * h2, total = batch * per;
+#pragma omp parallel for if (total > kParallelMin)
+  for (int64_t e = 0; e < total; ++e) {
+    const int64_t v = e / per, rest = e % per;
+    const int64_t i0 = rest / (m1 * h2), i1 = rest / h2 % m1, i2 = rest % h2;
+    const Cx<T> c = crop_element(full + 2 * v * full_half, b, i0, i1, i2, scale);
+    small[2 * e] = c.re;
+    small[2 * e + 1] = c.im;
+  }
+}
+
+template <class T>
+void spectral_zero_block(T* full, const Block3& b, int64_t batch, T scale) {
+  const int64_t n1 = b.a[1].n, h2 = b.a[2].n / 2 + 1;
+  const int64_t per = b.a[0].n * n1 * h2, total = batch * per;
+#pragma omp parallel for if (total > kParallelMin)
+  for (int64_t e = 0; e < total; ++e) {
+    const int64_t rest = e % per;
+    const T w = mask_weight(b, rest / (n1 * h2), rest / h2 % n1, rest % h2, scale);
+    full[2 * e] *= w;
+    full[2 * e + 1] *= w;
+  }
+}
+
+template <class T>
+void spectral_embed(T* full, const T* small, const Block3& b, int64_t batch, T scale) {
+  const int64_t n1 = b.a[1].n, h2 = b.a[2].n / 2 + 1;
+  const int64_t per = b.a[0].n * n1 * h2, total = batch * per;
+  const int64_t small_half = b.a[0].m * b.a[1].m * (b.a[2].m / 2 + 1);
+#pragma omp parallel for if (total > kParallelMin)
+  for (int64_t e = 0; e < total; ++e) {
+    const int64_t v = e / per, rest = e % per;
+    const Cx<T> c = embed_element(Cx<T>{full[2 * e], full[2 * e + 1]}, small + 2 * v * small_half,
+                                  b, rest / (n1 * h2), rest / h2 % n1, rest % h2, scale);
+    full[2 * e] = c.re;
+    full[2 * e + 1] = c.im;
+  }
+}
+
+#define FDL_INSTANTIATE(T)                                                              \
+  template void spectral_crop<T>(const T*, T*, const Block3&, int64_t, T);              \
+  template void spectral_zero_block<T>(T*, const Block3&, int64_t, T);                  \
+  template void spectral_embed<T>(T*, const T*, const Block3&, int64_t, T);
+FDL_INSTANTIATE(float)
+FDL_INSTANTIATE(double)
+#undef FDL_INSTANTIATE
+
+}  // namespace fdl::kernels::cpu
