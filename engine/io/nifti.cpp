@@ -1,0 +1,223 @@
+#include "engine/io/nifti.h"
+
+#include <fcntl.h>
+#include <nifti2_io.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace fdl {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Larger volumes are refused before their data is read (a corrupt header must not make
+// nifti_clib allocate terabytes).
+constexpr int64_t kMaxVoxels = int64_t(1) << 31;
+
+struct NimDeleter {
+  void operator()(nifti_image* p) const { nifti_image_free(p); }
+};
+using NimPtr = std::unique_ptr<nifti_image, NimDeleter>;
+
+Affine from_mat(const nifti_dmat44& m) {
+  Affine a{};
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) a[size_t(r)][size_t(c)] = m.m[r][c];
+  return a;
+}
+
+nifti_dmat44 to_mat(const Affine& a) {
+  nifti_dmat44 m;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) m.m[r][c] = a[size_t(r)][size_t(c)];
+  return m;
+}
+
+Affine matmul(const Affine& a, const Affine& b) {
+  Affine c{};
+  for (size_t r = 0; r < 4; ++r)
+    for (size_t k = 0; k < 4; ++k)
+      for (size_t j = 0; j < 4; ++j) c[r][j] += a[r][k] * b[k][j];
+  return c;
+}
+
+// nibabel's affine for a header with neither qform nor sform.
+Affine fallback_affine(const std::array<int64_t, 3>& dims, const std::array<double, 3>& d) {
+  Affine a{};
+  const double sign[3] = {-1, 1, 1};
+  for (size_t i = 0; i < 3; ++i) {
+    a[i][i] = sign[i] * d[i];
+    a[i][3] = -sign[i] * d[i] * double(dims[i] - 1) / 2;
+  }
+  a[3][3] = 1;
+  return a;
+}
+
+template <class S>
+void convert(const void* src, float* dst, int64_t n, double slope, double inter) {
+  const S* s = static_cast<const S*>(src);
+  for (int64_t i = 0; i < n; ++i) dst[i] = float(double(s[i]) * slope + inter);
+}
+
+}  // namespace
+
+Volume read_nifti(const std::string& path) {
+  FDL_CHECK(fs::is_regular_file(path), path, ": no such file");
+  nifti_set_debug_level(0);
+  NimPtr nim(nifti_image_read(path.c_str(), 0));
+  FDL_CHECK(nim, path, ": not a readable NIfTI file (bad or missing header)");
+  int64_t ndim = nim->dim[0];
+  while (ndim > 3 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
+  FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
+            "-D image; fdl reads 3-D volumes and 4-D ones with channels on the 4th axis");
+  std::array<int64_t, 4> d{1, 1, 1, 1};
+  for (int64_t i = 0; i < ndim; ++i) d[size_t(i)] = nim->dim[i + 1];
+  int64_t nvox = 1;
+  for (int64_t v : d) {
+    FDL_CHECK(v >= 1 && v <= kMaxVoxels, path, ": absurd dimension ", v, " in the header");
+    nvox *= v;
+    FDL_CHECK(nvox <= kMaxVoxels, path, ": ", nvox, "+ voxels is more than fdl reads");
+  }
+  switch (nim->datatype) {
+    case DT_UINT8: case DT_INT8: case DT_INT16: case DT_UINT16: case DT_INT32:
+    case DT_FLOAT32: case DT_FLOAT64: break;
+    default:
+      throw Error(path + ": voxel type " + nifti_datatype_string(nim->datatype) +
+                  " is not supported (uint8, int8, int16, uint16, int32, float32, float64 are)");
+  }
+  FDL_CHECK(nifti_image_load(nim.get()) == 0 && nim->data, path,
+            ": image data could not be read (truncated or corrupt file)");
+
+  std::vector<float> raw(static_cast<size_t>(nvox));
+  double slope = nim->scl_slope, inter = nim->scl_inter;
+  if (slope == 0 || !std::isfinite(slope) || !std::isfinite(inter)) slope = 1, inter = 0;
+  switch (nim->datatype) {
+    case DT_UINT8: convert<uint8_t>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_INT8: convert<int8_t>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_INT16: convert<int16_t>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_UINT16: convert<uint16_t>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_INT32: convert<int32_t>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_FLOAT32: convert<float>(nim->data, raw.data(), nvox, slope, inter); break;
+    default: convert<double>(nim->data, raw.data(), nvox, slope, inter); break;
+  }
+
+  Volume v;
+  const int64_t X = d[0], Y = d[1], Z = d[2], C = d[3];
+  v.data = ndim == 4 ? Tensor::empty({C, X, Y, Z}) : Tensor::empty({X, Y, Z});
+  float* out = v.data.data<float>();
+  // The file is Fortran-ordered (i fastest); the tensor is row-major (k fastest).
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t x = 0; x < X; ++x)
+      for (int64_t y = 0; y < Y; ++y)
+        for (int64_t z = 0; z < Z; ++z)
+          out[((c * X + x) * Y + y) * Z + z] = raw[size_t(x + X * (y + Y * (z + Z * c)))];
+
+  v.spacing = {nim->dx, nim->dy, nim->dz};
+  v.qform_code = nim->qform_code;
+  v.sform_code = nim->sform_code;
+  v.qform = from_mat(nim->qto_xyz);
+  v.sform = from_mat(nim->sto_xyz);
+  v.xyz_units = nim->xyz_units;
+  v.time_units = nim->time_units;
+  v.affine = v.sform_code > 0   ? v.sform
+             : v.qform_code > 0 ? v.qform
+                                : fallback_affine({X, Y, Z}, v.spacing);
+  return v;
+}
+
+void write_nifti(const std::string& path, const Tensor& data, const Volume& header,
+                 NiftiOutType type) {
+  FDL_CHECK(data.defined() && (data.ndim() == 3 || data.ndim() == 4), path,
+            ": write_nifti wants a (X, Y, Z) or (C, X, Y, Z) tensor");
+  const Tensor t = data.to(Device::CPU).to(DType::F32);
+  const bool four = t.ndim() == 4;
+  const int64_t C = four ? t.size(0) : 1, X = t.size(-3), Y = t.size(-2), Z = t.size(-1);
+  int64_t dims[8] = {four ? 4 : 3, X, Y, Z, C, 1, 1, 1};
+  NimPtr nim(nifti_make_new_nim(dims, type == NiftiOutType::UInt8 ? DT_UINT8 : DT_FLOAT32, 1));
+  FDL_CHECK(nim, path, ": cannot make a NIfTI image in memory");
+
+  const float* in = t.data<float>();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t x = 0; x < X; ++x)
+      for (int64_t y = 0; y < Y; ++y)
+        for (int64_t z = 0; z < Z; ++z) {
+          const float v = in[((c * X + x) * Y + y) * Z + z];
+          const int64_t o = x + X * (y + Y * (z + Z * c));
+          if (type == NiftiOutType::UInt8)
+            static_cast<uint8_t*>(nim->data)[o] = uint8_t(std::lround(std::fmin(255.f, std::fmax(0.f, v))));
+          else
+            static_cast<float*>(nim->data)[o] = v;
+        }
+
+  nim->dx = nim->pixdim[1] = header.spacing[0];
+  nim->dy = nim->pixdim[2] = header.spacing[1];
+  nim->dz = nim->pixdim[3] = header.spacing[2];
+  nim->xyz_units = header.xyz_units;
+  nim->time_units = header.time_units;
+  nim->qform_code = header.qform_code;
+  nim->sform_code = header.sform_code;
+  nim->sto_xyz = to_mat(header.sform);
+  nim->qto_xyz = to_mat(header.qform);
+  if (header.qform_code > 0) {  // the writer stores the qform as quaternion parameters
+    double dx, dy, dz;
+    nifti_dmat44_to_quatern(nim->qto_xyz, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d,
+                            &nim->qoffset_x, &nim->qoffset_y, &nim->qoffset_z, &dx, &dy, &dz,
+                            &nim->qfac);
+  }
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+
+  // Temporary name beside the target, keeping the extension that selects gzip.
+  const fs::path target(path);
+  const std::string name = target.filename().string();
+  const size_t ext_at = name.find(".nii");
+  FDL_CHECK(ext_at != std::string::npos, path, ": NIfTI output must end in .nii or .nii.gz");
+  std::string tmp_name = ".";
+  tmp_name.append(name, 0, ext_at).append(".tmp").append(std::to_string(::getpid()));
+  tmp_name.append(name, ext_at);
+  const fs::path tmp = target.parent_path() / tmp_name;
+  std::free(nim->fname);
+  std::free(nim->iname);
+  nim->fname = strdup(tmp.c_str());
+  nim->iname = strdup(tmp.c_str());
+  FDL_CHECK(nim->fname && nim->iname, path, ": out of memory");
+  nifti_image_write(nim.get());  // reports nothing; check what it left on disk
+  NimPtr back(nifti_image_read(tmp.c_str(), 0));
+  const bool ok = back && back->nvox == nim->nvox;
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (!ok || !synced) {
+    fs::remove(tmp, ec);
+    throw Error(path + ": writing the NIfTI file failed (is the directory writable?)");
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error(path + ": rename into place failed: " + ec.message());
+  }
+}
+
+Volume regrid_header(const Volume& header, std::array<double, 3> scale, std::array<double, 3> shift) {
+  Affine m{};
+  for (size_t i = 0; i < 3; ++i) m[i][i] = scale[i], m[i][3] = shift[i];
+  m[3][3] = 1;
+  Volume v = header;
+  v.data = Tensor();
+  for (size_t i = 0; i < 3; ++i) v.spacing[i] = header.spacing[i] * scale[i];
+  v.affine = matmul(header.affine, m);
+  v.qform = matmul(header.qform, m);
+  v.sform = matmul(header.sform, m);
+  if (header.qform_code <= 0 && header.sform_code <= 0) {
+    v.sform = v.affine;
+    v.sform_code = NIFTI_XFORM_ALIGNED_ANAT;
+  }
+  return v;
+}
+
+}  // namespace fdl
