@@ -1,12 +1,15 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "engine/autograd.h"
 #include "engine/ops/dice.h"
+#include "engine/ops/elementwise.h"
 #include "engine/ops/one_hot.h"
+#include "kernels/cpu/dice.h"
 #include "tests/support.h"
 
 using namespace fdl;
@@ -110,4 +113,38 @@ TEST_CASE("soft_dice_loss: the same bits for any thread count") {
   // And the float32 result agrees with a float64 evaluation.
   CHECK(one.first == doctest::Approx(soft_dice_loss(x.detach().to(DType::F64), g.to(DType::F64)).item())
                          .epsilon(1e-6));
+}
+
+TEST_CASE("soft_dice_loss: float32 agrees with float64 over the whole logit range") {
+  // Logits up to +-120 reach the clamped ends of the float exponential.
+  const Tensor x64 = scale(test::randn({1, 3, 17, 13, 11}, 51), 40.0);
+  const Tensor g64 = target_of({1, 17, 13, 11}, 3, false, 11);
+  Tensor x32 = x64.to(DType::F32).set_requires_grad(true);
+  Tensor xd = x32.detach().to(DType::F64).set_requires_grad(true);
+  const Tensor l32 = soft_dice_loss(x32, g64.to(DType::F32)), l64 = soft_dice_loss(xd, g64);
+  CHECK(l32.item() == doctest::Approx(l64.item()).epsilon(1e-6));
+  l32.backward();
+  l64.backward();
+  const double gmax = [&] {
+    double m = 0;
+    for (double v : xd.grad().to_vector()) m = std::max(m, std::abs(v));
+    return m;
+  }();
+  test::check_close(x32.grad(), xd.grad(), 1e-5, 1e-6 * gmax, "float32 vs float64 gradient");
+}
+
+TEST_CASE("soft_dice_loss: the vectorisable float exp is within 2 ulp of exp") {
+  double worst = 0;
+  float worst_x = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.0007f) {
+    const double want = std::exp(double(x));
+    const double ulp = std::nextafter(float(want), INFINITY) - float(want);
+    const double err = std::abs(double(kernels::cpu::exp_poly(x)) - want) / ulp;
+    if (err > worst) worst = err, worst_x = x;
+  }
+  CAPTURE(worst_x);
+  CHECK(worst <= 2.0);
+  CHECK(kernels::cpu::exp_poly(0.0f) == 1.0f);
+  CHECK(std::isfinite(kernels::cpu::exp_poly(1000.0f)));
+  CHECK(kernels::cpu::exp_poly(-1000.0f) > 0.0f);
 }
