@@ -64,7 +64,12 @@ void run(const Options& o) {
   const int64_t C = d.ndim() == 4 ? d.size(0) : 1;
   const Tensor x = d.reshape({1, C, d.size(-3), d.size(-2), d.size(-1)});
   const std::array<int64_t, 3> full{x.size(2), x.size(3), x.size(4)};
-  const SpectralBlock block = SpectralBlock::make(full, {o.beta[0], o.beta[1], o.beta[2]}, centre);
+  SpectralBlock block;
+  try {
+    block = SpectralBlock::make(full, {o.beta[0], o.beta[1], o.beta[2]}, centre);
+  } catch (const Error& e) {
+    throw Error(o.image + ": " + e.what());
+  }
   const SplitResult parts = spectral_split(x, {o.beta[0], o.beta[1], o.beta[2]}, centre);
 
   std::array<double, 3> scale{};
