@@ -1,0 +1,23 @@
+#pragma once
+// The frequency-disentangled U-Nets (SPEC section 4). The input is split into low and high
+// frequencies (spectral_split); a second first-conv, conv3d_c1_low, runs on the low part and
+// its features are spectrally fused with the high branch: right after the first conv (early)
+// or after the decoder's last Up block (late).
+#include "models/unet3d.h"
+
+namespace fdl {
+
+enum class Fusion { Early, Late };
+
+class FDUNet3D : public UNet3D {
+ public:
+  FDUNet3D(const ModelOptions& opt, Fusion where, Generator& init);
+  Tensor forward(const Tensor& x) override;  // splits x, then forward_split
+  Tensor forward_split(const Tensor& low, const Tensor& high);
+
+ private:
+  Fusion where_;
+  ConvPtr c1_low_;
+};
+
+}  // namespace fdl

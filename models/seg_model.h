@@ -1,0 +1,39 @@
+#pragma once
+// The segmentation networks of SPEC section 4 behind one interface, and their registry.
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/nn/module.h"
+#include "engine/ops/spectral.h"
+#include "engine/random.h"
+
+namespace fdl {
+
+struct ModelOptions {
+  int in_channels = 1;
+  int classes = 2;
+  int base_filters = 8;
+  double dropout = 0.6;
+  std::array<double, 3> beta{0.1, 0.1, 1.0};  // the spectral centre block, FD models only
+  KspaceCentre centre = KspaceCentre::Shifted;
+};
+
+class SegModel : public Module {
+ public:
+  // x: (N, Cin, X, Y, Z), X, Y, Z divisible by 4 -> logits (N, K, X, Y, Z).
+  virtual Tensor forward(const Tensor& x) = 0;
+  // Dropout draws from this stream; checkpoints save and restore it.
+  Generator& dropout_generator() { return dropout_gen_; }
+
+ protected:
+  Generator dropout_gen_{0};
+};
+
+// Names: "unet3d", "fd-early", "fd-late". Weights are drawn from `init`.
+std::shared_ptr<SegModel> make_model(const std::string& name, const ModelOptions& opt,
+                                     Generator& init);
+const std::vector<std::string>& model_names();
+
+}  // namespace fdl
