@@ -50,7 +50,10 @@ struct Source {
     rs = len[2];
     ps = int64_t(len[1]) * len[2];
     phase_vol = int64_t(len[0]) * ps;
+    // An odd number of cache lines between channels spreads the channels' streams over
+    // all L1 sets; a multiple of 4 KiB would put them all in one.
     chan_stride = round_up(phase_vol * s * s * s, kAlign);
+    if (chan_stride / kAlign % 2 == 0) chan_stride += kAlign;
   }
 };
 
@@ -86,31 +89,39 @@ void build_source(const Source& src, const T* in, const int dims[3], T* buf, int
                   int threads) {
   const int s = src.s, phases = s * s * s;
   const int64_t in_vol = int64_t(dims[0]) * dims[1] * dims[2];
-  const int64_t planes = int64_t(src.channels) * phases * src.len[0];
+  // One item is one (channel, x phase, x index) plane of every (y, z) phase, so each input
+  // row is read once and split into its z phases while it is in L1.
+  const int64_t items = int64_t(src.channels) * s * src.len[0];
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t item = 0; item < planes; ++item) {
+  for (int64_t item = 0; item < items; ++item) {
     const int ux = int(item % src.len[0]);
-    const int ph = int(item / src.len[0] % phases), c = int(item / src.len[0] / phases);
-    const int rx = ph / (s * s), ry = ph / s % s, rz = ph % s;
-    T* out = buf + c * src.chan_stride + ph * src.phase_vol + ux * src.ps;
+    const int rx = int(item / src.len[0] % s), c = int(item / src.len[0] / s);
     const int ix = s * ux + rx - src.lo[0];
-    if (ix < 0 || ix >= dims[0]) {
-      std::fill(out, out + src.ps, T(0));
-      continue;
-    }
-    for (int uy = 0; uy < src.len[1]; ++uy) {
-      T* row = out + uy * src.rs;
-      const int iy = s * uy + ry - src.lo[1];
-      if (iy < 0 || iy >= dims[1]) {
-        std::fill(row, row + src.rs, T(0));
-        continue;
+    for (int ry = 0; ry < s; ++ry)
+      for (int uy = 0; uy < src.len[1]; ++uy) {
+        const int iy = s * uy + ry - src.lo[1];
+        const bool inside = ix >= 0 && ix < dims[0] && iy >= 0 && iy < dims[1];
+        const T* in_row = inside ? in + c * in_vol + (int64_t(ix) * dims[1] + iy) * dims[2] : nullptr;
+        for (int rz = 0; rz < s; ++rz) {
+          const int ph = (rx * s + ry) * s + rz;
+          T* row = buf + c * src.chan_stride + ph * src.phase_vol + ux * src.ps + uy * src.rs;
+          if (!inside) {
+            std::fill(row, row + src.rs, T(0));
+            continue;
+          }
+          // Columns uz with 0 <= s*uz + rz - lo < dims[2] copy, the rest are zero.
+          const int shift = rz - src.lo[2];
+          const int u0 = std::min(src.len[2], int(div_up(std::max(src.lo[2] - rz, 0), s)));
+          const int u1 = std::clamp(int(div_up(dims[2] + src.lo[2] - rz, s)), u0, src.len[2]);
+          std::fill(row, row + u0, T(0));
+          if (s == 1) {
+            std::copy(in_row + u0 + shift, in_row + u1 + shift, row + u0);
+          } else {
+            for (int uz = u0; uz < u1; ++uz) row[uz] = in_row[s * uz + shift];
+          }
+          std::fill(row + u1, row + src.len[2], T(0));
+        }
       }
-      const T* in_row = in + c * in_vol + (int64_t(ix) * dims[1] + iy) * dims[2];
-      for (int uz = 0; uz < src.len[2]; ++uz) {
-        const int iz = s * uz + rz - src.lo[2];
-        row[uz] = iz >= 0 && iz < dims[2] ? in_row[iz] : T(0);
-      }
-    }
   }
   const int64_t used = int64_t(src.channels) * src.chan_stride;
   std::fill(buf + std::min(used, size), buf + size, T(0));
@@ -465,7 +476,11 @@ void conv3d_backward_weight(const Conv3dShape& sh, const T* x, const T* gy, T* g
   const int64_t ychunks = div_up(g.q[1], g.rows_per_chunk);
   const int64_t items = int64_t(g.q[0]) * ychunks;
   const int64_t ovol = sh.out_volume();
+  // Tiles run over (input channel, tap) pairs, so 1x1 kernels fill them too.
   const int64_t part_co = int64_t(sh.cin) * taps;
+  std::vector<int64_t> pair_off(static_cast<size_t>(part_co));
+  for (int ci = 0; ci < sh.cin; ++ci)
+    for (int t = 0; t < taps; ++t) pair_off[size_t(ci * taps + t)] = ci * f.src.chan_stride + f.off[size_t(t)];
   for (int n = 0; n < sh.n; ++n) {
     build_source(f.src, x + n * int64_t(sh.cin) * sh.in_volume(), sh.in, src, wl.source, threads);
     const T* gyn = gy + n * int64_t(sh.cout) * ovol;
@@ -488,18 +503,17 @@ void conv3d_backward_weight(const Conv3dShape& sh, const T* x, const T* gy, T* g
             const T* in = gyn + o * ovol + (int64_t(qx) * g.q[1] + y0 + j) * g.q[2];
             std::copy(in, in + g.q[2], gb + o * wl.span + j * f.src.rs);
           }
-        for (int ci = 0; ci < sh.cin; ++ci) {
-          const T* s = src + ci * f.src.chan_stride + p0;
+        for (int64_t j = 0; j < part_co; j += kWgTaps)
           for (int64_t o = 0; o < wl.cout4; o += kWgCo) {
-            T* pc = part + o * part_co + int64_t(ci) * taps;
+            T* pc = part + o * part_co + j;
             const T* go = gb + o * wl.span;
-            int t = 0;
-            for (; t + kWgTaps <= taps; t += kWgTaps)
-              wgrad_tile<T, kWgTaps>(go, wl.span, s, f.off.data() + t, len, pc + t, part_co);
-            for (; t < taps; ++t)
-              wgrad_tile<T, 1>(go, wl.span, s, f.off.data() + t, len, pc + t, part_co);
+            if (j + kWgTaps <= part_co) {
+              wgrad_tile<T, kWgTaps>(go, wl.span, src + p0, pair_off.data() + j, len, pc, part_co);
+            } else {
+              for (int64_t i = j; i < part_co; ++i)
+                wgrad_tile<T, 1>(go, wl.span, src + p0, pair_off.data() + i, len, pc + (i - j), part_co);
+            }
           }
-        }
       }
     }
   }

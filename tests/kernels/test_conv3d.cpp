@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -66,8 +67,9 @@ Tensor as_tensor(const std::vector<double>& v, const Shape& s, DType t) {
 }
 
 std::string name(const Config& c) {
-  return "k" + std::to_string(c.k) + "s" + std::to_string(c.stride) + "p" + std::to_string(c.pad) +
-         (c.bias ? " bias" : "");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "k%ds%dp%d%s", c.k, c.stride, c.pad, c.bias ? " bias" : "");
+  return buf;
 }
 
 }  // namespace

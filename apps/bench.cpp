@@ -1,0 +1,147 @@
+// `fdl bench conv3d`: times the conv3d kernels at the network's shapes and, when Debian's
+// PyTorch is present, runs tools/bench_torch.py in the same run for the ratio torch/fdl.
+#include <omp.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "apps/command.h"
+#include "engine/bench/conv3d_bench.h"
+#include "engine/error.h"
+
+namespace {
+
+using fdl::kernels::Conv3dShape;
+
+Conv3dShape conv(int cin, int cout, int x, int y, int z, int k, int s, int p) {
+  Conv3dShape c;
+  c.n = 2, c.cin = cin, c.cout = cout, c.in[0] = x, c.in[1] = y, c.in[2] = z;
+  c.k = k, c.stride = s, c.pad = p;
+  return c;
+}
+
+// The U-Net's convolutions at the paper's 160x160x128 input, batch 2.
+std::vector<Conv3dShape> network_shapes() {
+  return {conv(8, 8, 160, 160, 128, 3, 1, 1),  conv(16, 16, 80, 80, 64, 3, 1, 1),
+          conv(32, 32, 40, 40, 32, 3, 1, 1),   conv(8, 16, 160, 160, 128, 3, 2, 1),
+          conv(16, 32, 80, 80, 64, 3, 2, 1),   conv(64, 32, 40, 40, 32, 1, 1, 0),
+          conv(16, 2, 160, 160, 128, 1, 1, 0)};
+}
+
+std::string spec(const Conv3dShape& c) {
+  char b[96];
+  std::snprintf(b, sizeof b, "%d,%d,%d,%d,%d,%d,%d,%d,%d", c.n, c.cin, c.cout, c.in[0], c.in[1],
+                c.in[2], c.k, c.stride, c.pad);
+  return b;
+}
+
+std::string label(const Conv3dShape& c) {
+  char b[96];
+  std::snprintf(b, sizeof b, "k%d s%d %2d->%-2d %dx%dx%d", c.k, c.stride, c.cin, c.cout, c.in[0],
+                c.in[1], c.in[2]);
+  return b;
+}
+
+bool torch_available() {
+  return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+}
+
+// tools/bench_torch.py next to the source tree: beside the binary's parent, or under cwd.
+std::string torch_script() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& root : {exe.parent_path().parent_path(), fs::current_path()}) {
+    const fs::path p = root / "tools" / "bench_torch.py";
+    if (fs::exists(p)) return p.string();
+  }
+  throw fdl::Error("bench: tools/bench_torch.py not found beside the build or in the working directory");
+}
+
+struct TorchTimes {
+  double fwd = 0, dgrad = 0, wgrad = 0;
+  double total() const { return fwd + dgrad + wgrad; }
+};
+
+// Runs the PyTorch child and returns its timings by shape spec.
+std::map<std::string, TorchTimes> run_torch(const std::vector<Conv3dShape>& shapes, int repeat,
+                                            const std::string& env) {
+  std::string cmd = env + " /usr/bin/python3 " + torch_script() + " conv3d --threads " +
+                    std::to_string(omp_get_max_threads()) + " --repeat " + std::to_string(repeat);
+  for (const auto& s : shapes) cmd += " --shape " + spec(s);
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  FDL_CHECK(pipe, "bench: cannot run ", cmd);
+  std::map<std::string, TorchTimes> out;
+  std::array<char, 4096> line;
+  while (std::fgets(line.data(), int(line.size()), pipe.get())) {
+    const auto j = nlohmann::json::parse(line.data(), nullptr, false);
+    if (j.is_discarded() || !j.contains("shape")) continue;
+    out[j["shape"].get<std::string>()] = {j["fwd"].get<double>(), j["dgrad"].get<double>(),
+                                          j["wgrad"].get<double>()};
+  }
+  return out;
+}
+
+void bench_conv3d(int repeat, bool torch) {
+  const auto shapes = network_shapes();
+  std::printf("fdl bench conv3d: float32, N=2, %d threads, median of %d runs after one warm-up\n",
+              omp_get_max_threads(), repeat);
+  std::map<std::string, TorchTimes> t1, t2;
+  if (torch) {
+    std::printf("running PyTorch (tools/bench_torch.py) twice: default malloc, then GLIBC_TUNABLES "
+                "without mmap/trim...\n");
+    std::fflush(stdout);
+    t1 = run_torch(shapes, repeat, "");
+    t2 = run_torch(shapes, repeat,
+                   "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736");
+  }
+  std::printf("%-28s %9s %9s %9s %9s %8s", "shape", "fwd ms", "dgrad ms", "wgrad ms", "total ms",
+              "GFLOP/s");
+  if (torch) std::printf(" %10s %10s %8s %8s", "torch ms", "torch2 ms", "ratio", "ratio2");
+  std::printf("\n");
+  for (const auto& s : shapes) {
+    const fdl::bench::Conv3dTimes t = fdl::bench::time_conv3d(s, repeat);
+    const double total = t.fwd + t.dgrad + t.wgrad;
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %8.1f", label(s).c_str(), 1e3 * t.fwd,
+                1e3 * t.dgrad, 1e3 * t.wgrad, 1e3 * total, 3 * s.flops() / total * 1e-9);
+    if (torch) {
+      const auto a = t1.find(spec(s)), b = t2.find(spec(s));
+      FDL_CHECK(a != t1.end() && b != t2.end(), "bench: PyTorch gave no timing for ", spec(s));
+      std::printf(" %10.1f %10.1f %8.2f %8.2f", 1e3 * a->second.total(), 1e3 * b->second.total(),
+                  a->second.total() / total, b->second.total() / total);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  if (torch) {
+    std::printf("\nPyTorch per pass (ms, default malloc / tuned malloc):\n");
+    for (const auto& s : shapes) {
+      const TorchTimes& a = t1[spec(s)];
+      const TorchTimes& b = t2[spec(s)];
+      std::printf("%-28s fwd %7.1f / %7.1f  dgrad %7.1f / %7.1f  wgrad %7.1f / %7.1f\n",
+                  label(s).c_str(), 1e3 * a.fwd, 1e3 * b.fwd, 1e3 * a.dgrad, 1e3 * b.dgrad,
+                  1e3 * a.wgrad, 1e3 * b.wgrad);
+    }
+  }
+  std::printf("ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
+              "(> 1: fdl is faster)\n");
+}
+
+const bool registered = fdl::app::add_command("bench", "Time kernels against PyTorch", [](CLI::App& cmd) {
+  cmd.require_subcommand(1);
+  CLI::App* c = cmd.add_subcommand("conv3d", "Time conv3d forward, data and weight gradients");
+  static int repeat = 5;
+  static bool torch = torch_available();
+  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(CLI::PositiveNumber);
+  c->add_flag("--torch,!--no-torch", torch, "also time PyTorch (default: on if /usr/bin/python3 has torch)");
+  c->callback([] { bench_conv3d(repeat, torch); });
+});
+
+}  // namespace
