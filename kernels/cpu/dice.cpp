@@ -52,8 +52,7 @@ void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* 
         gg += gi * gi;
       }
     }
-    const double sum[3] = {pg, pp, gg};
-    work[3 * t] = sum[0], work[3 * t + 1] = sum[1], work[3 * t + 2] = sum[2];
+    work[3 * t] = pg, work[3 * t + 1] = pp, work[3 * t + 2] = gg;
   }
   std::fill_n(sums, 3 * k, 0.0);
   for (int64_t t = 0; t < blocks; ++t) {
