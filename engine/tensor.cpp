@@ -129,6 +129,14 @@ void Tensor::copy_(const Tensor& src) {
   copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
 }
 
+void Tensor::convert_(DType t) {
+  FDL_CHECK(!grad_fn(), "convert_: only leaf tensors can change dtype in place");
+  const Tensor c = to(t);
+  impl_->storage = c.impl_->storage;
+  impl_->dtype = t;
+  impl_->grad.reset();
+}
+
 void Tensor::fill_(double v) {
   Tensor h = device() == Device::CPU ? *this : empty(shape(), dtype());
   const int64_t n = numel();

@@ -71,6 +71,8 @@ class Tensor {
   Tensor detach() const;       // shares the data, no autograd history
   Tensor reshape(const Shape& s) const;  // shares the data; keeps autograd (a view node)
   void copy_(const Tensor& src);         // copies src's data into this tensor
+  // Converts a leaf in place: every handle to it sees the new dtype (moves a module's weights).
+  void convert_(DType t);
   void fill_(double v);
   void zero_() { fill_(0.0); }
 

@@ -23,6 +23,10 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   return out;
 }
 
+void Module::to(DType t) {
+  for (auto& [name, p] : named_parameters()) p.convert_(t);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);
