@@ -81,11 +81,18 @@ void write_panels_png(const std::string& path, const std::vector<PngPanel>& pane
     for (int64_t col = c0; col <= c1; ++col) red(r0, col), red(r1, col);
     for (int64_t row = r0; row <= r1; ++row) red(row, c0), red(row, c1);
   }
+  write_rgb_png(path, rgb, int(W), int(H));
+}
+
+void write_rgb_png(const std::string& path, const std::vector<uint8_t>& rgb, int width, int height) {
+  FDL_CHECK(width > 0 && height > 0 && rgb.size() == size_t(width) * size_t(height) * 3, path,
+            ": an RGB image of ", width, "x", height, " needs ", size_t(width) * size_t(height) * 3,
+            " bytes, got ", rgb.size());
   std::string bytes;
   auto sink = [](void* ctx, void* data, int size) {
     static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size_t(size));
   };
-  FDL_CHECK(stbi_write_png_to_func(sink, &bytes, int(W), int(H), 3, rgb.data(), int(W * 3)) != 0,
+  FDL_CHECK(stbi_write_png_to_func(sink, &bytes, width, height, 3, rgb.data(), width * 3) != 0,
             path, ": PNG encoding failed");
   io::write_file_atomic(path, bytes);
 }

@@ -2,6 +2,7 @@
 // PNG figures for a quick look at volumes: 2-D panels side by side, each with its own
 // intensity window (its 1st to 99th percentile), optionally with a rectangle outlined.
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,8 @@ struct PngPanel {
 // makes it about `panel_pixels` wide.
 void write_panels_png(const std::string& path, const std::vector<PngPanel>& panels,
                       int panel_pixels = 256);
+
+// Writes an 8-bit RGB image, rows top to bottom (width * height * 3 bytes), atomically.
+void write_rgb_png(const std::string& path, const std::vector<uint8_t>& rgb, int width, int height);
 
 }  // namespace fdl

@@ -1,0 +1,70 @@
+#pragma once
+// A training run's directory and its checkpoint:
+//   config.json            what the run was made with (resume insists on the same)
+//   last.safetensors       the weights after the last completed epoch
+//   model.safetensors      the weights of the epoch with the lowest validation loss
+//   optimizer.safetensors  Adam's moments and step counts
+//   state.json             the commit record: epoch completed, best epoch, RNG states
+// Each weight file carries its epoch in the safetensors metadata. A checkpoint is written as
+// "<file>.next" files first, then state.json (atomic: the moment of commit), then the .next
+// files are renamed into place. Opening a run rolls a committed epoch forward and drops an
+// uncommitted one, so a kill -9 at any moment leaves a consistent, resumable checkpoint.
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/nn/module.h"
+#include "engine/optim/adam.h"
+#include "engine/random.h"
+
+namespace fdl::train {
+
+struct RunConfig {
+  std::string model = "unet3d";
+  std::string dataset;  // absolute path
+  std::array<int64_t, 3> shape{160, 160, 128};
+  int channels = 1, classes = 2;
+  std::vector<std::string> class_names;
+  std::array<double, 3> beta{0.1, 0.1, 1.0};
+  std::string kspace_centre = "shifted";
+  uint64_t seed = 1;
+  int fold = 1;
+  double train_percent = 100;
+  double lr = 1e-3;
+  int batch = 2;
+  int epochs = 300;  // the target; a resumed run may change it
+  AdamOptions adam;  // lr is taken from `lr`
+  std::vector<std::string> train_cases, val_cases, test_cases;  // case ids of the split
+};
+
+void write_config(const std::string& path, const RunConfig& c);
+RunConfig read_config(const std::string& path);
+// Empty when `now` may resume `saved`; otherwise a sentence naming the first option that
+// differs and both values. Only `epochs` may differ.
+std::string config_difference(const RunConfig& saved, const RunConfig& now);
+
+struct RunState {
+  int64_t epoch = 0;  // epochs completed
+  int64_t best_epoch = 0;
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  Generator dropout, shuffle;  // their states after `epoch`
+};
+
+// File paths inside a run directory.
+std::string run_file(const std::string& run_dir, const char* name);
+// True when the directory holds any checkpoint file (a run not to be overwritten).
+bool has_checkpoint(const std::string& run_dir);
+
+// Commits the checkpoint of epoch st.epoch. `is_best` also replaces model.safetensors (the
+// caller has set st.best_epoch = st.epoch).
+void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
+                     const RunState& st, bool is_best);
+
+// Opens the committed checkpoint: completes or discards an interrupted commit, removes
+// leftover temporary files, loads last.safetensors into `model` and the optimiser state into
+// `opt`, and returns the state. fdl::Error when there is none or the files disagree.
+RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt);
+
+}  // namespace fdl::train

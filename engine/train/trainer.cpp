@@ -1,0 +1,311 @@
+#include "engine/train/trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+
+#include "engine/autograd.h"
+#include "engine/data/dataset.h"
+#include "engine/data/split.h"
+#include "engine/ops/dice.h"
+#include "engine/ops/one_hot.h"
+#include "engine/optim/adam.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/progress.h"
+#include "kernels/common/philox.h"
+#include "models/seg_model.h"
+
+namespace fdl::train {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Independent Philox streams from one user seed: 0 the initial weights, 1 dropout, 2 shuffling.
+uint64_t stream_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);  // splitmix64
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// A fresh permutation of 0..n-1 from the generator (Fisher-Yates), advancing it.
+std::vector<int> shuffled(int n, Generator& g) {
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  const uint64_t at = g.reserve(uint64_t(n));
+  for (int i = n - 1; i > 0; --i) {
+    const int j = std::min(i, int(kernels::philox_uniform(g.seed, at, uint64_t(i)) * float(i + 1)));
+    std::swap(order[size_t(i)], order[size_t(j)]);
+  }
+  return order;
+}
+
+// Samples idx[begin, end) stacked into images (N, C, X, Y, Z) and labels (N, X, Y, Z).
+std::pair<Tensor, Tensor> stack(const std::vector<Sample>& s, const std::vector<int>& idx, size_t begin,
+                                size_t end) {
+  const Tensor& im0 = s[size_t(idx[begin])].image;
+  const int64_t n = int64_t(end - begin);
+  Tensor x = Tensor::empty({n, im0.size(0), im0.size(1), im0.size(2), im0.size(3)});
+  Tensor y = Tensor::empty({n, im0.size(1), im0.size(2), im0.size(3)}, DType::I32);
+  for (size_t b = begin; b < end; ++b) {
+    const Sample& c = s[size_t(idx[b])];
+    std::memcpy(static_cast<char*>(x.raw()) + (b - begin) * c.image.nbytes(), c.image.raw(), c.image.nbytes());
+    std::memcpy(static_cast<char*>(y.raw()) + (b - begin) * c.label.nbytes(), c.label.raw(), c.label.nbytes());
+  }
+  return {x, y};
+}
+
+// Class names as CSV column suffixes: letters, digits and '_' only.
+std::vector<std::string> foreground_names(const Dataset& ds) {
+  std::vector<std::string> out;
+  for (int k = 1; k < ds.classes; ++k) {
+    std::string n = size_t(k) < ds.class_names.size() ? ds.class_names[size_t(k)] : "";
+    for (char& ch : n)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    out.push_back(n.empty() ? "class" + std::to_string(k) : n);
+  }
+  return out;
+}
+
+struct Validation {
+  double loss = 0;
+  std::vector<double> dice;  // foreground classes
+};
+
+// Each validation case alone (batch 1, eval mode, no tape); the mean over cases.
+Validation validate(SegModel& model, const std::vector<Sample>& val, int classes) {
+  autograd::NoGrad no_grad;
+  model.train(false);
+  Validation v;
+  v.dice.assign(size_t(classes - 1), 0.0);
+  std::vector<int> idx(val.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  for (size_t i = 0; i < val.size(); ++i) {
+    const auto [x, y] = stack(val, idx, i, i + 1);
+    const Tensor logits = model.forward(x);
+    const Tensor target = one_hot(y, classes);
+    v.loss += soft_dice_loss(logits, target).item();
+    const std::vector<double> d = dice_per_class(logits, target);
+    for (int k = 1; k < classes; ++k) v.dice[size_t(k - 1)] += d[size_t(k)];
+  }
+  v.loss /= double(val.size());
+  for (double& d : v.dice) d /= double(val.size());
+  model.train(true);
+  return v;
+}
+
+std::vector<Sample> load_all(const Dataset& ds, const std::vector<int>& idx, std::array<int64_t, 3> shape) {
+  std::vector<Sample> out;
+  for (int i : idx) out.push_back(load_case(ds.cases[size_t(i)], shape, ds.classes));
+  return out;
+}
+
+std::vector<std::string> ids(const Dataset& ds, const std::vector<int>& idx) {
+  std::vector<std::string> out;
+  for (int i : idx) out.push_back(ds.cases[size_t(i)].id);
+  return out;
+}
+
+void check_options(const TrainOptions& o) {
+  FDL_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
+  FDL_CHECK(o.device == "cpu", "--device cuda: training on the GPU is not supported yet (the "
+            "convolution, norm and loss ops run on the CPU only); use --device cpu");
+  FDL_CHECK(o.epochs >= 1, "--epochs must be at least 1, got ", o.epochs);
+  FDL_CHECK(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
+  FDL_CHECK(std::isfinite(o.lr) && o.lr > 0, "--lr must be a positive number, got ", o.lr);
+  FDL_CHECK(o.profile_steps >= 0, "--profile-steps must be non-negative, got ", o.profile_steps);
+  for (int64_t s : o.shape)
+    FDL_CHECK(s >= 4 && s % 4 == 0, "--shape ", o.shape[0], " ", o.shape[1], " ", o.shape[2],
+              ": each size must be a positive multiple of 4 (the network halves the grid twice)");
+  FDL_CHECK(o.kspace_centre == "shifted" || o.kspace_centre == "unshifted",
+            "--kspace-centre must be shifted or unshifted, got '", o.kspace_centre, "'");
+  for (double b : o.beta) FDL_CHECK(b > 0 && b <= 1, "--beta values must lie in (0, 1], got ", b);
+}
+
+// Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.
+void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int batch, int classes,
+             Generator& shuffle, int steps) {
+  std::vector<double> times;
+  while (int(times.size()) < steps) {
+    const std::vector<int> order = shuffled(int(train.size()), shuffle);
+    for (size_t b = 0; b < order.size() && int(times.size()) < steps; b += size_t(batch)) {
+      const auto t0 = Clock::now();
+      const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
+      const Tensor loss = soft_dice_loss(model.forward(x), one_hot(y, classes));
+      const double l = loss.item();
+      loss.backward();
+      opt.step();
+      opt.zero_grad();
+      times.push_back(seconds_since(t0));
+      std::fprintf(stderr, "step %zu: %.3f s  loss %.5f  %s\n", times.size(), times.back(), l,
+                   x.shape().str().c_str());
+    }
+  }
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  std::printf("profile: %d steps, mean %.3f s, median %.3f s (first step %.3f s), %d threads\n", steps,
+              std::accumulate(times.begin(), times.end(), 0.0) / double(steps), sorted[sorted.size() / 2],
+              times.front(), omp_get_max_threads());
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& o) {
+  check_options(o);
+  const bool profiling = o.profile_steps > 0;
+  const std::string& dir = o.run_dir;
+  FDL_CHECK(profiling || !fs::exists(dir) || fs::is_directory(dir), dir, ": exists and is not a directory");
+  FDL_CHECK(profiling || o.resume || !has_checkpoint(dir), dir,
+            ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
+
+  // The dataset, its split and the configuration, before anything is written.
+  const Dataset ds = open_dataset(o.dataset_dir);
+  const Split split = make_split(int(ds.cases.size()), o.seed, o.fold, o.train_percent);
+  FDL_CHECK(!split.val.empty() && !split.train.empty(), o.dataset_dir, ": fold ", o.fold, " of ",
+            ds.cases.size(), " cases leaves ", split.train.size(), " training and ", split.val.size(),
+            " validation cases; both must be non-empty");
+  RunConfig cfg;
+  cfg.model = o.model;
+  cfg.dataset = fs::weakly_canonical(fs::absolute(ds.root.empty() ? o.dataset_dir : ds.root)).string();
+  cfg.shape = o.shape;
+  cfg.channels = ds.channels;
+  cfg.classes = ds.classes;
+  cfg.class_names = ds.class_names;
+  cfg.beta = o.beta;
+  cfg.kspace_centre = o.kspace_centre;
+  cfg.seed = o.seed;
+  cfg.fold = o.fold;
+  cfg.train_percent = o.train_percent;
+  cfg.lr = o.lr;
+  cfg.batch = o.batch;
+  cfg.epochs = o.epochs;
+  cfg.adam.lr = o.lr;
+  cfg.train_cases = ids(ds, split.train);
+  cfg.val_cases = ids(ds, split.val);
+  cfg.test_cases = ids(ds, split.test);
+  const std::string config_path = run_file(dir, "config.json");
+  const bool resuming = !profiling && o.resume && fs::exists(run_file(dir, "state.json"));
+  if (!profiling && o.resume && fs::exists(config_path)) {
+    const std::string diff = config_difference(read_config(config_path), cfg);
+    FDL_CHECK(diff.empty(), "--resume ", dir, ": ", diff);
+  }
+  FDL_CHECK(!resuming || fs::exists(config_path), config_path, ": missing; cannot check that --resume "
+            "continues the same run");
+
+  ModelOptions mo;
+  mo.in_channels = ds.channels;
+  mo.classes = ds.classes;
+  mo.beta = o.beta;
+  mo.centre = parse_kspace_centre(o.kspace_centre);
+  Generator init(stream_seed(o.seed, 0));
+  const std::shared_ptr<SegModel> model = make_model(o.model, mo, init);
+  model->dropout_generator() = Generator(stream_seed(o.seed, 1));
+  Generator shuffle(stream_seed(o.seed, 2));
+  Adam opt(model->named_parameters(), cfg.adam);
+
+  ProgressBar bar;
+  const auto t_load = Clock::now();
+  const std::vector<Sample> train_set = load_all(ds, split.train, o.shape);
+  const std::vector<Sample> val_set = load_all(ds, split.val, o.shape);
+  bar.line("fdl train: " + o.model + ", " + std::to_string(train_set.size()) + " training and " +
+           std::to_string(val_set.size()) + " validation cases loaded in " + format_duration(seconds_since(t_load)));
+  model->train(true);
+  if (profiling) {
+    profile(*model, opt, train_set, o.batch, ds.classes, shuffle, o.profile_steps);
+    return {};
+  }
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  FDL_CHECK(!ec, dir, ": cannot create the run directory: ", ec.message());
+  const std::vector<std::string> names = foreground_names(ds);
+  const std::string csv = run_file(dir, "train.csv"), png = run_file(dir, "progress.png");
+  RunState st;
+  std::vector<EpochRow> rows;
+  if (resuming) {
+    st = load_checkpoint(dir, *model, opt);
+    model->dropout_generator() = st.dropout;
+    shuffle = st.shuffle;
+    if (fs::exists(csv)) rows = read_train_csv(csv, names.size());
+    std::erase_if(rows, [&](const EpochRow& r) { return r.epoch > st.epoch; });  // uncommitted epochs
+    bar.line("resuming " + dir + " after epoch " + std::to_string(st.epoch) + " (best epoch " +
+             std::to_string(st.best_epoch) + ")");
+  } else if (o.resume) {
+    bar.line(dir + ": no checkpoint yet; starting at epoch 1");
+  }
+  write_config(config_path, cfg);
+
+  const int64_t n_train = int64_t(train_set.size());
+  const int64_t steps_per_epoch = (n_train + o.batch - 1) / o.batch;
+  const double voxels_per_case = double(o.shape[0] * o.shape[1] * o.shape[2]);
+  const auto t_session = Clock::now();
+  int64_t session_steps = 0;
+  for (int64_t epoch = st.epoch + 1; epoch <= o.epochs; ++epoch) {
+    const auto t_epoch = Clock::now();
+    const std::vector<int> order = shuffled(int(n_train), shuffle);
+    double loss_sum = 0, train_seconds = 0, voxels = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const auto t_step = Clock::now();
+      const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
+      const auto [x, y] = stack(train_set, order, b0, b1);
+      const Tensor loss = soft_dice_loss(model->forward(x), one_hot(y, ds.classes));
+      const double l = loss.item();
+      FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
+                "; stopping. The checkpoint of epoch ", st.epoch, " in ", dir,
+                " is untouched (try a smaller --lr)");
+      loss.backward();
+      opt.step();
+      opt.zero_grad();
+      loss_sum += l;
+      voxels += double(b1 - b0) * voxels_per_case;
+      train_seconds += seconds_since(t_step);
+      ++session_steps;
+      const double per_step = seconds_since(t_session) / double(session_steps);
+      const double remaining = double((o.epochs - epoch) * steps_per_epoch + steps_per_epoch - s - 1);
+      bar.update(epoch, o.epochs, s + 1, steps_per_epoch, loss_sum / double(s + 1), voxels / train_seconds,
+                 per_step * remaining);
+    }
+    const Validation v = validate(*model, val_set, ds.classes);
+    FDL_CHECK(std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
+              "; stopping. The checkpoint of epoch ", st.epoch, " in ", dir, " is untouched");
+    EpochRow row{epoch, loss_sum / double(steps_per_epoch), v.loss, v.dice, seconds_since(t_epoch)};
+    rows.push_back(row);
+    const bool best = v.loss < st.best_val_loss;
+    st.epoch = epoch;
+    if (best) st.best_epoch = epoch, st.best_val_loss = v.loss;
+    st.dropout = model->dropout_generator();
+    st.shuffle = shuffle;
+    // The table and figure first: rows past the committed epoch are dropped on resume.
+    write_train_csv(csv, names, rows);
+    write_progress_png(png, names, rows);
+    save_checkpoint(dir, *model, opt, st, best);
+
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",
+                  static_cast<long long>(epoch), o.epochs, row.train_loss, row.val_loss);
+    std::string msg = buf;
+    for (size_t k = 0; k < names.size(); ++k) {
+      std::snprintf(buf, sizeof buf, " %s %.3f", names[k].c_str(), v.dice[k]);
+      msg += buf;
+    }
+    msg += "  " + format_duration(row.seconds) + (best ? "  *best" : "");
+    bar.line(msg);
+  }
+  std::printf("trained %lld epochs; best validation loss %.5f at epoch %lld -> %s\n",
+              static_cast<long long>(st.epoch), st.best_val_loss, static_cast<long long>(st.best_epoch),
+              run_file(dir, "model.safetensors").c_str());
+  return {st.epoch, st.best_epoch, st.best_val_loss};
+}
+
+}  // namespace fdl::train
