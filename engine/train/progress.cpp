@@ -202,6 +202,10 @@ void write_progress_png(const std::string& path, const std::vector<std::string>&
 
 ProgressBar::ProgressBar(std::FILE* out) : out_(out), tty_(::isatty(::fileno(out)) == 1) {}
 
+ProgressBar::~ProgressBar() {
+  if (open_) std::fputc('\n', out_);
+}
+
 void ProgressBar::update(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss,
                          double voxels_per_s, double eta_s) {
   const auto now = std::chrono::steady_clock::now();

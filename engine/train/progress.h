@@ -34,6 +34,9 @@ void write_progress_png(const std::string& path, const std::vector<std::string>&
 class ProgressBar {
  public:
   explicit ProgressBar(std::FILE* out = stderr);
+  ~ProgressBar();  // ends an open bar's line, so an error message starts on its own
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
   void update(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss,
               double voxels_per_s, double eta_s);
   void line(const std::string& text);  // a permanent line (ends the bar's line first)

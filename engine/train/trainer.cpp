@@ -117,6 +117,12 @@ std::vector<std::string> ids(const Dataset& ds, const std::vector<int>& idx) {
   return out;
 }
 
+// What a stopped run leaves behind, for its error message.
+std::string kept(const RunState& st, const std::string& dir) {
+  if (st.epoch == 0) return "No checkpoint was written to " + dir;
+  return "The checkpoint of epoch " + std::to_string(st.epoch) + " in " + dir + " is untouched";
+}
+
 void check_options(const TrainOptions& o) {
   FDL_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
   FDL_CHECK(o.device == "cpu", "--device cuda: training on the GPU is not supported yet (the "
@@ -262,8 +268,7 @@ TrainResult train(const TrainOptions& o) {
       const Tensor loss = soft_dice_loss(model->forward(x), one_hot(y, ds.classes));
       const double l = loss.item();
       FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
-                "; stopping. The checkpoint of epoch ", st.epoch, " in ", dir,
-                " is untouched (try a smaller --lr)");
+                "; stopping. ", kept(st, dir), " (try a smaller --lr)");
       loss.backward();
       opt.step();
       opt.zero_grad();
@@ -278,7 +283,7 @@ TrainResult train(const TrainOptions& o) {
     }
     const Validation v = validate(*model, val_set, ds.classes);
     FDL_CHECK(std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
-              "; stopping. The checkpoint of epoch ", st.epoch, " in ", dir, " is untouched");
+              "; stopping. ", kept(st, dir));
     EpochRow row{epoch, loss_sum / double(steps_per_epoch), v.loss, v.dice, seconds_since(t_epoch)};
     rows.push_back(row);
     const bool best = v.loss < st.best_val_loss;

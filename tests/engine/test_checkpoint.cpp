@@ -1,0 +1,243 @@
+// Run directories: config round trip and comparison, checkpoint save/load, and the commit
+// protocol under simulated crashes (uncommitted files, committed-but-not-renamed files,
+// leftover temporary files, inconsistent files).
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "engine/io/atomic_file.h"
+#include "engine/io/safetensors.h"
+#include "engine/train/checkpoint.h"
+#include "tests/support.h"
+
+using namespace fdl;
+using namespace fdl::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path workdir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("fdl_test_checkpoint_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+struct Tiny : Module {
+  Tensor& w;
+  Tensor& b;
+  explicit Tiny(uint64_t seed)
+      : w(register_parameter("weight", test::randn({3, 2, 3}, seed, DType::F32))),
+        b(register_parameter("bias", test::randn({5}, seed + 1, DType::F32))) {}
+};
+
+// One Adam step with fixed pseudo-random gradients.
+void step(Tiny& m, Adam& opt, uint64_t seed) {
+  m.w.set_grad(test::randn(m.w.shape(), seed, DType::F32));
+  m.b.set_grad(test::randn(m.b.shape(), seed + 7, DType::F32));
+  opt.step();
+  opt.zero_grad();
+}
+
+std::string bytes_of(const Tensor& t) { return std::string(static_cast<const char*>(t.raw()), t.nbytes()); }
+
+std::string weight_bytes(const Module& m) {
+  std::string s;
+  for (const auto& [name, p] : m.named_parameters()) s += name + ":" + bytes_of(p);
+  return s;
+}
+
+std::string optimizer_bytes(const Adam& opt) {
+  std::string s;
+  for (const auto& [name, t] : opt.state()) s += name + ":" + bytes_of(t);
+  return s;
+}
+
+RunState state_at(int64_t epoch) {
+  RunState st;
+  st.epoch = epoch;
+  st.best_epoch = epoch;
+  st.best_val_loss = 1.0 / double(epoch + 1);
+  st.dropout = Generator(11 + uint64_t(epoch));
+  st.dropout.offset = 100 * uint64_t(epoch);
+  st.shuffle = Generator(0xFFFFFFFFFFFFFFF0ull);  // needs all 64 bits in JSON
+  st.shuffle.offset = uint64_t(epoch);
+  return st;
+}
+
+void copy_dir(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::create_directories(to);
+  fs::copy(from, to, fs::copy_options::recursive);
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: config round trip and the differing option is named") {
+  const fs::path d = workdir("config");
+  RunConfig c;
+  c.model = "fd-early";
+  c.dataset = "/data/heart";
+  c.shape = {64, 64, 48};
+  c.channels = 2;
+  c.classes = 3;
+  c.class_names = {"background", "red nucleus", "dentate"};
+  c.beta = {0.1, 0.2, 1.0};
+  c.kspace_centre = "unshifted";
+  c.seed = 0xFFFFFFFFFFFFFFFFull;
+  c.fold = 3;
+  c.train_percent = 2.5;
+  c.lr = 3e-4;
+  c.batch = 1;
+  c.epochs = 7;
+  c.train_cases = {"a", "b"};
+  c.val_cases = {"c"};
+  c.test_cases = {"d"};
+  write_config((d / "config.json").string(), c);
+  const RunConfig r = read_config((d / "config.json").string());
+  CHECK(config_difference(c, r).empty());
+  CHECK(r.seed == c.seed);
+  CHECK(r.lr == c.lr);
+  CHECK(r.train_percent == c.train_percent);
+  CHECK(r.class_names == c.class_names);
+  CHECK(r.test_cases == c.test_cases);
+
+  RunConfig e = c;
+  e.epochs = 100;  // a resumed run may train longer
+  CHECK(config_difference(c, e).empty());
+  RunConfig l = c;
+  l.lr = 1e-3;
+  CHECK(config_difference(c, l).find("--lr") != std::string::npos);
+  RunConfig k = c;
+  k.kspace_centre = "shifted";
+  CHECK(config_difference(c, k).find("--kspace-centre") != std::string::npos);
+  RunConfig s = c;
+  s.val_cases = {"b"};
+  CHECK(config_difference(c, s).find("split") != std::string::npos);
+
+  io::write_file_atomic((d / "bad.json").string(), "{\"model\": \"unet3d\"}");
+  CHECK_THROWS_WITH_AS(read_config((d / "bad.json").string()), doctest::Contains("dataset"), Error);
+}
+
+TEST_CASE("checkpoint: save and load round trip restores weights, optimiser and state") {
+  const fs::path d = workdir("roundtrip");
+  CHECK_FALSE(has_checkpoint(d.string()));
+  Tiny m(1);
+  Adam opt(m.named_parameters());
+  step(m, opt, 100);
+  step(m, opt, 200);
+  const RunState st = state_at(2);
+  save_checkpoint(d.string(), m, opt, st, true);
+  CHECK(has_checkpoint(d.string()));
+  for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors", "state.json"})
+    CHECK_MESSAGE(fs::exists(d / f), f);
+  for (const auto& e : fs::directory_iterator(d))
+    CHECK_MESSAGE(e.path().extension() != ".next", e.path());  // all renamed into place
+
+  Tiny m2(99);
+  Adam opt2(m2.named_parameters());
+  REQUIRE(weight_bytes(m2) != weight_bytes(m));
+  const RunState got = load_checkpoint(d.string(), m2, opt2);
+  CHECK(weight_bytes(m2) == weight_bytes(m));
+  CHECK(optimizer_bytes(opt2) == optimizer_bytes(opt));
+  CHECK(opt2.steps() == 2);
+  CHECK(got.epoch == 2);
+  CHECK(got.best_epoch == 2);
+  CHECK(got.best_val_loss == st.best_val_loss);
+  CHECK(got.dropout.seed == st.dropout.seed);
+  CHECK(got.dropout.offset == st.dropout.offset);
+  CHECK(got.shuffle.seed == st.shuffle.seed);
+  CHECK(got.shuffle.offset == st.shuffle.offset);
+
+  // Continuing both gives the same next step.
+  step(m, opt, 300);
+  step(m2, opt2, 300);
+  CHECK(weight_bytes(m2) == weight_bytes(m));
+
+  // A later epoch that is not the best keeps model.safetensors at the best epoch.
+  RunState st3 = state_at(3);
+  st3.best_epoch = 2;
+  st3.best_val_loss = st.best_val_loss;
+  save_checkpoint(d.string(), m, opt, st3, false);
+  const io::SafeTensors best = io::load_safetensors((d / "model.safetensors").string());
+  CHECK(best.metadata.at("epoch") == "2");
+  Tiny m3(5);
+  Adam opt3(m3.named_parameters());
+  CHECK(load_checkpoint(d.string(), m3, opt3).epoch == 3);
+  CHECK(weight_bytes(m3) == weight_bytes(m));
+}
+
+TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consistent checkpoint") {
+  const fs::path root = workdir("crash");
+  const fs::path good = root / "good", later = root / "later";
+  fs::create_directories(good);
+  fs::create_directories(later);
+  Tiny m(1);
+  Adam opt(m.named_parameters());
+  step(m, opt, 1);
+  step(m, opt, 2);
+  save_checkpoint(good.string(), m, opt, state_at(2), true);
+  const std::string w2 = weight_bytes(m), o2 = optimizer_bytes(opt);
+  step(m, opt, 3);
+  save_checkpoint(later.string(), m, opt, state_at(3), true);
+  const std::string w3 = weight_bytes(m);
+  REQUIRE(w3 != w2);
+
+  // The .next files of epoch 3 are written, state.json still says 2; plus temp-file debris.
+  auto crashed_before_commit = [&](const fs::path& d) {
+    copy_dir(good, d);
+    for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors"})
+      fs::copy_file(later / f, d / (std::string(f) + ".next"));
+    io::write_file_atomic((d / "junk").string(), "x");
+    fs::rename(d / "junk", d / "state.json.tmp.12345");
+    io::write_file_atomic((d / "junk").string(), "torn");
+    fs::rename(d / "junk", d / "last.safetensors.next.tmp.777");
+  };
+
+  SUBCASE("before the commit record: the previous epoch is loaded, the new files dropped") {
+    const fs::path d = root / "uncommitted";
+    crashed_before_commit(d);
+    Tiny r(7);
+    Adam ro(r.named_parameters());
+    const RunState st = load_checkpoint(d.string(), r, ro);
+    CHECK(st.epoch == 2);
+    CHECK(weight_bytes(r) == w2);
+    CHECK(optimizer_bytes(ro) == o2);
+    CHECK_FALSE(fs::exists(d / "last.safetensors.next"));
+    CHECK_FALSE(fs::exists(d / "state.json.tmp.12345"));
+    CHECK_FALSE(fs::exists(d / "last.safetensors.next.tmp.777"));
+    CHECK(io::load_safetensors((d / "model.safetensors").string()).metadata.at("epoch") == "2");
+  }
+  SUBCASE("after the commit record, before the renames: the new epoch is rolled forward") {
+    const fs::path d = root / "committed";
+    crashed_before_commit(d);
+    fs::copy_file(later / "state.json", d / "state.json", fs::copy_options::overwrite_existing);
+    Tiny r(7);
+    Adam ro(r.named_parameters());
+    const RunState st = load_checkpoint(d.string(), r, ro);
+    CHECK(st.epoch == 3);
+    CHECK(weight_bytes(r) == w3);
+    CHECK(io::load_safetensors((d / "model.safetensors").string()).metadata.at("epoch") == "3");
+    CHECK_FALSE(fs::exists(d / "optimizer.safetensors.next"));
+  }
+  SUBCASE("files of different epochs without a .next are an error, not a silent mix") {
+    const fs::path d = root / "mixed";
+    copy_dir(good, d);
+    fs::copy_file(later / "last.safetensors", d / "last.safetensors", fs::copy_options::overwrite_existing);
+    Tiny r(7);
+    Adam ro(r.named_parameters());
+    const std::string before = weight_bytes(r);
+    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("inconsistent"), Error);
+    CHECK(weight_bytes(r) == before);
+  }
+  SUBCASE("no state.json: no checkpoint, a clear error") {
+    const fs::path d = root / "nostate";
+    copy_dir(good, d);
+    fs::remove(d / "state.json");
+    Tiny r(7);
+    Adam ro(r.named_parameters());
+    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"), Error);
+  }
+}
