@@ -96,7 +96,7 @@ Anatomy draw_anatomy(Draw& u) {
 
   A.brain = {{0, 0, 0}, {30, 30, 23}, 0};
   A.stem = {{0, u(-1, 1), u(-2, 2)}, {u(10, 12), u(9, 11), 28}, 0};
-  A.stem_chi = u(-0.025, -0.01);  // white matter tracts are mildly diamagnetic
+  A.stem_chi = u(-0.02, -0.005);  // white matter tracts are mildly diamagnetic
   A.cerebellum_chi = u(0.0, 0.008);
   A.wave_amp = u(0.002, 0.006);
   for (int w = 0; w < 4; ++w) {
@@ -107,15 +107,15 @@ Anatomy draw_anatomy(Draw& u) {
   }
 
   // Paired structures: side 0 is the subject's right (+x), side 1 the left (-x).
-  const double red_size = u(0.85, 1.15), dent_size = u(0.85, 1.15);
+  const double red_size = u(0.88, 1.12), dent_size = u(0.88, 1.12);
   const Vec3 red_c{u(4, 5.2), u(3.5, 6.5), u(6, 9)};
   const Vec3 dent_c{u(12.5, 15), u(-16, -12), u(-12, -8)};
-  const double red_chi = u(0.07, 0.14), dent_chi = u(0.06, 0.12), nigra_chi = u(0.04, 0.08);
+  const double red_chi = u(0.08, 0.15), dent_chi = u(0.07, 0.13), nigra_chi = u(0.04, 0.08);
   for (int s = 0; s < 2; ++s) {
     const double side = s == 0 ? 1 : -1;
     A.cerebellum[s] = {{side * 16, -17, -11}, {15, 13, 11}, 0};
     A.red[s] = {{side * (red_c[0] + u(-0.5, 0.5)), red_c[1] + u(-0.7, 0.7), red_c[2] + u(-0.7, 0.7)},
-                {3.2 * red_size * u(0.92, 1.08), 3.6 * red_size * u(0.92, 1.08), 3.4 * red_size * u(0.92, 1.08)},
+                {3.6 * red_size * u(0.92, 1.08), 4.0 * red_size * u(0.92, 1.08), 3.8 * red_size * u(0.92, 1.08)},
                 side * u(-0.2, 0.2)};
     A.red_chi[s] = red_chi * u(0.9, 1.1);
     A.nigra[s] = {{side * u(8, 10), u(6, 9), u(1, 3)}, {u(1.6, 2.2), u(5, 7), u(1.8, 2.4)}, side * u(0.5, 0.8)};
