@@ -98,7 +98,7 @@ Anatomy draw_anatomy(Draw& u) {
   A.stem = {{0, u(-1, 1), u(-2, 2)}, {u(10, 12), u(9, 11), 28}, 0};
   A.stem_chi = u(-0.02, -0.005);  // white matter tracts are mildly diamagnetic
   A.cerebellum_chi = u(0.0, 0.008);
-  A.wave_amp = u(0.002, 0.006);
+  A.wave_amp = u(0.001, 0.004);
   for (int w = 0; w < 4; ++w) {
     const double len = u(8, 24), th = u(0, 2 * M_PI), ph = u(-0.6, 0.6);
     A.wave_k[w] = {2 * M_PI / len * std::cos(th) * std::cos(ph), 2 * M_PI / len * std::sin(th) * std::cos(ph),
@@ -108,7 +108,7 @@ Anatomy draw_anatomy(Draw& u) {
 
   // Paired structures: side 0 is the subject's right (+x), side 1 the left (-x).
   const double red_size = u(0.88, 1.12), dent_size = u(0.88, 1.12);
-  const Vec3 red_c{u(4, 5.2), u(3.5, 6.5), u(6, 9)};
+  const Vec3 red_c{u(4.8, 6), u(3.5, 6.5), u(6, 9)};
   const Vec3 dent_c{u(12.5, 15), u(-16, -12), u(-12, -8)};
   const double red_chi = u(0.08, 0.15), dent_chi = u(0.07, 0.13), nigra_chi = u(0.04, 0.08);
   for (int s = 0; s < 2; ++s) {
