@@ -146,6 +146,8 @@ void pass_tile(const T* src, int64_t chan_stride, int channels, const int64_t* o
 #pragma GCC unroll 8
       for (int v = 0; v < kVecs; ++v) x[v] = load(st + v * L);
 #pragma GCC unroll 8
+      for (int v = 0; v < kVecs; ++v) __builtin_prefetch(st + 2 * kTile<T> + v * L);
+#pragma GCC unroll 8
       for (int o = 0; o < kCo; ++o)
 #pragma GCC unroll 8
         for (int v = 0; v < kVecs; ++v) acc[o][v] += wp[o] * x[v];
@@ -160,21 +162,37 @@ template <class T>
 struct Dest {
   T* data;
   int dims[3];
-  int step = 1, r[3] = {0, 0, 0};
+  int step = 1, r[2] = {0, 0};  // r along z is per part
   const T* bias = nullptr;
 };
+
+// One z phase of a pass: its taps, packed weights [ceil(cout / kCo)][channels][taps][kCo]
+// (zero-padded), the z phase it writes and how many z positions are real.
+template <class T>
+struct Part {
+  const int64_t* off;
+  int taps;
+  const T* wp;
+  int rz, qz;
+};
+
+// The z phases of a pass share its chunks, so each output row is written whole, once.
+constexpr int kMaxParts = 2;
 
 template <class T>
 struct Pass {
   const T* src;
   const Source* source;
-  const int64_t* off;
-  int taps;
-  const T* wp;  // packed [ceil(cout / kCo)][source channels][taps][kCo], zero-padded
   int cout;
   Grid grid;
   Dest<T> dst;
+  int parts = 1;
+  Part<T> part[kMaxParts] = {};
 };
+
+template <class T> int64_t pass_scratch(int64_t span, int cout) {
+  return kMaxParts * span * div_up(cout, kCo) * kCo;
+}
 
 template <class T>
 void run_pass(const Pass<T>& pp, T* dbuf, int threads) {
@@ -184,12 +202,12 @@ void run_pass(const Pass<T>& pp, T* dbuf, int threads) {
   const int64_t ychunks = div_up(g.q[1], g.rows_per_chunk);
   const int64_t items = int64_t(g.q[0]) * ychunks;
   const int blocks = int(div_up(pp.cout, kCo));
-  const int64_t wblock = int64_t(sr.channels) * pp.taps * kCo;
+  const int64_t part_size = span * blocks * kCo;
   const Dest<T>& ds = pp.dst;
   const int64_t dvol = int64_t(ds.dims[0]) * ds.dims[1] * ds.dims[2];
 #pragma omp parallel num_threads(threads)
   {
-    T* d = dbuf + omp_get_thread_num() * span * blocks * kCo;
+    T* d = dbuf + omp_get_thread_num() * pass_scratch<T>(span, pp.cout);
 #pragma omp for schedule(dynamic)
     for (int64_t item = 0; item < items; ++item) {
       const int qx = int(item / ychunks);
@@ -197,21 +215,28 @@ void run_pass(const Pass<T>& pp, T* dbuf, int threads) {
       const int rows = int(std::min<int64_t>(g.rows_per_chunk, g.q[1] - y0));
       const int64_t p0 = qx * sr.ps + y0 * sr.rs;
       const int64_t len = round_up(rows * sr.rs, kTile<T>);
-      for (int b = 0; b < blocks; ++b)
-        for (int64_t p = 0; p < len; p += kTile<T>)
-          pass_tile(pp.src + p0 + p, sr.chan_stride, sr.channels, pp.off, pp.taps,
-                    pp.wp + b * wblock, d + b * kCo * span + p, span);
+      for (int k = 0; k < pp.parts; ++k) {
+        const Part<T>& pt = pp.part[k];
+        const int64_t wblock = int64_t(sr.channels) * pt.taps * kCo;
+        for (int b = 0; b < blocks; ++b)
+          for (int64_t p = 0; p < len; p += kTile<T>)
+            pass_tile(pp.src + p0 + p, sr.chan_stride, sr.channels, pt.off, pt.taps,
+                      pt.wp + b * wblock, d + k * part_size + b * kCo * span + p, span);
+      }
       const int ox = ds.step * qx + ds.r[0];
       for (int o = 0; o < pp.cout; ++o) {
         const T bias = ds.bias ? ds.bias[o] : T(0);
         for (int j = 0; j < rows; ++j) {
           const int oy = ds.step * (y0 + j) + ds.r[1];
-          const T* in = d + o * span + j * sr.rs;
-          T* out = ds.data + o * dvol + (int64_t(ox) * ds.dims[1] + oy) * ds.dims[2] + ds.r[2];
-          if (ds.step == 1) {
-            for (int z = 0; z < g.q[2]; ++z) out[z] = in[z] + bias;
-          } else {
-            for (int z = 0; z < g.q[2]; ++z) out[z * ds.step] = in[z] + bias;
+          T* out = ds.data + o * dvol + (int64_t(ox) * ds.dims[1] + oy) * ds.dims[2];
+          for (int k = 0; k < pp.parts; ++k) {
+            const T* in = d + k * part_size + o * span + j * sr.rs;
+            const Part<T>& pt = pp.part[k];
+            if (ds.step == 1) {
+              for (int z = 0; z < pt.qz; ++z) out[z] = in[z] + bias;
+            } else {
+              for (int z = 0; z < pt.qz; ++z) out[z * ds.step + pt.rz] = in[z] + bias;
+            }
           }
         }
       }
@@ -288,17 +313,23 @@ DataAxis data_axis(const Conv3dShape& sh, int a) {
   return ax;
 }
 
-struct DataPhase {
-  int r[3];
-  Grid grid;
+struct DataPart {
+  int rz, qz;
   std::vector<int64_t> off;
   std::vector<int> tap;  // PyTorch tap index of each offset
-  int64_t wp_at = 0;     // start of this phase's packed weights
+  int64_t wp_at = 0;     // start of this part's packed weights
+};
+
+// The inputs with x phase rx and y phase ry; one part per z phase.
+struct DataGroup {
+  int rx, ry;
+  Grid grid;
+  std::vector<DataPart> parts;
 };
 
 struct DataPlan {
   Source src;
-  std::vector<DataPhase> phases;
+  std::vector<DataGroup> groups;
   int64_t source_size = 0, span = 0, wp_size = 0;
 };
 
@@ -314,27 +345,31 @@ DataPlan data_plan(const Conv3dShape& sh) {
   dp.src.finish();
   const int s = sh.stride;
   for (int rx = 0; rx < s; ++rx)
-    for (int ry = 0; ry < s; ++ry)
+    for (int ry = 0; ry < s; ++ry) {
+      DataGroup gr{rx, ry, {}, {}};
+      const int q[3] = {ax[0].q[rx], ax[1].q[ry], ax[2].q[0]};
+      if (q[0] == 0 || q[1] == 0) continue;
+      gr.grid = make_grid(q, dp.src);
+      dp.span = std::max(dp.span, chunk_span<T>(gr.grid, dp.src));
       for (int rz = 0; rz < s; ++rz) {
-        DataPhase ph{{rx, ry, rz}, {}, {}, {}, dp.wp_size};
-        const int q[3] = {ax[0].q[rx], ax[1].q[ry], ax[2].q[rz]};
-        if (q[0] == 0 || q[1] == 0 || q[2] == 0) continue;
-        ph.grid = make_grid(q, dp.src);
+        DataPart pt{rz, ax[2].q[rz], {}, {}, dp.wp_size};
+        if (pt.qz == 0) continue;
         int64_t max_off = 0;
         for (size_t i = 0; i < ax[0].kk[rx].size(); ++i)
           for (size_t j = 0; j < ax[1].kk[ry].size(); ++j)
             for (size_t l = 0; l < ax[2].kk[rz].size(); ++l) {
               const int64_t o = ax[0].shift[rx][i] * dp.src.ps + ax[1].shift[ry][j] * dp.src.rs +
                                 ax[2].shift[rz][l];
-              ph.off.push_back(o);
-              ph.tap.push_back((ax[0].kk[rx][i] * sh.k + ax[1].kk[ry][j]) * sh.k + ax[2].kk[rz][l]);
+              pt.off.push_back(o);
+              pt.tap.push_back((ax[0].kk[rx][i] * sh.k + ax[1].kk[ry][j]) * sh.k + ax[2].kk[rz][l]);
               max_off = std::max(max_off, o);
             }
-        dp.wp_size += div_up(sh.cin, kCo) * kCo * int64_t(sh.cout) * int64_t(ph.off.size());
-        dp.source_size = std::max(dp.source_size, source_size<T>(dp.src, ph.grid, max_off));
-        dp.span = std::max(dp.span, chunk_span<T>(ph.grid, dp.src));
-        dp.phases.push_back(std::move(ph));
+        dp.wp_size += div_up(sh.cin, kCo) * kCo * int64_t(sh.cout) * int64_t(pt.off.size());
+        dp.source_size = std::max(dp.source_size, source_size<T>(dp.src, gr.grid, max_off));
+        gr.parts.push_back(std::move(pt));
       }
+      dp.groups.push_back(std::move(gr));
+    }
   dp.wp_size = round_up(dp.wp_size, kAlign);
   return dp;
 }
@@ -402,7 +437,7 @@ int64_t conv3d_forward_scratch(const Conv3dShape& sh, int threads) {
   const ForwardPlan f = forward_plan(sh);
   const int64_t wp = round_up(div_up(sh.cout, kCo) * kCo * int64_t(sh.cin) * sh.taps(), kAlign);
   return wp + source_size<T>(f.src, f.grid, f.max_off) +
-         threads * chunk_span<T>(f.grid, f.src) * div_up(sh.cout, kCo) * kCo;
+         threads * pass_scratch<T>(chunk_span<T>(f.grid, f.src), sh.cout);
 }
 
 template <class T>
@@ -415,8 +450,8 @@ void conv3d_forward(const Conv3dShape& sh, const T* x, const T* w, const T* bias
   const int64_t src_size = source_size<T>(f.src, f.grid, f.max_off);
   T* dbuf = src + src_size;
   pack(wp, sh.cout, sh.cin, taps, [&](int co, int ci, int t) { return w[(int64_t(co) * sh.cin + ci) * taps + t]; });
-  Pass<T> pp{src, &f.src, f.off.data(), taps, wp, sh.cout, f.grid,
-             {nullptr, {sh.out(0), sh.out(1), sh.out(2)}, 1, {0, 0, 0}, bias}};
+  Pass<T> pp{src, &f.src, sh.cout, f.grid, {nullptr, {sh.out(0), sh.out(1), sh.out(2)}, 1, {0, 0}, bias}};
+  pp.part[0] = {f.off.data(), taps, wp, 0, f.grid.q[2]};
   for (int n = 0; n < sh.n; ++n) {
     build_source(f.src, x + n * int64_t(sh.cin) * sh.in_volume(), sh.in, src, src_size, threads);
     pp.dst.data = y + n * int64_t(sh.cout) * sh.out_volume();
@@ -427,7 +462,7 @@ void conv3d_forward(const Conv3dShape& sh, const T* x, const T* w, const T* bias
 template <class T>
 int64_t conv3d_backward_data_scratch(const Conv3dShape& sh, int threads) {
   const DataPlan dp = data_plan<T>(sh);
-  return dp.wp_size + dp.source_size + threads * dp.span * div_up(sh.cin, kCo) * kCo;
+  return dp.wp_size + dp.source_size + threads * pass_scratch<T>(dp.span, sh.cin);
 }
 
 template <class T>
@@ -438,19 +473,25 @@ void conv3d_backward_data(const Conv3dShape& sh, const T* gy, const T* w, T* gx,
   T* src = wp + dp.wp_size;
   T* dbuf = src + dp.source_size;
   const int taps = sh.taps();
-  for (const DataPhase& ph : dp.phases)
-    pack(wp + ph.wp_at, sh.cin, sh.cout, int(ph.off.size()), [&](int ci, int co, int t) {
-      return w[(int64_t(co) * sh.cin + ci) * taps + ph.tap[t]];
-    });
+  for (const DataGroup& gr : dp.groups)
+    for (const DataPart& pt : gr.parts)
+      pack(wp + pt.wp_at, sh.cin, sh.cout, int(pt.off.size()), [&](int ci, int co, int t) {
+        return w[(int64_t(co) * sh.cin + ci) * taps + pt.tap[size_t(t)]];
+      });
   const int out_dims[3] = {sh.out(0), sh.out(1), sh.out(2)};
   // Phases without taps still run: they write the zeros those inputs' gradients are.
   for (int n = 0; n < sh.n; ++n) {
     build_source(dp.src, gy + n * int64_t(sh.cout) * sh.out_volume(), out_dims, src,
                  dp.source_size, threads);
-    for (const DataPhase& ph : dp.phases) {
-      Pass<T> pp{src, &dp.src, ph.off.data(), int(ph.off.size()), wp + ph.wp_at, sh.cin, ph.grid,
+    for (const DataGroup& gr : dp.groups) {
+      Pass<T> pp{src, &dp.src, sh.cin, gr.grid,
                  {gx + n * int64_t(sh.cin) * sh.in_volume(), {sh.in[0], sh.in[1], sh.in[2]},
-                  sh.stride, {ph.r[0], ph.r[1], ph.r[2]}, nullptr}};
+                  sh.stride, {gr.rx, gr.ry}, nullptr}};
+      pp.parts = int(gr.parts.size());
+      for (int k = 0; k < pp.parts; ++k) {
+        const DataPart& pt = gr.parts[size_t(k)];
+        pp.part[k] = {pt.off.data(), int(pt.off.size()), wp + pt.wp_at, pt.rz, pt.qz};
+      }
       run_pass(pp, dbuf, threads);
     }
   }
