@@ -1,0 +1,210 @@
+// `fdl train` end to end on tiny phantom datasets: the run directory's files, resume that is
+// bit-identical to an uninterrupted run (dropout on), and the errors that must leave no
+// checkpoint behind.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/data/phantoms.h"
+#include "engine/io/safetensors.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/progress.h"
+
+using namespace fdl;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path workdir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("fdl_test_train_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// 6 cases of 16x16x8: 1 test, 1 validation and 4 training cases (2 steps of batch 2).
+const fs::path& phantoms() {
+  static const fs::path dir = [] {
+    const fs::path d = workdir("phantoms");
+    PhantomOptions o;
+    o.cases = 6;
+    o.shape = {16, 16, 8};
+    o.seed = 5;
+    write_phantoms(d.string(), o);
+    return d;
+  }();
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Runs `fdl train ARGS` on 2 threads (runs compare bit for bit at a fixed thread count);
+// the exit status, and the output in `log`. Passive OpenMP waiting: spinning threads slow
+// tiny steps down many times over when the test runner shares the cores.
+int fdl_train(const std::string& args, const fs::path& log) {
+  const std::string cmd = "OMP_WAIT_POLICY=passive " + std::string(FDL_BINARY) + " train " + args +
+                          " --threads 2 > " + log.string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::string small(const std::string& model) {
+  return phantoms().string() + " --model " + model + " --shape 16 16 8 --batch 2 --lr 0.01 --seed 3";
+}
+
+// name -> bytes of every tensor in a safetensors file.
+std::map<std::string, std::string> tensor_bytes(const fs::path& p) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, t] : io::load_safetensors(p.string()).tensors)
+    out[name] = std::string(static_cast<const char*>(t.raw()), t.nbytes());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, train.csv, progress.png)") {
+  const fs::path run = workdir("e2e") / "run";
+  const fs::path log = run.parent_path() / "log.txt";
+  REQUIRE_MESSAGE(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) == 0, slurp(log));
+  for (const char* f : {"model.safetensors", "last.safetensors", "optimizer.safetensors", "config.json",
+                        "state.json", "train.csv", "progress.png"})
+    CHECK_MESSAGE(fs::exists(run / f), f);
+  for (const auto& e : fs::directory_iterator(run))
+    CHECK_MESSAGE(e.path().filename().string().find(".next") == std::string::npos, e.path());
+
+  const std::vector<train::EpochRow> rows = train::read_train_csv((run / "train.csv").string(), 2);
+  REQUIRE(rows.size() == 3);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].epoch == int64_t(i + 1));
+    CHECK(rows[i].train_loss > 0);
+    CHECK(rows[i].train_loss <= 1);
+    CHECK(rows[i].val_loss <= 1);
+    for (double d : rows[i].val_dice) CHECK((d >= 0 && d <= 1));
+  }
+  CHECK(slurp(run / "train.csv").rfind("epoch,train_loss,val_loss,val_dice_red_nucleus,val_dice_dentate,seconds\n", 0) == 0);
+  CHECK(slurp(run / "progress.png").rfind("\x89PNG", 0) == 0);
+
+  const train::RunConfig c = train::read_config((run / "config.json").string());
+  CHECK(c.model == "fd-early");
+  CHECK(c.shape == std::array<int64_t, 3>{16, 16, 8});
+  CHECK(c.classes == 3);
+  CHECK(c.seed == 3);
+  CHECK(c.lr == 0.01);
+  CHECK(c.train_cases.size() == 4);
+  CHECK(c.val_cases.size() == 1);
+  CHECK(c.test_cases.size() == 1);
+  for (const std::string& v : c.val_cases)  // validation never on training cases
+    for (const std::string& t : c.train_cases) CHECK(v != t);
+
+  // model.safetensors is the epoch with the lowest validation loss.
+  size_t best = 0;
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i].val_loss < rows[best].val_loss) best = i;
+  CHECK(io::load_safetensors((run / "model.safetensors").string()).metadata.at("epoch") ==
+        std::to_string(rows[best].epoch));
+  CHECK(io::load_safetensors((run / "last.safetensors").string()).metadata.at("epoch") == "3");
+
+  // An existing checkpoint is not overwritten without --resume, and stays as it was.
+  const auto last = tensor_bytes(run / "last.safetensors");
+  CHECK(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) != 0);
+  CHECK(slurp(log).find("--resume") != std::string::npos);
+  CHECK(tensor_bytes(run / "last.safetensors") == last);
+
+  // --resume with another option names it.
+  CHECK(fdl_train(small("fd-early") + " --epochs 4 --resume --beta 0.2 0.2 1 -o " + run.string(), log) != 0);
+  CHECK_MESSAGE(slurp(log).find("--beta") != std::string::npos, slurp(log));
+  CHECK(fdl_train(small("unet3d") + " --epochs 4 --resume -o " + run.string(), log) != 0);
+  CHECK_MESSAGE(slurp(log).find("--model") != std::string::npos, slurp(log));
+  CHECK(tensor_bytes(run / "last.safetensors") == last);
+}
+
+TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs straight") {
+  for (const std::string model : {"unet3d", "fd-late"}) {
+    CAPTURE(model);
+    const fs::path d = workdir("resume_" + model);
+    const fs::path log = d / "log.txt";
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 -o " + (d / "straight").string(), log) == 0, slurp(log));
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 2 -o " + (d / "split").string(), log) == 0, slurp(log));
+    CHECK(io::load_safetensors((d / "split" / "last.safetensors").string()).metadata.at("epoch") == "2");
+    CHECK(tensor_bytes(d / "split" / "last.safetensors") != tensor_bytes(d / "straight" / "last.safetensors"));
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 --resume -o " + (d / "split").string(), log) == 0,
+                    slurp(log));
+    CHECK(slurp(log).find("resuming") != std::string::npos);
+
+    const auto a = tensor_bytes(d / "straight" / "last.safetensors");
+    const auto b = tensor_bytes(d / "split" / "last.safetensors");
+    REQUIRE(a.size() == b.size());
+    for (const auto& [name, bytes] : a) CHECK_MESSAGE(b.at(name) == bytes, name);
+    CHECK(tensor_bytes(d / "straight" / "optimizer.safetensors") == tensor_bytes(d / "split" / "optimizer.safetensors"));
+    CHECK(tensor_bytes(d / "straight" / "model.safetensors") == tensor_bytes(d / "split" / "model.safetensors"));
+    const auto ra = train::read_train_csv((d / "straight" / "train.csv").string(), 2);
+    const auto rb = train::read_train_csv((d / "split" / "train.csv").string(), 2);
+    REQUIRE(ra.size() == 4);
+    REQUIRE(rb.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+      CHECK(ra[i].train_loss == rb[i].train_loss);
+      CHECK(ra[i].val_loss == rb[i].val_loss);
+    }
+    // Dropout was active: the dropout stream advanced, and both runs saved the same state.
+    const std::string state = slurp(d / "split" / "state.json");
+    CHECK(state == slurp(d / "straight" / "state.json"));
+    CHECK(state.find("\"offset\": 0,") == std::string::npos);
+    CHECK(state.find("\"offset\": 0\n") == std::string::npos);
+  }
+}
+
+TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no checkpoint") {
+  const fs::path d = workdir("bad");
+  const fs::path log = d / "log.txt";
+  auto no_checkpoint = [](const fs::path& run) {
+    return !fs::exists(run) || (!train::has_checkpoint(run.string()) && !fs::exists(run / "config.json"));
+  };
+
+  SUBCASE("a missing dataset directory") {
+    CHECK(fdl_train((d / "nowhere").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run1").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("nowhere") != std::string::npos, slurp(log));
+    CHECK(no_checkpoint(d / "run1"));
+  }
+  SUBCASE("a directory that is not a dataset") {
+    fs::create_directories(d / "empty");
+    CHECK(fdl_train((d / "empty").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run2").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("dataset.json") != std::string::npos, slurp(log));
+    CHECK(no_checkpoint(d / "run2"));
+  }
+  SUBCASE("a dataset whose image file is corrupt") {
+    const fs::path ds = d / "corrupt";
+    fs::copy(phantoms(), ds, fs::copy_options::recursive);
+    const fs::path img = *fs::directory_iterator(ds / "imagesTr");
+    std::ofstream(img, std::ios::binary | std::ios::trunc) << "not a nifti file";
+    CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --fold 1 -o " + (d / "run3").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("error") != std::string::npos, slurp(log));
+    CHECK(no_checkpoint(d / "run3"));
+  }
+  SUBCASE("a shape the network cannot halve twice") {
+    CHECK(fdl_train(small("unet3d") + " --shape 18 16 8 -o " + (d / "run4").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("--shape") != std::string::npos, slurp(log));
+    CHECK(no_checkpoint(d / "run4"));
+  }
+  SUBCASE("--device cuda is refused for now") {
+    CHECK(fdl_train(small("unet3d") + " --device cuda -o " + (d / "run5").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("not supported yet") != std::string::npos, slurp(log));
+    CHECK(no_checkpoint(d / "run5"));
+  }
+  SUBCASE("a loss that becomes NaN stops the run with a clear message") {
+    const std::string args = phantoms().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
+                             (d / "run6").string();
+    CHECK(fdl_train(args, log) != 0);
+    CHECK_MESSAGE(slurp(log).find("loss became") != std::string::npos, slurp(log));
+    CHECK_FALSE(fs::exists(d / "run6" / "state.json"));
+    CHECK_FALSE(fs::exists(d / "run6" / "last.safetensors"));
+  }
+}
