@@ -64,6 +64,22 @@ void convert(const void* src, float* dst, int64_t n, double slope, double inter)
   for (int64_t i = 0; i < n; ++i) dst[i] = float(double(s[i]) * slope + inter);
 }
 
+// The voxel bytes as stored, in this machine's byte order. nifti_image_load would zero NaN
+// and Inf floats silently; fdl reads the bytes itself so that callers can refuse them.
+std::vector<char> read_voxels(const nifti_image& nim, int64_t nvox, const std::string& path) {
+  const size_t n = size_t(nvox) * size_t(nim.nbyper);
+  std::vector<char> buf(n);
+  znzFile fp = znzopen(nim.iname, "rb", nifti_is_gzfile(nim.iname));
+  FDL_CHECK(!znz_isnull(fp), path, ": cannot open the image data in ", nim.iname);
+  const bool ok = znzseek(fp, long(nim.iname_offset), SEEK_SET) >= 0 &&  // gzseek: the offset
+                  znzread(buf.data(), 1, n, fp) == n;
+  znzclose(fp);
+  FDL_CHECK(ok, path, ": image data could not be read (truncated or corrupt file)");
+  if (nim.byteorder != nifti_short_order() && nim.nbyper > 1)
+    nifti_swap_Nbytes(nvox, nim.nbyper, buf.data());
+  return buf;
+}
+
 }  // namespace
 
 Volume read_nifti(const std::string& path) {
@@ -90,20 +106,19 @@ Volume read_nifti(const std::string& path) {
       throw Error(path + ": voxel type " + nifti_datatype_string(nim->datatype) +
                   " is not supported (uint8, int8, int16, uint16, int32, float32, float64 are)");
   }
-  FDL_CHECK(nifti_image_load(nim.get()) == 0 && nim->data, path,
-            ": image data could not be read (truncated or corrupt file)");
+  const std::vector<char> bytes = read_voxels(*nim, nvox, path);
 
   std::vector<float> raw(static_cast<size_t>(nvox));
   double slope = nim->scl_slope, inter = nim->scl_inter;
   if (slope == 0 || !std::isfinite(slope) || !std::isfinite(inter)) slope = 1, inter = 0;
   switch (nim->datatype) {
-    case DT_UINT8: convert<uint8_t>(nim->data, raw.data(), nvox, slope, inter); break;
-    case DT_INT8: convert<int8_t>(nim->data, raw.data(), nvox, slope, inter); break;
-    case DT_INT16: convert<int16_t>(nim->data, raw.data(), nvox, slope, inter); break;
-    case DT_UINT16: convert<uint16_t>(nim->data, raw.data(), nvox, slope, inter); break;
-    case DT_INT32: convert<int32_t>(nim->data, raw.data(), nvox, slope, inter); break;
-    case DT_FLOAT32: convert<float>(nim->data, raw.data(), nvox, slope, inter); break;
-    default: convert<double>(nim->data, raw.data(), nvox, slope, inter); break;
+    case DT_UINT8: convert<uint8_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    case DT_INT8: convert<int8_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    case DT_INT16: convert<int16_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    case DT_UINT16: convert<uint16_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    case DT_INT32: convert<int32_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    case DT_FLOAT32: convert<float>(bytes.data(), raw.data(), nvox, slope, inter); break;
+    default: convert<double>(bytes.data(), raw.data(), nvox, slope, inter); break;
   }
 
   Volume v;
