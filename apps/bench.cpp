@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -70,68 +69,76 @@ struct TorchTimes {
   double total() const { return fwd + dgrad + wgrad; }
 };
 
-// Runs the PyTorch child and returns its timings by shape spec.
-std::map<std::string, TorchTimes> run_torch(const std::vector<Conv3dShape>& shapes, int repeat,
-                                            const std::string& env) {
-  std::string cmd = env + " /usr/bin/python3 " + torch_script() + " conv3d --threads " +
-                    std::to_string(omp_get_max_threads()) + " --repeat " + std::to_string(repeat);
-  for (const auto& s : shapes) cmd += " --shape " + spec(s);
+constexpr const char* kTunables = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736";
+
+// Runs the PyTorch child on one shape and returns its timings.
+TorchTimes run_torch(const Conv3dShape& s, int repeat, const std::string& env) {
+  const std::string cmd = env + " /usr/bin/python3 " + torch_script() + " conv3d --threads " +
+                          std::to_string(omp_get_max_threads()) + " --repeat " +
+                          std::to_string(repeat) + " --shape " + spec(s);
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   FDL_CHECK(pipe, "bench: cannot run ", cmd);
-  std::map<std::string, TorchTimes> out;
   std::array<char, 4096> line;
   while (std::fgets(line.data(), int(line.size()), pipe.get())) {
     const auto j = nlohmann::json::parse(line.data(), nullptr, false);
-    if (j.is_discarded() || !j.contains("shape")) continue;
-    out[j["shape"].get<std::string>()] = {j["fwd"].get<double>(), j["dgrad"].get<double>(),
-                                          j["wgrad"].get<double>()};
+    if (j.is_discarded() || j.value("shape", "") != spec(s)) continue;
+    return {j["fwd"].get<double>(), j["dgrad"].get<double>(), j["wgrad"].get<double>()};
   }
-  return out;
+  throw fdl::Error("bench: PyTorch gave no timing for " + spec(s) + " (command: " + cmd + ")");
 }
 
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return "?";
+  char b[64] = {};
+  const bool ok = std::fgets(b, sizeof b, f) != nullptr;
+  std::fclose(f);
+  std::string s = ok ? b : "?";
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// Each shape is timed by fdl and then by the PyTorch children right away, so that a busy
+// machine slows both sides of a ratio alike.
 void bench_conv3d(int repeat, bool torch) {
   const auto shapes = network_shapes();
   std::printf("fdl bench conv3d: float32, N=2, %d threads, median of %d runs after one warm-up\n",
               omp_get_max_threads(), repeat);
-  std::map<std::string, TorchTimes> t1, t2;
-  if (torch) {
-    std::printf("running PyTorch (tools/bench_torch.py) twice: default malloc, then GLIBC_TUNABLES "
-                "without mmap/trim...\n");
-    std::fflush(stdout);
-    t1 = run_torch(shapes, repeat, "");
-    t2 = run_torch(shapes, repeat,
-                   "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736");
-  }
+  std::printf("load average before: %s\n", load_average().c_str());
+  if (torch)
+    std::printf("torch: tools/bench_torch.py per shape, default malloc, then (torch2) GLIBC_TUNABLES=%s\n",
+                kTunables);
   std::printf("%-28s %9s %9s %9s %9s %8s", "shape", "fwd ms", "dgrad ms", "wgrad ms", "total ms",
               "GFLOP/s");
   if (torch) std::printf(" %10s %10s %8s %8s", "torch ms", "torch2 ms", "ratio", "ratio2");
   std::printf("\n");
+  std::vector<std::pair<TorchTimes, TorchTimes>> torch_times;
   for (const auto& s : shapes) {
     const fdl::bench::Conv3dTimes t = fdl::bench::time_conv3d(s, repeat);
     const double total = t.fwd + t.dgrad + t.wgrad;
     std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %8.1f", label(s).c_str(), 1e3 * t.fwd,
                 1e3 * t.dgrad, 1e3 * t.wgrad, 1e3 * total, 3 * s.flops() / total * 1e-9);
     if (torch) {
-      const auto a = t1.find(spec(s)), b = t2.find(spec(s));
-      FDL_CHECK(a != t1.end() && b != t2.end(), "bench: PyTorch gave no timing for ", spec(s));
-      std::printf(" %10.1f %10.1f %8.2f %8.2f", 1e3 * a->second.total(), 1e3 * b->second.total(),
-                  a->second.total() / total, b->second.total() / total);
+      const TorchTimes a = run_torch(s, repeat, ""), b = run_torch(s, repeat, std::string("GLIBC_TUNABLES=") + kTunables);
+      torch_times.push_back({a, b});
+      std::printf(" %10.1f %10.1f %8.2f %8.2f", 1e3 * a.total(), 1e3 * b.total(), a.total() / total,
+                  b.total() / total);
     }
     std::printf("\n");
     std::fflush(stdout);
   }
   if (torch) {
     std::printf("\nPyTorch per pass (ms, default malloc / tuned malloc):\n");
-    for (const auto& s : shapes) {
-      const TorchTimes& a = t1[spec(s)];
-      const TorchTimes& b = t2[spec(s)];
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const auto& [a, b] = torch_times[i];
       std::printf("%-28s fwd %7.1f / %7.1f  dgrad %7.1f / %7.1f  wgrad %7.1f / %7.1f\n",
-                  label(s).c_str(), 1e3 * a.fwd, 1e3 * b.fwd, 1e3 * a.dgrad, 1e3 * b.dgrad,
+                  label(shapes[i]).c_str(), 1e3 * a.fwd, 1e3 * b.fwd, 1e3 * a.dgrad, 1e3 * b.dgrad,
                   1e3 * a.wgrad, 1e3 * b.wgrad);
     }
+    std::printf("ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
+                "(> 1: fdl is faster)\n");
   }
-  std::printf("ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
-              "(> 1: fdl is faster)\n");
+  std::printf("load average after: %s\n", load_average().c_str());
 }
 
 const bool registered = fdl::app::add_command("bench", "Time kernels against PyTorch", [](CLI::App& cmd) {
