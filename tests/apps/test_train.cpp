@@ -2,9 +2,14 @@
 // bit-identical to an uninterrupted run (dropout on), and the errors that must leave no
 // checkpoint behind.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -160,6 +165,59 @@ TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs
     CHECK(state.find("\"offset\": 0,") == std::string::npos);
     CHECK(state.find("\"offset\": 0\n") == std::string::npos);
   }
+}
+
+TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-identical") {
+  const fs::path d = workdir("kill");
+  const fs::path log = d / "log.txt";
+  const std::string args = small("unet3d") + " --epochs 6";
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(fdl_train(args + " -o " + (d / "straight").string(), log) == 0, slurp(log));
+  const auto full = std::chrono::steady_clock::now() - t0;
+
+  // Start the run (with --resume: the first start finds no checkpoint and begins at epoch
+  // 1) and SIGKILL it after a delay that grows from 40% of a whole run, until a start
+  // finishes by itself. Each kill lands somewhere in loading, a step, validation or a save.
+  const std::string run = (d / "killed").string();
+  std::vector<std::string> committed;  // the epoch in state.json after each kill
+  bool finished = false;
+  for (int k = 0; k < 16 && !finished; ++k) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::setenv("OMP_WAIT_POLICY", "passive", 1);
+      const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2 --resume -o " + run;
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(full * (0.4 + 0.1 * k));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) {
+      const std::string st = fs::exists(run + "/state.json") ? slurp(run + "/state.json") : "";
+      const size_t at = st.find("\n  \"epoch\": ");
+      committed.push_back(at == std::string::npos ? "none" : st.substr(at + 12, st.find(',', at) - at - 12));
+    } else {
+      REQUIRE_MESSAGE(WEXITSTATUS(status) == 0, "start ", k, " exited with ", WEXITSTATUS(status));
+      finished = true;
+    }
+  }
+  std::string epochs;
+  for (const std::string& e : committed) epochs += " " + e;
+  MESSAGE(committed.size(), " kills; committed epoch after each:", epochs);
+  CHECK(committed.size() >= 2);
+  if (!finished) REQUIRE_MESSAGE(fdl_train(args + " --resume -o " + run, log) == 0, slurp(log));
+  CHECK(tensor_bytes(d / "killed" / "last.safetensors") == tensor_bytes(d / "straight" / "last.safetensors"));
+  CHECK(tensor_bytes(d / "killed" / "model.safetensors") == tensor_bytes(d / "straight" / "model.safetensors"));
+  CHECK(tensor_bytes(d / "killed" / "optimizer.safetensors") ==
+        tensor_bytes(d / "straight" / "optimizer.safetensors"));
+  const auto rows = train::read_train_csv(run + "/train.csv", 2);
+  REQUIRE(rows.size() == 6);
+  for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].epoch == int64_t(i + 1));
 }
 
 TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no checkpoint") {
