@@ -1,6 +1,6 @@
-// Run directories: config round trip and comparison, checkpoint save/load, and the commit
+// Run directories: config round trip and comparison, checkpoint save/load, the commit
 // protocol under simulated crashes (uncommitted files, committed-but-not-renamed files,
-// leftover temporary files, inconsistent files).
+// leftover temporary files, inconsistent files), and the train.csv / progress.png writers.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/progress.h"
 #include "tests/support.h"
 
 using namespace fdl;
@@ -240,4 +241,43 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     Adam ro(r.named_parameters());
     CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"), Error);
   }
+}
+
+TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png drawn") {
+  const fs::path d = workdir("progress");
+  const std::string csv = (d / "train.csv").string(), png = (d / "progress.png").string();
+  std::vector<EpochRow> rows{{1, 0.9, 0.95, {0.1, 0.02}, 3.5}, {2, 0.8, 0.85, {0.25, 0.125}, 3.25},
+                             {3, 0.7, 0.8125, {0.375, 0.5}, 3.0}};
+  write_train_csv(csv, {"red", "dentate"}, rows);
+  const std::string text = io::read_file(csv);
+  CHECK(text.rfind("epoch,train_loss,val_loss,val_dice_red,val_dice_dentate,seconds\n1,", 0) == 0);
+  const std::vector<EpochRow> back = read_train_csv(csv, 2);
+  REQUIRE(back.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(back[i].epoch == rows[i].epoch);
+    CHECK(back[i].train_loss == doctest::Approx(rows[i].train_loss).epsilon(1e-8));
+    CHECK(back[i].val_loss == doctest::Approx(rows[i].val_loss).epsilon(1e-8));
+    CHECK(back[i].val_dice == rows[i].val_dice);  // exact in binary and in 9 digits
+  }
+  CHECK_THROWS_WITH_AS(read_train_csv(csv, 3), doctest::Contains("columns"), Error);
+  io::write_file_atomic(csv, text + "4,0.5,x,0.1,0.2,1\n");
+  CHECK_THROWS_WITH_AS(read_train_csv(csv, 2), doctest::Contains("train.csv:5"), Error);
+  CHECK_THROWS_AS(write_train_csv(csv, {"red"}, rows), Error);
+
+  write_progress_png(png, {"red", "dentate"}, rows);
+  write_progress_png((d / "one.png").string(), {"red", "dentate"}, {rows[0]});
+  write_progress_png((d / "none.png").string(), {"red", "dentate"}, {});
+  for (const fs::path& p : {d / "progress.png", d / "one.png", d / "none.png"}) {
+    const std::string bytes = io::read_file(p.string());
+    REQUIRE(bytes.size() > 24);
+    CHECK(bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
+    auto be32 = [&](size_t at) {
+      return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
+             (uint32_t(uint8_t(bytes[at + 2])) << 8) | uint32_t(uint8_t(bytes[at + 3]));
+    };
+    CHECK(be32(16) == 960);  // IHDR width and height
+    CHECK(be32(20) == 400);
+  }
+  // The curves are drawn: the image differs from the empty plot.
+  CHECK(io::read_file(png) != io::read_file((d / "none.png").string()));
 }
