@@ -544,8 +544,9 @@ void conv3d_backward_weight(const Conv3dShape& sh, const T* x, const T* gy, T* g
             const T* in = gyn + o * ovol + (int64_t(qx) * g.q[1] + y0 + j) * g.q[2];
             std::copy(in, in + g.q[2], gb + o * wl.span + j * f.src.rs);
           }
-        for (int64_t j = 0; j < part_co; j += kWgTaps)
-          for (int64_t o = 0; o < wl.cout4; o += kWgCo) {
+        // Output channels outer: a block's gy rows stay in L1 while the pairs sweep by.
+        for (int64_t o = 0; o < wl.cout4; o += kWgCo)
+          for (int64_t j = 0; j < part_co; j += kWgTaps) {
             T* pc = part + o * part_co + j;
             const T* go = gb + o * wl.span;
             if (j + kWgTaps <= part_co) {
