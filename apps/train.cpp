@@ -1,11 +1,11 @@
 // `fdl train DATASET_DIR --model unet3d|fd-early|fd-late -o RUN_DIR [options]`: trains a
-// network on a dataset directory (engine/train/trainer.h); --resume continues a run.
+// network on a dataset directory (train/trainer.h); --resume continues a run.
 #include <omp.h>
 
 #include <memory>
 
 #include "apps/command.h"
-#include "engine/train/trainer.h"
+#include "train/trainer.h"
 #include "models/seg_model.h"
 
 namespace {

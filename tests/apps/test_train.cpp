@@ -16,8 +16,8 @@
 
 #include "engine/data/phantoms.h"
 #include "engine/io/safetensors.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/progress.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "engine/train/checkpoint.h"
+#include "train/checkpoint.h"
 
 #include <cstdio>
 #include <filesystem>

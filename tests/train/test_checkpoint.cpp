@@ -9,8 +9,8 @@
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/progress.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
 #include "tests/support.h"
 
 using namespace fdl;

@@ -1,4 +1,4 @@
-#include "engine/train/trainer.h"
+#include "train/trainer.h"
 
 #include <omp.h>
 
@@ -15,8 +15,8 @@
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/progress.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
 #include "kernels/common/philox.h"
 #include "models/seg_model.h"
 

@@ -1,4 +1,4 @@
-#include "engine/train/progress.h"
+#include "train/progress.h"
 
 #include <unistd.h>
 
