@@ -68,6 +68,14 @@ void convert(const void* src, float* dst, int64_t n, double slope, double inter)
 // and Inf floats silently; fdl reads the bytes itself so that callers can refuse them.
 std::vector<char> read_voxels(const nifti_image& nim, int64_t nvox, const std::string& path) {
   const size_t n = size_t(nvox) * size_t(nim.nbyper);
+  // A header that promises more data than the file can hold is refused before allocating:
+  // an uncompressed file must hold it all, and deflate expands at most about 1032:1.
+  std::error_code ec;
+  const uintmax_t on_disk = fs::file_size(nim.iname, ec);
+  const bool gz = nifti_is_gzfile(nim.iname);
+  FDL_CHECK(ec || (gz ? double(n) <= 1032.0 * double(on_disk) + 4096 : n + size_t(nim.iname_offset) <= on_disk), path,
+            ": image data could not be read: the header promises ", n, " bytes (", nvox,
+            " voxels), more than the ", on_disk, "-byte file can hold (truncated file or corrupt header)");
   std::vector<char> buf(n);
   znzFile fp = znzopen(nim.iname, "rb", nifti_is_gzfile(nim.iname));
   FDL_CHECK(!znz_isnull(fp), path, ": cannot open the image data in ", nim.iname);
