@@ -2,6 +2,7 @@
 """PyTorch CPU reference timings for `fdl bench`. Prints one JSON object per line.
 
   /usr/bin/python3 tools/bench_torch.py conv3d --repeat 5 --shape 2,16,16,80,80,64,3,1,1
+  /usr/bin/python3 tools/bench_torch.py train --model fd-early --shape 64 64 48 --batch 2
 
 A shape is n,cin,cout,x,y,z,k,stride,pad. Each pass (forward, data gradient, weight
 gradient) is warmed up once, then the median of `repeat` runs is reported in seconds.
@@ -13,6 +14,7 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F
 
 
 def median_seconds(f, repeat):
@@ -47,6 +49,49 @@ def conv3d(args):
                           "torch": torch.__version__}), flush=True)
 
 
+def train(args):
+    """Whole training steps of the PyTorch reference networks (tools/fixtures/models.py)."""
+    import resource
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fixtures.models import UNet3D, dice_loss
+
+    dev = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
+    torch.backends.cudnn.benchmark = dev.type == "cuda"
+    fusion = {"unet3d": None, "fd-early": "early", "fd-late": "late"}[args.model]
+    x, y, z = args.shape
+    torch.manual_seed(1)
+    model = UNet3D(1, 2, 8, fusion).to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-10)
+    inp = torch.randn(args.batch, 1, x, y, z, device=dev)
+    grid = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=torch.float32) for n in (x, y, z)],
+                                      indexing="ij"))
+    centre = torch.tensor([x / 2, y / 2, z / 2]).reshape(3, 1, 1, 1)
+    inside = ((grid - centre) ** 2).sum(0).sqrt() < 0.25 * min(x, y, z)
+    labels = inside.long().expand(args.batch, x, y, z)
+    target = F.one_hot(labels, 2).permute(0, 4, 1, 2, 3).float().to(dev)
+    last = {}
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = dice_loss(model(inp), target)
+        loss.backward()
+        opt.step()
+        last["loss"] = loss.item()  # synchronises on the GPU, as fdl's logging does
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    seconds = median_seconds(step, args.repeat)
+    peak = (torch.cuda.max_memory_allocated() if dev.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(json.dumps({"op": "train", "model": args.model, "shape": args.shape, "batch": args.batch,
+                      "device": args.device, "tf32": args.tf32, "seconds": seconds,
+                      "peak_bytes": peak, "loss": last["loss"], "threads": torch.get_num_threads(),
+                      "torch": torch.__version__}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -56,6 +101,15 @@ def main():
     c.add_argument("--shape", action="append", required=True,
                    help="n,cin,cout,x,y,z,k,stride,pad (repeatable)")
     c.set_defaults(run=conv3d)
+    t = sub.add_parser("train", help="time whole training steps of the reference networks")
+    t.add_argument("--model", choices=["unet3d", "fd-early", "fd-late"], required=True)
+    t.add_argument("--shape", type=int, nargs=3, default=[64, 64, 48])
+    t.add_argument("--batch", type=int, default=2)
+    t.add_argument("--repeat", type=int, default=3)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--tf32", action="store_true", help="allow TF32 on the GPU")
+    t.set_defaults(run=train)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     args.run(args)

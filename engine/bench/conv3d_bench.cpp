@@ -2,30 +2,12 @@
 
 #include <omp.h>
 
-#include <algorithm>
-#include <chrono>
-#include <functional>
-#include <vector>
-
+#include "engine/bench/timing.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
 #include "kernels/cpu/conv3d.h"
 
 namespace fdl::bench {
-
-namespace {
-double median_seconds(const std::function<void()>& f, int repeat) {
-  f();  // warm-up: first-touch pages, caches
-  std::vector<double> t;
-  for (int i = 0; i < repeat; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-}  // namespace
 
 Conv3dTimes time_conv3d(const kernels::Conv3dShape& s, int repeat) {
   namespace kc = kernels::cpu;

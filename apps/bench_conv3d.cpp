@@ -1,0 +1,116 @@
+// `fdl bench conv3d`: times the conv3d kernels at the network's shapes and, when Debian's
+// PyTorch is present, runs tools/bench_torch.py in the same run for the ratio torch/fdl.
+#include <omp.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "apps/bench.h"
+#include "apps/bench_peer.h"
+#include "engine/bench/conv3d_bench.h"
+#include "engine/error.h"
+
+namespace {
+
+using fdl::kernels::Conv3dShape;
+
+Conv3dShape conv(int cin, int cout, int x, int y, int z, int k, int s, int p) {
+  Conv3dShape c;
+  c.n = 2, c.cin = cin, c.cout = cout, c.in[0] = x, c.in[1] = y, c.in[2] = z;
+  c.k = k, c.stride = s, c.pad = p;
+  return c;
+}
+
+// The U-Net's convolutions at the paper's 160x160x128 input, batch 2.
+std::vector<Conv3dShape> network_shapes() {
+  return {conv(8, 8, 160, 160, 128, 3, 1, 1),  conv(16, 16, 80, 80, 64, 3, 1, 1),
+          conv(32, 32, 40, 40, 32, 3, 1, 1),   conv(8, 16, 160, 160, 128, 3, 2, 1),
+          conv(16, 32, 80, 80, 64, 3, 2, 1),   conv(64, 32, 40, 40, 32, 1, 1, 0),
+          conv(16, 2, 160, 160, 128, 1, 1, 0)};
+}
+
+std::string spec(const Conv3dShape& c) {
+  char b[96];
+  std::snprintf(b, sizeof b, "%d,%d,%d,%d,%d,%d,%d,%d,%d", c.n, c.cin, c.cout, c.in[0], c.in[1],
+                c.in[2], c.k, c.stride, c.pad);
+  return b;
+}
+
+std::string label(const Conv3dShape& c) {
+  char b[96];
+  std::snprintf(b, sizeof b, "k%d s%d %2d->%-2d %dx%dx%d", c.k, c.stride, c.cin, c.cout, c.in[0],
+                c.in[1], c.in[2]);
+  return b;
+}
+
+struct TorchTimes {
+  double fwd = 0, dgrad = 0, wgrad = 0;
+  double total() const { return fwd + dgrad + wgrad; }
+};
+
+// Runs the PyTorch child on one shape and returns its timings.
+TorchTimes run_torch(const Conv3dShape& s, int repeat, const std::string& env) {
+  const auto j = fdl::app::run_peer(env, "conv3d --threads " + std::to_string(omp_get_max_threads()) +
+                                             " --repeat " + std::to_string(repeat) + " --shape " + spec(s));
+  return {j.at("fwd").get<double>(), j.at("dgrad").get<double>(), j.at("wgrad").get<double>()};
+}
+
+// Each shape is timed by fdl and then by the PyTorch children right away, so that a busy
+// machine slows both sides of a ratio alike.
+void bench_conv3d(int repeat, bool torch) {
+  const auto shapes = network_shapes();
+  std::printf("fdl bench conv3d: float32, N=2, %d threads, median of %d runs after one warm-up\n",
+              omp_get_max_threads(), repeat);
+  std::printf("load average before: %s\n", fdl::app::load_average().c_str());
+  if (torch)
+    std::printf("torch: tools/bench_torch.py per shape, default malloc, then (torch2) %s\n",
+                fdl::app::kTunedMalloc);
+  std::printf("%-28s %9s %9s %9s %9s %8s", "shape", "fwd ms", "dgrad ms", "wgrad ms", "total ms",
+              "GFLOP/s");
+  if (torch) std::printf(" %10s %10s %8s %8s", "torch ms", "torch2 ms", "ratio", "ratio2");
+  std::printf("\n");
+  std::vector<std::pair<TorchTimes, TorchTimes>> torch_times;
+  for (const auto& s : shapes) {
+    const fdl::bench::Conv3dTimes t = fdl::bench::time_conv3d(s, repeat);
+    const double total = t.fwd + t.dgrad + t.wgrad;
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %8.1f", label(s).c_str(), 1e3 * t.fwd,
+                1e3 * t.dgrad, 1e3 * t.wgrad, 1e3 * total, 3 * s.flops() / total * 1e-9);
+    if (torch) {
+      const TorchTimes a = run_torch(s, repeat, ""), b = run_torch(s, repeat, std::string("GLIBC_TUNABLES=") + fdl::app::kTunedMalloc);
+      torch_times.push_back({a, b});
+      std::printf(" %10.1f %10.1f %8.2f %8.2f", 1e3 * a.total(), 1e3 * b.total(), a.total() / total,
+                  b.total() / total);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  if (torch) {
+    std::printf("\nPyTorch per pass (ms, default malloc / tuned malloc):\n");
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const auto& [a, b] = torch_times[i];
+      std::printf("%-28s fwd %7.1f / %7.1f  dgrad %7.1f / %7.1f  wgrad %7.1f / %7.1f\n",
+                  label(shapes[i]).c_str(), 1e3 * a.fwd, 1e3 * b.fwd, 1e3 * a.dgrad, 1e3 * b.dgrad,
+                  1e3 * a.wgrad, 1e3 * b.wgrad);
+    }
+    std::printf("ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
+                "(> 1: fdl is faster)\n");
+  }
+  std::printf("load average after: %s\n", fdl::app::load_average().c_str());
+}
+
+}  // namespace
+
+namespace fdl::app {
+
+void add_bench_conv3d(CLI::App& bench) {
+  CLI::App* c = bench.add_subcommand("conv3d", "Time conv3d forward, data and weight gradients");
+  static int repeat = 5;
+  static bool torch = torch_available();
+  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(CLI::PositiveNumber);
+  c->add_flag("--torch,!--no-torch", torch, "also time PyTorch (default: on if /usr/bin/python3 has torch)");
+  c->callback([] { bench_conv3d(repeat, torch); });
+}
+
+}  // namespace fdl::app
