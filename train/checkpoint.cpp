@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "engine/io/atomic_file.h"
@@ -18,7 +19,9 @@ namespace {
 constexpr const char* kWeightFiles[] = {"last.safetensors", "model.safetensors",
                                         "optimizer.safetensors"};
 constexpr const char* kRunFiles[] = {"last.safetensors", "model.safetensors", "optimizer.safetensors",
-                                     "state.json", "config.json", "train.csv", "progress.png"};
+                                     "state.json", "config.json", "train.csv", "progress.png",
+                                     "splits.json", "test_metrics.csv", "test_metrics.json",
+                                     "test_montage.png"};
 constexpr const char* kNext = ".next";
 
 json read_json(const std::string& path) {
@@ -37,6 +40,12 @@ T field(const json& j, const char* key, const std::string& path) {
   } catch (const json::exception& e) {
     throw Error(path + ": missing or bad '" + key + "': " + e.what());
   }
+}
+
+// A field added after the first runs were written: its default when absent.
+template <class T>
+T field_or(const json& j, const char* key, T fallback, const std::string& path) {
+  return j.contains(key) ? field<T>(j, key, path) : fallback;
 }
 
 std::string str(const json& j) { return j.dump(); }
@@ -69,6 +78,9 @@ void write_config(const std::string& path, const RunConfig& c) {
   const json j = {{"model", c.model},
                   {"dataset", c.dataset},
                   {"shape", c.shape},
+                  {"fit", fit_name(c.fit)},
+                  {"norm", norm_name(c.norm)},
+                  {"percentiles", {c.pct_low, c.pct_high}},
                   {"channels", c.channels},
                   {"classes", c.classes},
                   {"class_names", c.class_names},
@@ -77,6 +89,8 @@ void write_config(const std::string& path, const RunConfig& c) {
                   {"seed", c.seed},
                   {"fold", c.fold},
                   {"train_percent", c.train_percent},
+                  {"folds", c.folds},
+                  {"test_fraction", c.test_fraction},
                   {"lr", c.lr},
                   {"batch", c.batch},
                   {"epochs", c.epochs},
@@ -95,6 +109,15 @@ RunConfig read_config(const std::string& path) {
   c.model = field<std::string>(j, "model", path);
   c.dataset = field<std::string>(j, "dataset", path);
   c.shape = field<std::array<int64_t, 3>>(j, "shape", path);
+  try {
+    c.fit = parse_fit(field_or<std::string>(j, "fit", fit_name(c.fit), path));
+    c.norm = parse_norm(field_or<std::string>(j, "norm", norm_name(c.norm), path));
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  const auto pct = field_or<std::array<double, 2>>(j, "percentiles", {c.pct_low, c.pct_high}, path);
+  c.pct_low = pct[0];
+  c.pct_high = pct[1];
   c.channels = field<int>(j, "channels", path);
   c.classes = field<int>(j, "classes", path);
   c.class_names = field<std::vector<std::string>>(j, "class_names", path);
@@ -103,6 +126,8 @@ RunConfig read_config(const std::string& path) {
   c.seed = field<uint64_t>(j, "seed", path);
   c.fold = field<int>(j, "fold", path);
   c.train_percent = field<double>(j, "train_percent", path);
+  c.folds = field_or<int>(j, "folds", c.folds, path);
+  c.test_fraction = field_or<double>(j, "test_fraction", c.test_fraction, path);
   c.lr = field<double>(j, "lr", path);
   c.batch = field<int>(j, "batch", path);
   c.epochs = field<int>(j, "epochs", path);
@@ -119,12 +144,50 @@ RunConfig read_config(const std::string& path) {
   return c;
 }
 
+Preprocess run_preprocess(const RunConfig& c) {
+  Preprocess p;
+  p.shape = c.shape;
+  p.fit = c.fit;
+  p.norm = c.norm;
+  p.pct_low = c.pct_low;
+  p.pct_high = c.pct_high;
+  return p;
+}
+
+void write_splits(const std::string& path, const SplitRecord& s) {
+  const json j = {{"seed", s.seed},   {"fold", s.fold},   {"folds", s.folds},
+                  {"test_fraction", s.test_fraction}, {"train_percent", s.train_percent},
+                  {"test", s.test},   {"train", s.train}, {"val", s.val}};
+  io::write_file_atomic(path, j.dump(2) + "\n");
+}
+
+SplitRecord read_splits(const std::string& path) {
+  const json j = read_json(path);
+  SplitRecord s;
+  s.seed = field<uint64_t>(j, "seed", path);
+  s.fold = field<int>(j, "fold", path);
+  s.folds = field<int>(j, "folds", path);
+  s.test_fraction = field<double>(j, "test_fraction", path);
+  s.train_percent = field<double>(j, "train_percent", path);
+  s.test = field<std::vector<std::string>>(j, "test", path);
+  s.train = field<std::vector<std::string>>(j, "train", path);
+  s.val = field<std::vector<std::string>>(j, "val", path);
+  std::set<std::string> seen;
+  for (const auto* list : {&s.test, &s.train, &s.val})
+    for (const std::string& id : *list)
+      FDL_CHECK(seen.insert(id).second, path, ": case '", id, "' is listed twice");
+  return s;
+}
+
 std::string config_difference(const RunConfig& a, const RunConfig& b) {
   // (option as the user spells it, saved value, value now), in CLI order.
   const std::vector<std::tuple<const char*, std::string, std::string>> items{
       {"DATASET_DIR", a.dataset, b.dataset},
       {"--model", a.model, b.model},
       {"--shape", str(a.shape), str(b.shape)},
+      {"--fit", fit_name(a.fit), fit_name(b.fit)},
+      {"--norm", norm_name(a.norm) + " " + str({a.pct_low, a.pct_high}),
+       norm_name(b.norm) + " " + str({b.pct_low, b.pct_high})},
       {"--batch", str(a.batch), str(b.batch)},
       {"--lr", str(a.lr), str(b.lr)},
       {"--seed", str(a.seed), str(b.seed)},
@@ -132,6 +195,8 @@ std::string config_difference(const RunConfig& a, const RunConfig& b) {
       {"--kspace-centre", a.kspace_centre, b.kspace_centre},
       {"--fold", str(a.fold), str(b.fold)},
       {"--train-percent", str(a.train_percent), str(b.train_percent)},
+      {"--folds", str(a.folds), str(b.folds)},
+      {"--test-fraction", str(a.test_fraction), str(b.test_fraction)},
       {"the dataset's channels", str(a.channels), str(b.channels)},
       {"the dataset's classes", str(a.classes) + " " + str(a.class_names),
        str(b.classes) + " " + str(b.class_names)},

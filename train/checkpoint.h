@@ -1,6 +1,9 @@
 #pragma once
 // A training run's directory and its checkpoint:
-//   config.json            what the run was made with (resume insists on the same)
+//   config.json            what the run was made with (resume insists on the same), including
+//                          the preprocessing that `fdl predict` applies again
+//   splits.json            the case ids of the test, training and validation sets, and how
+//                          they were drawn (`fdl train --splits` reuses it)
 //   last.safetensors       the weights after the last completed epoch
 //   model.safetensors      the weights of the epoch with the lowest validation loss
 //   optimizer.safetensors  Adam's moments and step counts
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/preprocess.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
 #include "engine/random.h"
@@ -25,6 +29,9 @@ struct RunConfig {
   std::string model = "unet3d";
   std::string dataset;  // absolute path
   std::array<int64_t, 3> shape{160, 160, 128};
+  Fit fit = Fit::Resize;
+  Norm norm = Norm::MinMax;
+  double pct_low = 0.5, pct_high = 99.5;  // percentile clipping (Norm::Percentile)
   int channels = 1, classes = 2;
   std::vector<std::string> class_names;
   std::array<double, 3> beta{0.1, 0.1, 1.0};
@@ -32,6 +39,8 @@ struct RunConfig {
   uint64_t seed = 1;
   int fold = 1;
   double train_percent = 100;
+  int folds = 5;
+  double test_fraction = 0.2;
   double lr = 1e-3;
   int batch = 2;
   int epochs = 300;  // the target; a resumed run may change it
@@ -39,8 +48,23 @@ struct RunConfig {
   std::vector<std::string> train_cases, val_cases, test_cases;  // case ids of the split
 };
 
+// config.json. Files written before the preprocessing and split options existed read with
+// their defaults (resize, min-max, 5 folds, test fraction 0.2).
 void write_config(const std::string& path, const RunConfig& c);
 RunConfig read_config(const std::string& path);
+// The preprocessing a run trains with, and that prediction repeats.
+Preprocess run_preprocess(const RunConfig& c);
+
+// splits.json: how the split was drawn and the case ids it holds.
+struct SplitRecord {
+  uint64_t seed = 1;
+  int fold = 1, folds = 5;
+  double test_fraction = 0.2, train_percent = 100;
+  std::vector<std::string> test, train, val;
+};
+void write_splits(const std::string& path, const SplitRecord& s);
+// fdl::Error naming the file for bad JSON, a missing field, or an id listed twice.
+SplitRecord read_splits(const std::string& path);
 // Empty when `now` may resume `saved`; otherwise a sentence naming the first option that
 // differs and both values. Only `epochs` may differ.
 std::string config_difference(const RunConfig& saved, const RunConfig& now);

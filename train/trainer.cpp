@@ -7,15 +7,18 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 #include "engine/autograd.h"
+#include "engine/data/check.h"
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
 #include "train/checkpoint.h"
+#include "train/predict.h"
 #include "train/progress.h"
 #include "kernels/common/philox.h"
 #include "models/seg_model.h"
@@ -105,9 +108,9 @@ Validation validate(SegModel& model, const std::vector<Sample>& val, int classes
   return v;
 }
 
-std::vector<Sample> load_all(const Dataset& ds, const std::vector<int>& idx, std::array<int64_t, 3> shape) {
+std::vector<Sample> load_all(const Dataset& ds, const std::vector<int>& idx, const Preprocess& pre) {
   std::vector<Sample> out;
-  for (int i : idx) out.push_back(load_case(ds.cases[size_t(i)], shape, ds.classes));
+  for (int i : idx) out.push_back(load_case(ds.cases[size_t(i)], pre, ds.classes));
   return out;
 }
 
@@ -115,6 +118,39 @@ std::vector<std::string> ids(const Dataset& ds, const std::vector<int>& idx) {
   std::vector<std::string> out;
   for (int i : idx) out.push_back(ds.cases[size_t(i)].id);
   return out;
+}
+
+// The split: drawn from the seed, or a splits.json whose case ids are looked up in the dataset.
+std::pair<Split, SplitRecord> resolve_split(const Dataset& ds, const TrainOptions& o) {
+  if (o.splits_file.empty()) {
+    const Split s = make_split(int(ds.cases.size()), o.seed, o.fold, o.train_percent, o.test_fraction, o.folds);
+    return {s, {o.seed, o.fold, o.folds, o.test_fraction, o.train_percent, ids(ds, s.test), ids(ds, s.train),
+                ids(ds, s.val)}};
+  }
+  const SplitRecord r = read_splits(o.splits_file);
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < ds.cases.size(); ++i) index[ds.cases[i].id] = int(i);
+  auto lookup = [&](const std::vector<std::string>& list, const char* what) {
+    std::vector<int> out;
+    for (const std::string& id : list) {
+      const auto it = index.find(id);
+      FDL_CHECK(it != index.end(), "--splits ", o.splits_file, ": ", what, " case '", id,
+                "' is not in the dataset ", o.dataset_dir, " (a split belongs to its dataset)");
+      out.push_back(it->second);
+    }
+    return out;
+  };
+  return {{lookup(r.test, "test"), lookup(r.train, "training"), lookup(r.val, "validation")}, r};
+}
+
+// The integrity check of engine/data/check.h; its report on stderr and an error when it fails.
+void check_or_refuse(const Dataset& ds, const TrainOptions& o) {
+  if (o.skip_check) return;
+  const CheckReport report = check_dataset(ds);
+  if (report.ok()) return;
+  std::fprintf(stderr, "%s", report.text().c_str());
+  throw Error(o.dataset_dir + ": the dataset check found errors (listed above); fix them, or pass "
+              "--skip-check to train anyway");
 }
 
 // What a stopped run leaves behind, for its error message.
@@ -134,6 +170,13 @@ void check_options(const TrainOptions& o) {
   for (int64_t s : o.shape)
     FDL_CHECK(s >= 4 && s % 4 == 0, "--shape ", o.shape[0], " ", o.shape[1], " ", o.shape[2],
               ": each size must be a positive multiple of 4 (the network halves the grid twice)");
+  parse_fit(o.fit);
+  parse_norm(o.norm);
+  FDL_CHECK(o.percentiles[0] >= 0 && o.percentiles[0] < o.percentiles[1] && o.percentiles[1] <= 100,
+            "--percentiles must satisfy 0 <= LOW < HIGH <= 100, got ", o.percentiles[0], " ", o.percentiles[1]);
+  FDL_CHECK(o.folds >= 2, "--folds must be at least 2, got ", o.folds);
+  FDL_CHECK(o.test_fraction >= 0 && o.test_fraction < 1, "--test-fraction must lie in [0, 1), got ",
+            o.test_fraction);
   FDL_CHECK(o.kspace_centre == "shifted" || o.kspace_centre == "unshifted",
             "--kspace-centre must be shifted or unshifted, got '", o.kspace_centre, "'");
   for (double b : o.beta) FDL_CHECK(b > 0 && b <= 1, "--beta values must lie in (0, 1], got ", b);
@@ -177,22 +220,29 @@ TrainResult train(const TrainOptions& o) {
 
   // The dataset, its split and the configuration, before anything is written.
   const Dataset ds = open_dataset(o.dataset_dir);
-  const Split split = make_split(int(ds.cases.size()), o.seed, o.fold, o.train_percent);
-  FDL_CHECK(!split.val.empty() && !split.train.empty(), o.dataset_dir, ": fold ", o.fold, " of ",
+  check_or_refuse(ds, o);
+  const auto [split, record] = resolve_split(ds, o);
+  FDL_CHECK(!split.val.empty() && !split.train.empty(), o.dataset_dir, ": fold ", record.fold, " of ",
             ds.cases.size(), " cases leaves ", split.train.size(), " training and ", split.val.size(),
             " validation cases; both must be non-empty");
   RunConfig cfg;
   cfg.model = o.model;
   cfg.dataset = fs::weakly_canonical(fs::absolute(ds.root.empty() ? o.dataset_dir : ds.root)).string();
   cfg.shape = o.shape;
+  cfg.fit = parse_fit(o.fit);
+  cfg.norm = parse_norm(o.norm);
+  cfg.pct_low = o.percentiles[0];
+  cfg.pct_high = o.percentiles[1];
   cfg.channels = ds.channels;
   cfg.classes = ds.classes;
   cfg.class_names = ds.class_names;
   cfg.beta = o.beta;
   cfg.kspace_centre = o.kspace_centre;
   cfg.seed = o.seed;
-  cfg.fold = o.fold;
-  cfg.train_percent = o.train_percent;
+  cfg.fold = record.fold;
+  cfg.train_percent = record.train_percent;
+  cfg.folds = record.folds;
+  cfg.test_fraction = record.test_fraction;
   cfg.lr = o.lr;
   cfg.batch = o.batch;
   cfg.epochs = o.epochs;
@@ -222,8 +272,9 @@ TrainResult train(const TrainOptions& o) {
 
   ProgressBar bar;
   const auto t_load = Clock::now();
-  const std::vector<Sample> train_set = load_all(ds, split.train, o.shape);
-  const std::vector<Sample> val_set = load_all(ds, split.val, o.shape);
+  const Preprocess pre = run_preprocess(cfg);
+  const std::vector<Sample> train_set = load_all(ds, split.train, pre);
+  const std::vector<Sample> val_set = load_all(ds, split.val, pre);
   bar.line("fdl train: " + o.model + ", " + std::to_string(train_set.size()) + " training and " +
            std::to_string(val_set.size()) + " validation cases loaded in " + format_duration(seconds_since(t_load)));
   model->train(true);
@@ -236,6 +287,10 @@ TrainResult train(const TrainOptions& o) {
   fs::create_directories(dir, ec);
   FDL_CHECK(!ec, dir, ": cannot create the run directory: ", ec.message());
   const std::vector<std::string> names = foreground_names(ds);
+  if (!o.splits_file.empty())
+    bar.line("the split of " + o.splits_file + ": fold " + std::to_string(record.fold) + " of " +
+             std::to_string(record.folds) + ", " + std::to_string(split.test.size()) + " test cases");
+  write_splits(run_file(dir, "splits.json"), record);
   const std::string csv = run_file(dir, "train.csv"), png = run_file(dir, "progress.png");
   RunState st;
   std::vector<EpochRow> rows;
@@ -310,7 +365,21 @@ TrainResult train(const TrainOptions& o) {
   std::printf("trained %lld epochs; best validation loss %.5f at epoch %lld -> %s\n",
               static_cast<long long>(st.epoch), st.best_val_loss, static_cast<long long>(st.best_epoch),
               run_file(dir, "model.safetensors").c_str());
-  return {st.epoch, st.best_epoch, st.best_val_loss};
+  TrainResult result{st.epoch, st.best_epoch, st.best_val_loss, {}};
+  if (split.test.empty()) {
+    std::printf("no held-out test cases (--test-fraction %g); no test metrics\n", record.test_fraction);
+    return result;
+  }
+  // The held-out cases, predicted by the best weights on their original grids.
+  load_parameters(*model, run_file(dir, "model.safetensors"));
+  std::vector<Case> test_cases;
+  for (int i : split.test) test_cases.push_back(ds.cases[size_t(i)]);
+  result.test_summary = evaluate_cases({cfg, pre, model}, test_cases,
+                                       {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
+  std::printf("test set: %zu cases, best epoch %lld -> %s.csv/.json, %s (green truth, red prediction)\n%s",
+              test_cases.size(), static_cast<long long>(st.best_epoch), run_file(dir, "test_metrics").c_str(),
+              run_file(dir, "test_montage.png").c_str(), result.test_summary.c_str());
+  return result;
 }
 
 }  // namespace fdl::train

@@ -2,6 +2,9 @@
 // The training loop of SPEC section 5 behind `fdl train`: whole volumes on one grid, sigmoid
 // soft Dice, Adam, validation on the fold's validation cases every epoch, and a checkpoint
 // (checkpoint.h) after every epoch from which --resume continues bit for bit on the CPU.
+// Before training the dataset is checked (engine/data/check.h); at the end the best weights
+// predict the held-out test cases (predict.h): RUN_DIR/test_metrics.csv/.json and
+// RUN_DIR/test_montage.png.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -12,6 +15,9 @@ struct TrainOptions {
   std::string dataset_dir, run_dir;
   std::string model = "unet3d";
   std::array<int64_t, 3> shape{160, 160, 128};
+  std::string fit = "resize";   // resize | crop-pad
+  std::string norm = "minmax";  // minmax | zscore | percentile
+  std::array<double, 2> percentiles{0.5, 99.5};  // the clip of --norm percentile
   int epochs = 300;
   int batch = 2;
   double lr = 1e-3;
@@ -21,6 +27,10 @@ struct TrainOptions {
   std::string kspace_centre = "shifted";
   int fold = 1;  // 1-based validation fold
   double train_percent = 100;
+  int folds = 5;
+  double test_fraction = 0.2;
+  std::string splits_file;  // a splits.json to reuse instead of drawing the split
+  bool skip_check = false;  // train even when the dataset check reports errors
   bool resume = false;
   int profile_steps = 0;  // > 0: time this many training steps, print, write nothing
 };
@@ -29,10 +39,12 @@ struct TrainResult {
   int64_t epochs_done = 0;  // epochs completed in the run directory
   int64_t best_epoch = 0;
   double best_val_loss = 0;
+  std::string test_summary;  // the test-set metrics table; empty without test cases
 };
 
 // Runs (or resumes) training. fdl::Error, before anything is written to run_dir, for bad
-// options, an unreadable dataset or a run directory that already holds a checkpoint without
+// options, an unreadable dataset, a dataset check with errors (the report goes to stderr)
+// unless skip_check, a splits file naming cases the dataset lacks, or a run directory that already holds a checkpoint without
 // `resume`; with `resume`, for a configuration that differs from the saved one (naming the
 // option). A NaN or Inf loss stops the run with an fdl::Error; the checkpoint of the last
 // completed epoch is left as it was.

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/data/phantoms.h"
+#include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
@@ -265,4 +266,27 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_FALSE(fs::exists(d / "run6" / "state.json"));
     CHECK_FALSE(fs::exists(d / "run6" / "last.safetensors"));
   }
+}
+
+TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-check") {
+  const fs::path d = workdir("check");
+  const fs::path log = d / "log.txt";
+  const fs::path ds = d / "shifted";
+  fs::copy(phantoms(), ds, fs::copy_options::recursive);
+  // One label moved 10 mm away from its image: it still loads, but no longer lies on it.
+  const fs::path label = ds / "labelsTr" / "case_002.nii.gz";
+  Volume v = read_nifti(label.string());
+  for (Affine* a : {&v.affine, &v.sform, &v.qform}) (*a)[0][3] += 10;
+  write_nifti(label.string(), v.data, v, NiftiOutType::UInt8);
+
+  const std::string args = ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --epochs 1 -o ";
+  CHECK(fdl_train(args + (d / "refused").string(), log) != 0);
+  const std::string text = slurp(log);
+  CHECK_MESSAGE(text.find("case_002") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("--skip-check") != std::string::npos, text);
+  CHECK_FALSE(fs::exists(d / "refused" / "config.json"));
+  CHECK_FALSE(fs::exists(d / "refused" / "state.json"));
+
+  REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, slurp(log));
+  CHECK(fs::exists(d / "skipped" / "model.safetensors"));
 }

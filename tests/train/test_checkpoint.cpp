@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
@@ -280,4 +281,74 @@ TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png dr
   }
   // The curves are drawn: the image differs from the empty plot.
   CHECK(io::read_file(png) != io::read_file((d / "none.png").string()));
+}
+
+TEST_CASE("checkpoint: preprocessing and split options in config.json, splits.json round trip") {
+  const fs::path d = workdir("preprocess");
+  RunConfig c;
+  c.fit = Fit::CropPad;
+  c.norm = Norm::Percentile;
+  c.pct_low = 1;
+  c.pct_high = 99;
+  c.folds = 3;
+  c.test_fraction = 0.3;
+  write_config((d / "config.json").string(), c);
+  const RunConfig r = read_config((d / "config.json").string());
+  CHECK(config_difference(c, r).empty());
+  CHECK(r.fit == Fit::CropPad);
+  CHECK(r.norm == Norm::Percentile);
+  CHECK(r.pct_low == 1);
+  CHECK(r.pct_high == 99);
+  CHECK(r.folds == 3);
+  CHECK(r.test_fraction == 0.3);
+  const Preprocess p = run_preprocess(r);
+  CHECK(p.fit == Fit::CropPad);
+  CHECK(p.shape == c.shape);
+  CHECK(p.pct_high == 99);
+
+  RunConfig f = c;
+  f.fit = Fit::Resize;
+  CHECK(config_difference(c, f).find("--fit") != std::string::npos);
+  RunConfig n = c;
+  n.pct_low = 2;
+  CHECK(config_difference(c, n).find("--norm") != std::string::npos);
+  RunConfig t = c;
+  t.test_fraction = 0.2;
+  CHECK(config_difference(c, t).find("--test-fraction") != std::string::npos);
+
+  // A config.json written before these options existed reads with their defaults.
+  nlohmann::json old = nlohmann::json::parse(io::read_file((d / "config.json").string()));
+  for (const char* key : {"fit", "norm", "percentiles", "folds", "test_fraction"}) CHECK(old.erase(key) == 1);
+  io::write_file_atomic((d / "old.json").string(), old.dump());
+  const RunConfig o = read_config((d / "old.json").string());
+  CHECK(o.fit == Fit::Resize);
+  CHECK(o.norm == Norm::MinMax);
+  CHECK(o.folds == 5);
+  CHECK(o.test_fraction == 0.2);
+
+  SplitRecord s;
+  s.seed = 0xFFFFFFFFFFFFFFF1ull;
+  s.fold = 2;
+  s.folds = 4;
+  s.test_fraction = 0.25;
+  s.train_percent = 30;
+  s.test = {"t1"};
+  s.train = {"a", "b", "c"};
+  s.val = {"v"};
+  write_splits((d / "splits.json").string(), s);
+  const SplitRecord q = read_splits((d / "splits.json").string());
+  CHECK(q.seed == s.seed);
+  CHECK(q.fold == 2);
+  CHECK(q.folds == 4);
+  CHECK(q.test_fraction == 0.25);
+  CHECK(q.train_percent == 30);
+  CHECK(q.test == s.test);
+  CHECK(q.train == s.train);
+  CHECK(q.val == s.val);
+
+  s.val = {"a"};
+  write_splits((d / "twice.json").string(), s);
+  CHECK_THROWS_WITH_AS(read_splits((d / "twice.json").string()), doctest::Contains("'a' is listed twice"), Error);
+  io::write_file_atomic((d / "partial.json").string(), "{\"seed\": 1}");
+  CHECK_THROWS_WITH_AS(read_splits((d / "partial.json").string()), doctest::Contains("partial.json"), Error);
 }

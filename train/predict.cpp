@@ -1,0 +1,206 @@
+#include "train/predict.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "engine/autograd.h"
+#include "engine/metrics/report.h"
+#include "engine/metrics/segmentation.h"
+#include "engine/nn/module.h"
+#include "engine/ops/elementwise.h"
+#include "train/montage.h"
+
+namespace fdl::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kMontageCases = 3;
+
+// "case_001.nii.gz" -> "case_001"; empty when the name is not .nii or .nii.gz.
+std::string nifti_stem(const fs::path& p) {
+  const std::string name = p.filename().string();
+  for (const std::string ext : {".nii.gz", ".nii"})
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
+      return name.substr(0, name.size() - ext.size());
+  return {};
+}
+
+// The input files: each file as given, each directory's .nii/.nii.gz files in name order.
+std::vector<fs::path> list_inputs(const std::vector<std::string>& inputs) {
+  FDL_CHECK(!inputs.empty(), "predict: no INPUT given (NIfTI files or directories of them)");
+  std::vector<fs::path> out;
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<fs::path> files;
+      for (const auto& e : fs::directory_iterator(in))
+        if (e.is_regular_file() && !nifti_stem(e.path()).empty()) files.push_back(e.path());
+      FDL_CHECK(!files.empty(), in, ": the directory holds no .nii or .nii.gz file");
+      std::sort(files.begin(), files.end());
+      out.insert(out.end(), files.begin(), files.end());
+    } else {
+      FDL_CHECK(fs::exists(in, ec), in, ": no such file or directory");
+      FDL_CHECK(!nifti_stem(in).empty(), in, ": not a NIfTI file name (.nii or .nii.gz)");
+      out.emplace_back(in);
+    }
+  }
+  return out;
+}
+
+Tensor argmax_classes(const Tensor& logits) {  // (K, X, Y, Z) float32 -> int32 (X, Y, Z)
+  const int64_t k = logits.size(0), n = logits.numel() / k;
+  Tensor out = Tensor::empty({logits.size(1), logits.size(2), logits.size(3)}, DType::I32);
+  const float* l = logits.data<float>();
+  int32_t* o = out.data<int32_t>();
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t best = 0;
+    for (int64_t c = 1; c < k; ++c)
+      if (l[c * n + i] > l[best * n + i]) best = int32_t(c);
+    o[i] = best;
+  }
+  return out;
+}
+
+// Label file values as int32 classes; fdl::Error naming the file for a value that is not one.
+Tensor read_label(const std::string& path, int classes) {
+  const Tensor v = read_nifti(path).data;
+  FDL_CHECK(v.ndim() == 3, path, ": a label must be 3-D, got ", v.shape().str());
+  Tensor out = Tensor::empty(v.shape(), DType::I32);
+  const float* src = v.data<float>();
+  int32_t* dst = out.data<int32_t>();
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    const float x = src[i];
+    FDL_CHECK(std::isfinite(x) && x == std::round(x) && x >= 0 && x < float(classes), path,
+              ": label value ", x, " is not a class in 0..", classes - 1);
+    dst[i] = int32_t(x);
+  }
+  return out;
+}
+
+}  // namespace
+
+TrainedModel load_trained(const std::string& run_dir) {
+  std::error_code ec;
+  FDL_CHECK(fs::is_directory(run_dir, ec), run_dir, ": no such run directory");
+  const std::string config = run_file(run_dir, "config.json"), weights = run_file(run_dir, "model.safetensors");
+  FDL_CHECK(fs::exists(config, ec), config, ": missing; is ", run_dir, " a directory written by fdl train?");
+  FDL_CHECK(fs::exists(weights, ec), weights, ": missing; the run has not finished an epoch");
+  TrainedModel m;
+  m.config = read_config(config);
+  m.pre = run_preprocess(m.config);
+  ModelOptions mo;
+  mo.in_channels = m.config.channels;
+  mo.classes = m.config.classes;
+  mo.beta = m.config.beta;
+  mo.centre = parse_kspace_centre(m.config.kspace_centre);
+  Generator init(0);  // overwritten by the weights
+  m.model = make_model(m.config.model, mo, init);
+  load_parameters(*m.model, weights);
+  m.model->train(false);
+  return m;
+}
+
+Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probabilities) {
+  FDL_CHECK(image.ndim() == 4 && image.size(0) == m.config.channels, "predict: the image must be (C, X, Y, Z) with C = ",
+            m.config.channels, " (the run's channels), got ", image.shape().str());
+  const Prepared p = prepare(image, Tensor(), m.pre);
+  autograd::NoGrad no_grad;
+  m.model->train(false);
+  const Shape s = p.image.shape();
+  const Tensor logits = m.model->forward(p.image.reshape({1, s[0], s[1], s[2], s[3]})).to(Device::CPU);
+  const Tensor per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
+  Prediction out;
+  out.mask = restore_mask(argmax_classes(per_class), p.original_shape, m.pre);
+  if (probabilities) out.probabilities = sigmoid(per_class);
+  return out;
+}
+
+Volume model_grid_header(const Volume& input, const Preprocess& p) {
+  const Shape& s = input.data.shape();
+  const int first = s.ndim() == 4 ? 1 : 0;
+  std::array<double, 3> scale{1, 1, 1}, shift{0, 0, 0};
+  for (int a = 0; a < 3; ++a) {
+    const int64_t n = s[first + a], t = p.shape[size_t(a)];
+    if (p.fit == Fit::Resize) {
+      scale[size_t(a)] = double(n) / double(t);
+      shift[size_t(a)] = scale[size_t(a)] / 2 - 0.5;
+    } else {
+      shift[size_t(a)] = t >= n ? -double((t - n) / 2) : double((n - t) / 2);
+    }
+  }
+  return regrid_header(input, scale, shift);
+}
+
+std::vector<std::string> predict_files(const PredictOptions& o) {
+  FDL_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
+  FDL_CHECK(o.device == "cpu", "--device cuda: prediction on the GPU is not supported yet (the convolution "
+            "and norm ops run on the CPU only); use --device cpu");
+  FDL_CHECK(!o.out_dir.empty(), "predict: -o OUT_DIR is required");
+  const TrainedModel m = load_trained(o.run_dir);
+  const std::vector<fs::path> inputs = list_inputs(o.inputs);
+
+  // Everything is read and checked before the first file is written.
+  std::map<std::string, fs::path> names;
+  for (const fs::path& in : inputs) {
+    const std::string name = nifti_stem(in);
+    const auto [it, fresh] = names.emplace(name, in);
+    FDL_CHECK(fresh, in.string(), " and ", it->second.string(), " would both be written as ", name,
+              ".nii.gz; predict them into different directories");
+    const Volume v = read_case_image(Case{name, in.string(), "", {}});
+    FDL_CHECK(v.data.size(0) == m.config.channels, in.string(), ": has ", v.data.size(0),
+              " channel(s) but the run was trained on ", m.config.channels,
+              " (a multi-channel input is one 4-D file, channels last)");
+  }
+  std::error_code ec;
+  fs::create_directories(o.out_dir, ec);
+  FDL_CHECK(!ec, o.out_dir, ": cannot create the output directory: ", ec.message());
+
+  std::vector<std::string> written;
+  for (const fs::path& in : inputs) {
+    const std::string name = nifti_stem(in);
+    const Volume v = read_case_image(Case{name, in.string(), "", {}});
+    const Prediction p = predict_image(m, v.data, o.probabilities);
+    const std::string mask_path = (fs::path(o.out_dir) / (name + ".nii.gz")).string();
+    write_nifti(mask_path, p.mask.to(DType::F32), v, NiftiOutType::UInt8);
+    written.push_back(mask_path);
+    if (o.probabilities) {
+      const std::string prob_path = (fs::path(o.out_dir) / (name + "_prob.nii.gz")).string();
+      write_nifti(prob_path, p.probabilities, model_grid_header(v, m.pre));
+      written.push_back(prob_path);
+    }
+    std::printf("%s -> %s%s\n", in.string().c_str(), mask_path.c_str(), o.probabilities ? " (+ _prob)" : "");
+    std::fflush(stdout);
+  }
+  return written;
+}
+
+std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases, const EvaluationFiles& out) {
+  FDL_CHECK(!cases.empty(), "evaluate: no cases");
+  std::vector<CaseMetrics> metrics;
+  std::vector<MontageCase> montage;
+  for (const Case& c : cases) {
+    const Volume image = read_case_image(c);
+    const Volume label_file = read_nifti(c.label);
+    const Tensor label = read_label(c.label, m.config.classes);
+    const Prediction p = predict_image(m, image.data);
+    FDL_CHECK(p.mask.shape() == label.shape(), c.label, ": label shape ", label.shape().str(),
+              " differs from its image's ", p.mask.shape().str());
+    metrics.push_back({c.id, evaluate_case(p.mask, label, label_file.spacing, m.config.classes)});
+    if (int(montage.size()) < kMontageCases) {
+      const Shape& s = image.data.shape();
+      Tensor channel0 = Tensor::empty({s[1], s[2], s[3]});
+      std::copy_n(image.data.data<float>(), channel0.numel(), channel0.data<float>());
+      montage.push_back({channel0, label, p.mask});
+    }
+  }
+  const std::string table = write_metrics_report(out.metrics_prefix, metrics, m.config.class_names);
+  if (!out.montage_png.empty()) write_montage_png(out.montage_png, montage);
+  return table;
+}
+
+}  // namespace fdl::train

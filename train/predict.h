@@ -1,0 +1,68 @@
+#pragma once
+// Inference with a trained run (`fdl predict`) and the evaluation of held-out cases at the end
+// of `fdl train`. One full-volume pass: the run's preprocessing (prepare), the network in eval
+// mode without a tape, the argmax over the class logits (sigmoid is monotone, so it is also
+// the argmax of the probabilities), and restore_mask back to the input's own grid.
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/data/dataset.h"
+#include "engine/data/preprocess.h"
+#include "engine/io/nifti.h"
+#include "models/seg_model.h"
+#include "train/checkpoint.h"
+
+namespace fdl::train {
+
+struct TrainedModel {
+  RunConfig config;
+  Preprocess pre;
+  std::shared_ptr<SegModel> model;
+};
+
+// Opens RUN_DIR/config.json and the best weights, RUN_DIR/model.safetensors. fdl::Error
+// naming the file when either is missing or does not match the network the config names.
+TrainedModel load_trained(const std::string& run_dir);
+
+struct Prediction {
+  Tensor mask;           // int32 (X, Y, Z) on the input's grid, values in [0, classes)
+  Tensor probabilities;  // float32 (K, X', Y', Z'): sigmoid per class on the model grid
+};
+
+// image: float32 (C, X, Y, Z) on its own grid, C = the run's channels.
+Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probabilities = false);
+
+// The header of the model grid (Preprocess::shape) over an input: voxel (i, j, k) of the model
+// grid sits at input voxel scale * (i, j, k) + shift. Resize (align_corners=False geometry):
+// scale = n / t and shift = scale / 2 - 1/2, so the grid spans the input's field of view with
+// larger (or smaller) voxels. CropPad: scale 1 and shift the crop offset (negative for a pad),
+// the centring of preprocess.h. qform and sform follow; the spacing is scaled.
+Volume model_grid_header(const Volume& input, const Preprocess& p);
+
+struct PredictOptions {
+  std::string run_dir, out_dir;
+  std::vector<std::string> inputs;  // .nii/.nii.gz files, or directories of them
+  bool probabilities = false;
+  std::string device = "cpu";
+};
+
+// Writes OUT_DIR/<name>.nii.gz (uint8 mask, the input's header) for every input, and with
+// `probabilities` OUT_DIR/<name>_prob.nii.gz (float32 (X', Y', Z', K), model_grid_header).
+// Every input is read and checked (a NIfTI name, readable, the run's channels, no name
+// clash) before anything is written, and each file appears atomically. Returns the paths.
+std::vector<std::string> predict_files(const PredictOptions& o);
+
+struct EvaluationFiles {
+  std::string metrics_prefix;  // write_metrics_report writes <prefix>.csv and <prefix>.json
+  std::string montage_png;     // empty: no montage
+};
+
+// Predicts each case, compares the mask on the case's original grid with its label (spacing
+// from the label file), writes the metrics report and a montage of a few axial slices of the
+// first cases; returns the report's summary table.
+std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases,
+                           const EvaluationFiles& out);
+
+}  // namespace fdl::train
