@@ -45,7 +45,8 @@ struct Missing {
   void raise() const {
     if (items.empty()) return;
     std::string msg = items[0];
-    if (items.size() > 1) msg += " (and " + std::to_string(items.size() - 1) + " more missing files:";
+    if (items.size() > 1)
+      msg += detail::concat(" (and ", items.size() - 1, items.size() == 2 ? " more missing file:" : " more missing files:");
     for (size_t i = 1; i < items.size(); ++i) msg += (i > 1 ? "; " : " ") + items[i];
     if (items.size() > 1) msg += ")";
     throw Error(msg);

@@ -294,7 +294,7 @@ TEST_CASE("dataset: a plain imagesTr and labelsTr directory infers the classes")
   fs::create_directories(root / "imagesTr");
   fs::create_directories(root / "labelsTr");
   for (int c = 0; c < 3; ++c) {
-    const std::string id = "s" + std::to_string(c);
+    const std::string id = detail::concat("s", c);
     write_nifti((root / "imagesTr" / (id + (c == 1 ? ".nii" : ".nii.gz"))).string(),
                 test::randn({2, 5, 4, 3}, uint64_t(c), DType::F32), Volume{});
     Tensor lab = Tensor::zeros({5, 4, 3});
