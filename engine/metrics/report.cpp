@@ -53,13 +53,16 @@ std::string csv_field(const std::string& s) {
   return q;
 }
 
-nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+using Json = nlohmann::ordered_json;
+
+Json json_number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 }  // namespace
 
 std::string write_metrics_report(const std::string& out_prefix, const std::vector<CaseMetrics>& cases,
                                  const std::vector<std::string>& class_names) {
-  // Rows of each class in case order; a std::map keeps the classes sorted.
+  // Rows of each class in case order; a std::map keeps the classes sorted. ordered_json keeps
+  // the keys in the report's column order.
   std::map<int, std::vector<std::pair<const CaseMetrics*, const ClassMetrics*>>> by_class;
   std::string csv = "case,class,class_name";
   for (const auto& m : kMetrics) csv += std::string(",") + m.name;
@@ -68,7 +71,8 @@ std::string write_metrics_report(const std::string& out_prefix, const std::vecto
     for (const ClassMetrics& m : cm.classes) {
       by_class[m.cls].push_back({&cm, &m});
       // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "," + std::string.
-      for (const std::string& field : {csv_field(cm.id), std::to_string(m.cls), csv_field(class_name(class_names, m.cls))})
+      for (const std::string& field :
+           {csv_field(cm.id), std::to_string(m.cls), csv_field(class_name(class_names, m.cls))})
         csv.append(field).push_back(',');
       for (const auto& f : kMetrics) csv.append(number(m.*f.field)).push_back(',');
       for (const std::string& field : {std::to_string(m.pred_voxels), std::to_string(m.label_voxels)})
@@ -76,30 +80,31 @@ std::string write_metrics_report(const std::string& out_prefix, const std::vecto
       csv.append(csv_field(m.note)).push_back('\n');
     }
 
-  nlohmann::json js = {{"metrics", nlohmann::json::array()}, {"classes", nlohmann::json::array()}};
+  Json js = {{"metrics", Json::array()}, {"classes", Json::array()}};
   for (const auto& f : kMetrics) js["metrics"].push_back(f.name);
   std::string table;
   char line[256];
   for (const auto& [cls, rows] : by_class) {
     const std::string name = class_name(class_names, cls);
-    nlohmann::json jc = {{"class", cls}, {"name", name}, {"summary", nlohmann::json::object()},
-                         {"cases", nlohmann::json::array()}};
-    std::snprintf(line, sizeof line, "class %d (%s), %zu cases: mean +- std [95%% CI] (n finite)\n", cls,
-                  name.c_str(), rows.size());
+    Json jc = {{"class", cls}, {"name", name}, {"summary", Json::object()}, {"cases", Json::array()}};
+    std::snprintf(line, sizeof line, "class %d (%s), %zu cases: mean +- std [95%% CI] (n finite)\n", cls, name.c_str(),
+                  rows.size());
     table += line;
     for (const auto& f : kMetrics) {
       std::vector<double> values;
       for (const auto& r : rows) values.push_back(r.second->*f.field);
       const Stat s = summarise(values);
-      jc["summary"][f.name] = {{"mean", json_number(s.mean)},       {"std", json_number(s.std)},
-                               {"ci_low", json_number(s.ci_low)},   {"ci_high", json_number(s.ci_high)},
+      jc["summary"][f.name] = {{"mean", json_number(s.mean)},
+                               {"std", json_number(s.std)},
+                               {"ci_low", json_number(s.ci_low)},
+                               {"ci_high", json_number(s.ci_high)},
                                {"n", s.n}};
-      std::snprintf(line, sizeof line, "  %-26s %10.4f +- %-9.4f [%.4f, %.4f] (%d)\n", f.name, s.mean, s.std,
-                    s.ci_low, s.ci_high, s.n);
+      std::snprintf(line, sizeof line, "  %-26s %10.4f +- %-9.4f [%.4f, %.4f] (%d)\n", f.name, s.mean, s.std, s.ci_low,
+                    s.ci_high, s.n);
       table += line;
     }
     for (const auto& [cm, m] : rows) {
-      nlohmann::json row = {{"case", cm->id}};
+      Json row = {{"case", cm->id}};
       for (const auto& f : kMetrics) row[f.name] = json_number(m->*f.field);
       row["pred_voxels"] = m->pred_voxels;
       row["label_voxels"] = m->label_voxels;

@@ -16,8 +16,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct ClassStats {
   std::vector<int64_t> pred, label, both;
   std::vector<std::array<int64_t, 6>> pbox, lbox;  // {xlo, ylo, zlo, xhi, yhi, zhi}
-  explicit ClassStats(int k)
-      : pred(k), label(k), both(k), pbox(k, empty_box()), lbox(k, empty_box()) {}
+  explicit ClassStats(int k) : pred(k), label(k), both(k), pbox(k, empty_box()), lbox(k, empty_box()) {}
   static std::array<int64_t, 6> empty_box() {
     const int64_t m = std::numeric_limits<int64_t>::max();
     return {m, m, m, -1, -1, -1};
@@ -89,8 +88,8 @@ std::vector<uint8_t> surface(const std::vector<uint8_t>& m, const std::array<int
       for (int64_t z = 0; z < n[2]; ++z) {
         const int64_t i = x * sx + y * sy + z;
         if (!m[i]) continue;
-        const bool inner = x > 0 && x + 1 < n[0] && y > 0 && y + 1 < n[1] && z > 0 && z + 1 < n[2] &&
-                           m[i - sx] && m[i + sx] && m[i - sy] && m[i + sy] && m[i - 1] && m[i + 1];
+        const bool inner = x > 0 && x + 1 < n[0] && y > 0 && y + 1 < n[1] && z > 0 && z + 1 < n[2] && m[i - sx] &&
+                           m[i + sx] && m[i - sy] && m[i + sy] && m[i - 1] && m[i + 1];
         s[i] = !inner;
       }
   return s;
@@ -150,13 +149,12 @@ std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label,
   for (const Tensor* t : {&pred, &label}) {
     const char* what = t == &pred ? "prediction" : "label";
     FDL_CHECK(t->dtype() == DType::I32 && t->device() == Device::CPU && t->ndim() == 3, "evaluate_case: ", what,
-              " must be an int32 CPU (X, Y, Z) tensor, got ", dtype_name(t->dtype()), " ", t->shape().str(),
-              " on ", device_name(t->device()));
+              " must be an int32 CPU (X, Y, Z) tensor, got ", dtype_name(t->dtype()), " ", t->shape().str(), " on ",
+              device_name(t->device()));
   }
   FDL_CHECK(pred.shape() == label.shape(), "evaluate_case: prediction ", pred.shape().str(), " and label ",
             label.shape().str(), " differ in shape");
-  for (double s : spacing)
-    FDL_CHECK(s > 0 && std::isfinite(s), "evaluate_case: spacing must be positive, got ", s);
+  for (double s : spacing) FDL_CHECK(s > 0 && std::isfinite(s), "evaluate_case: spacing must be positive, got ", s);
   const Shape& sh = pred.shape();
   const int32_t* p = pred.data<int32_t>();
   const int32_t* l = label.data<int32_t>();

@@ -20,8 +20,8 @@ double beta_fraction(double a, double b, double x) {
   for (int m = 1; m <= 1000; ++m) {
     const double m2 = 2.0 * m;
     // Even step: m (b - m) x / ((a + 2m - 1)(a + 2m)); odd step: -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
-    for (double coef : {m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
-                        -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))}) {
+    for (double coef :
+         {m * (b - m) * x / ((a + m2 - 1) * (a + m2)), -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))}) {
       d = 1 + coef * d;
       if (std::abs(d) < tiny) d = tiny;
       c = 1 + coef / c;

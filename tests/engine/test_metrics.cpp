@@ -35,7 +35,9 @@ Tensor labels(const std::vector<int32_t>& v, const Grid& g) {
 
 // --- The reference: the definitions in engine/metrics/segmentation.h, written out directly. ---
 
-struct Point { int64_t x, y, z; };
+struct Point {
+  int64_t x, y, z;
+};
 
 std::vector<Point> ref_surface(const std::vector<int32_t>& v, const Grid& g, int32_t c) {
   auto in = [&](int64_t x, int64_t y, int64_t z) {
@@ -121,20 +123,22 @@ std::vector<int32_t> blobs(const Grid& g, int k, std::mt19937& rng) {
   return v;
 }
 
-bool same(double a, double b, double tol = 1e-9) {
-  return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= tol;
-}
+bool same(double a, double b, double tol = 1e-9) { return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= tol; }
 
 void check_same(const ClassMetrics& got, const ClassMetrics& want, const std::string& what) {
   CHECK_MESSAGE(got.cls == want.cls, what);
   CHECK_MESSAGE(got.pred_voxels == want.pred_voxels, what);
   CHECK_MESSAGE(got.label_voxels == want.label_voxels, what);
-  const std::pair<const char*, double ClassMetrics::*> fields[] = {
-      {"dice", &ClassMetrics::dice},           {"jaccard", &ClassMetrics::jaccard},
-      {"precision", &ClassMetrics::precision}, {"recall", &ClassMetrics::recall},
-      {"fpr", &ClassMetrics::fpr},             {"fnr", &ClassMetrics::fnr},
-      {"vs", &ClassMetrics::volume_similarity}, {"hd", &ClassMetrics::hausdorff},
-      {"hd95", &ClassMetrics::hd95},           {"msd", &ClassMetrics::mean_surface_distance}};
+  const std::pair<const char*, double ClassMetrics::*> fields[] = {{"dice", &ClassMetrics::dice},
+                                                                   {"jaccard", &ClassMetrics::jaccard},
+                                                                   {"precision", &ClassMetrics::precision},
+                                                                   {"recall", &ClassMetrics::recall},
+                                                                   {"fpr", &ClassMetrics::fpr},
+                                                                   {"fnr", &ClassMetrics::fnr},
+                                                                   {"vs", &ClassMetrics::volume_similarity},
+                                                                   {"hd", &ClassMetrics::hausdorff},
+                                                                   {"hd95", &ClassMetrics::hd95},
+                                                                   {"msd", &ClassMetrics::mean_surface_distance}};
   for (const auto& [name, f] : fields)
     CHECK_MESSAGE(same(got.*f, want.*f), what, " ", name, ": ", got.*f, " vs ", want.*f);
 }
@@ -147,8 +151,8 @@ std::pair<Tensor, Tensor> boxes(const Grid& g, std::array<int64_t, 3> lo, std::a
     for (int64_t y = 0; y < g.Y; ++y)
       for (int64_t z = 0; z < g.Z; ++z) {
         auto inside = [&](const std::array<int64_t, 3>& o) {
-          return x >= lo[0] + o[0] && x < lo[0] + o[0] + size[0] && y >= lo[1] + o[1] &&
-                 y < lo[1] + o[1] + size[1] && z >= lo[2] + o[2] && z < lo[2] + o[2] + size[2];
+          return x >= lo[0] + o[0] && x < lo[0] + o[0] + size[0] && y >= lo[1] + o[1] && y < lo[1] + o[1] + size[1] &&
+                 z >= lo[2] + o[2] && z < lo[2] + o[2] + size[2];
         };
         l[size_t(g.at(x, y, z))] = inside({0, 0, 0});
         p[size_t(g.at(x, y, z))] = inside(shift);
@@ -268,14 +272,12 @@ TEST_CASE("evaluate_case: bad inputs") {
   const Tensor a = Tensor::zeros({4, 4, 4}, DType::I32);
   CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 5}, DType::I32), {1, 1, 1}, 2),
                        doctest::Contains("differ in shape"), Error);
-  CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 4}), {1, 1, 1}, 2), doctest::Contains("label"),
-                       Error);
+  CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 4}), {1, 1, 1}, 2), doctest::Contains("label"), Error);
   CHECK_THROWS_WITH_AS(evaluate_case(a, a, {1, 0, 1}, 2), doctest::Contains("spacing"), Error);
   CHECK_THROWS_WITH_AS(evaluate_case(a, a, {1, 1, 1}, 1), doctest::Contains("classes"), Error);
   Tensor b = a.clone();
   b.data<int32_t>()[(1 * 4 + 2) * 4 + 3] = 5;
-  CHECK_THROWS_WITH_AS(evaluate_case(a, b, {1, 1, 1}, 3), doctest::Contains("label value 5 at voxel (1, 2, 3)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(evaluate_case(a, b, {1, 1, 1}, 3), doctest::Contains("label value 5 at voxel (1, 2, 3)"), Error);
   b.data<int32_t>()[(1 * 4 + 2) * 4 + 3] = -1;
   CHECK_THROWS_WITH_AS(evaluate_case(b, a, {1, 1, 1}, 3), doctest::Contains("prediction value -1"), Error);
 }

@@ -13,8 +13,8 @@ using namespace fdl::kernels::cpu;
 
 namespace {
 
-std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64_t ny, int64_t nz, double sx,
-                                double sy, double sz) {
+std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64_t ny, int64_t nz, double sx, double sy,
+                                double sz) {
   std::vector<double> d(f.size(), std::numeric_limits<double>::infinity());
   for (int64_t i = 0; i < nx; ++i)
     for (int64_t j = 0; j < ny; ++j)
@@ -35,9 +35,12 @@ std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64
 
 TEST_CASE("squared_edt: equals brute force on random anisotropic masks") {
   std::mt19937 rng(7);
-  struct Case { int64_t nx, ny, nz; double density; };
-  const Case cases[] = {{9, 8, 7, 0.05}, {9, 8, 7, 0.3}, {6, 11, 5, 0.01}, {5, 4, 13, 0.9}, {1, 1, 17, 0.1},
-                        {17, 1, 1, 0.1}, {1, 13, 1, 0.2}, {7, 7, 7, 0.0}, {4, 5, 6, 1.0}, {10, 9, 8, 0.002}};
+  struct Case {
+    int64_t nx, ny, nz;
+    double density;
+  };
+  const Case cases[] = {{9, 8, 7, 0.05}, {9, 8, 7, 0.3},  {6, 11, 5, 0.01}, {5, 4, 13, 0.9}, {1, 1, 17, 0.1},
+                        {17, 1, 1, 0.1}, {1, 13, 1, 0.2}, {7, 7, 7, 0.0},   {4, 5, 6, 1.0},  {10, 9, 8, 0.002}};
   const double spacings[][3] = {{1, 1, 1}, {0.7, 1.3, 2.9}, {3.1, 0.45, 1.05}};
   for (const Case& c : cases)
     for (const auto& s : spacings) {
@@ -57,8 +60,8 @@ TEST_CASE("squared_edt: equals brute force on random anisotropic masks") {
         }
         bad += std::abs(got[i] - want[i]) > 1e-9 || std::abs(double(got_f[i]) - want[i]) > 1e-6 * (1 + want[i]);
       }
-      CHECK_MESSAGE(bad == 0, c.nx, "x", c.ny, "x", c.nz, " density ", c.density, " spacing ", s[0], ",", s[1],
-                    ",", s[2], ": ", bad, " voxels differ");
+      CHECK_MESSAGE(bad == 0, c.nx, "x", c.ny, "x", c.nz, " density ", c.density, " spacing ", s[0], ",", s[1], ",",
+                    s[2], ": ", bad, " voxels differ");
     }
 }
 
