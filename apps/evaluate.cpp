@@ -79,7 +79,8 @@ void check_same_grid(const Volume& p, const Volume& l, const fs::path& pp, const
 void run(const Options& o) {
   int classes = 0;  // 0: infer
   std::vector<std::string> names;
-  if (o.classes.size() == 1 && std::all_of(o.classes[0].begin(), o.classes[0].end(), ::isdigit)) {
+  if (o.classes.size() == 1 && o.classes[0].size() <= 6 &&
+      std::all_of(o.classes[0].begin(), o.classes[0].end(), ::isdigit)) {
     classes = std::stoi(o.classes[0]);
   } else if (!o.classes.empty()) {
     names = o.classes;
@@ -154,7 +155,8 @@ const bool registered =
       cmd.add_option("-o,--out", o->out, "Output prefix: writes OUT.csv and OUT.json")->required();
       cmd.add_option("--classes", o->classes,
                      "The class count K, or the names of all K classes starting with the background "
-                     "(default: the largest value seen plus one)");
+                     "(default: the largest value seen plus one); it takes every word up to the next option, "
+                     "so give it after the directories");
       cmd.callback([o] { run(*o); });
     });
 
