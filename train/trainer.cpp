@@ -374,8 +374,13 @@ TrainResult train(const TrainOptions& o) {
   load_parameters(*model, run_file(dir, "model.safetensors"));
   std::vector<Case> test_cases;
   for (int i : split.test) test_cases.push_back(ds.cases[size_t(i)]);
-  result.test_summary = evaluate_cases({cfg, pre, model}, test_cases,
-                                       {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
+  try {
+    result.test_summary = evaluate_cases({cfg, pre, model}, test_cases,
+                                         {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
+  } catch (const Error& e) {  // e.g. a bad test label under --skip-check
+    throw Error(std::string("training finished and its checkpoint is complete, but the evaluation of the test "
+                            "cases failed: ") + e.what());
+  }
   std::printf("test set: %zu cases, best epoch %lld -> %s.csv/.json, %s (green truth, red prediction)\n%s",
               test_cases.size(), static_cast<long long>(st.best_epoch), run_file(dir, "test_metrics").c_str(),
               run_file(dir, "test_montage.png").c_str(), result.test_summary.c_str());

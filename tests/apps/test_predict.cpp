@@ -167,6 +167,9 @@ TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on th
   for (const char* f : {"splits.json", "test_metrics.csv", "test_metrics.json", "test_montage.png"})
     CHECK_MESSAGE(fs::exists(r.run / f), f);
   CHECK(slurp(r.run / "test_montage.png").rfind("\x89PNG", 0) == 0);
+  const std::string train_log = slurp(r.run.parent_path() / "log.txt");
+  CHECK_MESSAGE(train_log.find("test set: 2 cases") != std::string::npos, train_log);
+  CHECK_MESSAGE(train_log.find("dice") != std::string::npos, train_log);
   const train::RunConfig cfg = train::read_config((r.run / "config.json").string());
   REQUIRE(cfg.test_cases.size() == 2);
 
@@ -174,7 +177,10 @@ TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on th
   const fs::path out = workdir("metrics_out");
   const fs::path log = out.parent_path() / "metrics_log.txt";
   std::string inputs;
-  for (const std::string& id : cfg.test_cases) inputs += " " + (r.data / "imagesTr" / (id + ".nii.gz")).string();
+  for (const std::string& id : cfg.test_cases) {
+    inputs += ' ';
+    inputs += (r.data / "imagesTr" / (id + ".nii.gz")).string();
+  }
   REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + inputs, log) == 0, slurp(log));
   const auto rows = read_csv(r.run / "test_metrics.csv");
   REQUIRE(rows.size() == 4);  // 2 cases x 2 foreground classes
