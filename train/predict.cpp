@@ -1,5 +1,6 @@
 #include "train/predict.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -155,6 +156,9 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
     FDL_CHECK(v.data.size(0) == m.config.channels, in.string(), ": has ", v.data.size(0),
               " channel(s) but the run was trained on ", m.config.channels,
               " (a multi-channel input is one 4-D file, channels last)");
+    const float* x = v.data.data<float>();
+    const int64_t bad = std::count_if(x, x + v.data.numel(), [](float f) { return !std::isfinite(f); });
+    FDL_CHECK(bad == 0, in.string(), ": ", bad, " voxel(s) are NaN or Inf");
   }
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);

@@ -320,6 +320,19 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "nothing").string(), log) != 0);
     CHECK_MESSAGE(slurp(log).find("holds no .nii") != std::string::npos, slurp(log));
   }
+  SUBCASE("an input with two channels for a one-channel run, and one with NaN voxels") {
+    Volume v = read_nifti(good);
+    const Shape s = v.data.shape();
+    Tensor two = Tensor::zeros({2, s[0], s[1], s[2]});
+    write_nifti((d / "two.nii.gz").string(), two, v);
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "two.nii.gz").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("two.nii.gz: has 2 channel(s) but the run was trained on 1") != std::string::npos,
+                  slurp(log));
+    v.data.data<float>()[5] = std::nanf("");
+    write_nifti((d / "nan.nii").string(), v.data, v);
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "nan.nii").string(), log) != 0);
+    CHECK_MESSAGE(slurp(log).find("nan.nii: 1 voxel(s) are NaN or Inf") != std::string::npos, slurp(log));
+  }
   SUBCASE("two inputs with the same name") {
     fs::create_directories(d / "copy");
     fs::copy_file(good, d / "copy" / "case_000.nii.gz");
