@@ -331,9 +331,7 @@ Sample load_case(const Case& c, const Preprocess& p, int classes) {
 }
 
 Sample load_case(const Case& c, std::array<int64_t, 3> shape, int classes) {
-  Preprocess p;
-  p.shape = shape;
-  return load_case(c, p, classes);
+  return load_case(c, Preprocess{shape}, classes);
 }
 
 }  // namespace fdl

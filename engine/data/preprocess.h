@@ -22,7 +22,9 @@ enum class Fit { Resize, CropPad };
 enum class Norm { MinMax, ZScore, Percentile };
 
 struct Preprocess {
-  Preprocess() = default;  // not an aggregate, so that load_case(c, {X, Y, Z}, k) is not ambiguous
+  // Constructors, not an aggregate, so that load_case(c, {X, Y, Z}, k) is not ambiguous.
+  Preprocess() = default;
+  explicit Preprocess(std::array<int64_t, 3> s) : shape(s) {}
   std::array<int64_t, 3> shape{160, 160, 128};
   Fit fit = Fit::Resize;
   Norm norm = Norm::MinMax;
