@@ -107,10 +107,10 @@ namespace fdl::app {
 void add_bench_conv3d(CLI::App& bench) {
   CLI::App* c = bench.add_subcommand("conv3d", "Time conv3d forward, data and weight gradients");
   static int repeat = 5;
-  static bool torch = torch_available();
+  static bool no_torch = false;
   c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(CLI::PositiveNumber);
-  c->add_flag("--torch,!--no-torch", torch, "also time PyTorch (default: on if /usr/bin/python3 has torch)");
-  c->callback([] { bench_conv3d(repeat, torch); });
+  c->add_flag("--no-torch", no_torch, "time fdl only (PyTorch runs when /usr/bin/python3 has it)");
+  c->callback([] { bench_conv3d(repeat, peer_wanted(no_torch)); });
 }
 
 }  // namespace fdl::app

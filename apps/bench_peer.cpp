@@ -24,8 +24,11 @@ std::string peer_script() {
 }
 }  // namespace
 
-bool torch_available() {
-  return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+bool peer_wanted(bool no_torch) {
+  if (no_torch) return false;
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) return true;
+  std::printf("PyTorch not found (/usr/bin/python3 cannot import torch): timing fdl only\n");
+  return false;
 }
 
 nlohmann::json run_peer(const std::string& env, const std::string& args) {

@@ -59,13 +59,13 @@ void add_bench_train(CLI::App& bench) {
   static std::vector<std::string> models{"unet3d", "fd-early", "fd-late"};
   static std::array<int64_t, 3> shape{64, 64, 48};
   static int batch = 2, repeat = 3;
-  static bool torch = torch_available();
+  static bool no_torch = false;
   c->add_option("--model", models, "networks to time (default: all three)");
   c->add_option("--shape", shape, "volume size X Y Z (each divisible by 4)");
   c->add_option("--batch", batch, "volumes per step")->check(CLI::PositiveNumber);
   c->add_option("--repeat", repeat, "timed steps (the median is shown)")->check(CLI::PositiveNumber);
-  c->add_flag("--torch,!--no-torch", torch, "also time PyTorch (default: on if /usr/bin/python3 has torch)");
-  c->callback([] { bench_train(models, shape, batch, repeat, torch); });
+  c->add_flag("--no-torch", no_torch, "time fdl only (PyTorch runs when /usr/bin/python3 has it)");
+  c->callback([] { bench_train(models, shape, batch, repeat, peer_wanted(no_torch)); });
 }
 
 }  // namespace fdl::app
