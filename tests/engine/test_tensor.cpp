@@ -85,3 +85,19 @@ TEST_CASE("safetensors: round trip with metadata, and bad files name themselves"
   }
   std::filesystem::remove(path);
 }
+
+TEST_CASE("elementwise ops match PyTorch") {
+  const auto fx = test::fixture("elementwise");
+  const Tensor& a = test::at(fx, "a");
+  const Tensor& gy = test::at(fx, "gy");
+  test::check_close(add(a, test::at(fx, "b")), test::at(fx, "add"), 0, 0, "add");
+  for (const char* op : {"sigmoid", "leaky_relu"}) {
+    Tensor x = a.clone().set_requires_grad(true);
+    const Tensor y = std::string(op) == "sigmoid" ? sigmoid(x) : leaky_relu(x, 0.01);
+    test::check_close(y, test::at(fx, op), 1e-6, 1e-7, op);
+    y.backward(gy);
+    // float32: y(1-y) rounds differently from PyTorch's expression by about an ulp.
+    test::check_close(x.grad(), test::at(fx, std::string("g_") + op), 1e-5, 1e-6,
+                      std::string(op) + " gradient");
+  }
+}
