@@ -2,8 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "engine/autograd.h"
 
@@ -78,6 +84,34 @@ void check_close(const Tensor& got, const Tensor& want, double rtol, double atol
                   want.shape().str());
   const double v = max_violation(got, want, rtol);
   CHECK_MESSAGE(v <= atol, what, ": max |got - want| - rtol|want| = ", v, " > atol ", atol);
+}
+
+std::filesystem::path scratch_dir(const std::string& suite, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path d =
+      fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+int run_fdl(const std::string& args, const std::filesystem::path& log) {
+#ifdef FDL_BINARY
+  const std::string cmd = "OMP_WAIT_POLICY=passive " + std::string(FDL_BINARY) + " " + args +
+                          " > '" + log.string() + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+#else
+  FAIL("run_fdl: this test binary was built without FDL_BINARY (", args, ", ", log.string(), ")");
+  return -1;
+#endif
 }
 
 io::TensorMap fixture(const std::string& name) {

@@ -1,5 +1,6 @@
 #pragma once
 // Shared test helpers: finite-difference gradient checks, closeness checks, fixtures.
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ double max_violation(const Tensor& got, const Tensor& want, double rtol);
 // CHECKs shape equality and element-wise closeness; `what` names the comparison.
 void check_close(const Tensor& got, const Tensor& want, double rtol, double atol,
                  const std::string& what);
+
+// A fresh, empty directory <tmp>/fdl_test_<suite>_<pid>/<name>.
+std::filesystem::path scratch_dir(const std::string& suite, const std::string& name);
+std::string slurp(const std::filesystem::path& p);  // a whole file; empty if unreadable
+// Runs the fdl binary with `args` (shell words), its output going to `log`, and returns its
+// exit status (-1 when it did not exit normally). OpenMP waits passively: CTest runs tests
+// side by side.
+int run_fdl(const std::string& args, const std::filesystem::path& log);
 
 // tests/fixtures/<name>.safetensors, made by tools/make_fixtures.py.
 io::TensorMap fixture(const std::string& name);

@@ -25,15 +25,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path& base() {
-  static const fs::path d = fs::temp_directory_path() / ("fdl_test_bad_input_" + std::to_string(::getpid()));
+  static const fs::path d = test::scratch_dir("bad_input", "");
   return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 // A valid 2-class MSD dataset of two 3-D cases.
@@ -66,11 +59,9 @@ std::set<std::string> listing(const fs::path& d) {
 std::string refused(const fs::path& dir) {
   const auto before = listing(dir);
   const fs::path log = base() / (dir.filename().string() + ".log");
-  const std::string cmd = std::string(FDL_BINARY) + " check '" + dir.string() + "' > '" + log.string() + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const std::string out = slurp(log);
-  CHECK_MESSAGE(WIFEXITED(rc), "fdl check crashed: ", out);
-  CHECK_MESSAGE(WEXITSTATUS(rc) == 1, "exit status ", WEXITSTATUS(rc), ": ", out);
+  const int rc = test::run_fdl("check '" + dir.string() + "'", log);
+  const std::string out = test::slurp(log);
+  CHECK_MESSAGE(rc == 1, "exit status ", rc, " (-1: killed by a signal): ", out);
   CHECK(listing(dir) == before);
   return out;
 }
@@ -114,7 +105,7 @@ TEST_CASE("bad input: truncated .nii.gz, not NIfTI, absurd headers") {
       f.write(reinterpret_cast<const char*>(&h), sizeof h);
       f.write(std::string(20, '\0').data(), 20);
     }
-    std::string json = slurp(d / "dataset.json");
+    std::string json = test::slurp(d / "dataset.json");
     for (const std::string f : {"imagesTr/case_0.nii", "labelsTr/case_0.nii"}) json.replace(json.find(f + ".gz"), f.size() + 3, f);
     std::ofstream(d / "dataset.json", std::ios::trunc) << json;
     const std::string out = refused(d);
@@ -134,7 +125,7 @@ TEST_CASE("bad input: truncated .nii.gz, not NIfTI, absurd headers") {
       for (int i = 1; i <= 3; ++i) f.seekp(40 + 2 * i), f.write(reinterpret_cast<const char*>(&big), 2);
     }
     fs::remove(img);
-    std::string json = slurp(d / "dataset.json");
+    std::string json = test::slurp(d / "dataset.json");
     json.replace(json.find("imagesTr/case_1.nii.gz"), 22, "imagesTr/case_1.nii");
     std::ofstream(d / "dataset.json", std::ios::trunc) << json;
     const std::string out = refused(d);

@@ -17,27 +17,18 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_app_check_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
+  const fs::path d = test::scratch_dir("app_check", name);
   fs::create_directories(d / "imagesTr");
   fs::create_directories(d / "labelsTr");
   return d;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Runs `fdl check DIR`; the exit status (-1 for a crash), the output in `out`.
 int fdl_check(const fs::path& dir, std::string& out) {
   const fs::path log = dir.parent_path() / (dir.filename().string() + ".log");
-  const std::string cmd = std::string(FDL_BINARY) + " check '" + dir.string() + "' > '" + log.string() + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  out = slurp(log);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  const int rc = test::run_fdl("check '" + dir.string() + "'", log);
+  out = test::slurp(log);
+  return rc;
 }
 
 Tensor labels(int c) {

@@ -17,25 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_disentangle_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path workdir(const std::string& name) { return test::scratch_dir("disentangle", name); }
 
 // Runs `fdl disentangle ARGS`; returns the exit status, and the output in `log`.
 int fdl_disentangle(const std::string& args, const fs::path& log) {
-  const std::string cmd = std::string(FDL_BINARY) + " disentangle " + args + " > " + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
+  return test::run_fdl("disentangle " + args, log);
 }
 
 Volume header() {
@@ -68,7 +54,7 @@ TEST_CASE("fdl disentangle: outputs, shapes, affines and values") {
   const Volume high = read_nifti((dir / "out" / "img_high.nii.gz").string());
   const Volume low = read_nifti((dir / "out" / "img_low.nii.gz").string());
   CHECK(fs::file_size(dir / "out" / "img_split.png") > 100);
-  CHECK(slurp(dir / "out" / "img_split.png").substr(1, 3) == "PNG");
+  CHECK(test::slurp(dir / "out" / "img_split.png").substr(1, 3) == "PNG");
   REQUIRE(high.data.shape() == Shape{20, 16, 8});
   REQUIRE(low.data.shape() == Shape{5, 8, 8});
   check_affine(high.sform, h.sform, "high sform");
@@ -103,12 +89,12 @@ TEST_CASE("fdl disentangle: bad input fails cleanly with no output") {
   const fs::path dir = workdir("bad");
   std::ofstream(dir / "broken.nii.gz") << "not a volume";
   CHECK(fdl_disentangle((dir / "broken.nii.gz").string() + " -o " + (dir / "out").string(), dir / "log") == 1);
-  CHECK(slurp(dir / "log").find((dir / "broken.nii.gz").string()) != std::string::npos);
+  CHECK(test::slurp(dir / "log").find((dir / "broken.nii.gz").string()) != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out"));
   // A beta that empties the block on a small volume.
   write_nifti((dir / "small.nii").string(), Tensor::zeros({8, 8, 4}), header());
   CHECK(fdl_disentangle((dir / "small.nii").string() + " -o " + (dir / "out").string(), dir / "log") == 1);
-  CHECK(slurp(dir / "log").find("empty block") != std::string::npos);
+  CHECK(test::slurp(dir / "log").find("empty block") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out"));
   // An unknown convention is refused by the parser.
   CHECK(fdl_disentangle((dir / "small.nii").string() + " -o " + (dir / "out").string() + " --kspace-centre middle", dir / "log") != 0);

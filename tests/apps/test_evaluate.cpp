@@ -11,6 +11,7 @@
 
 #include "engine/io/nifti.h"
 #include "engine/metrics/segmentation.h"
+#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -18,8 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_evaluate_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
+  const fs::path d = test::scratch_dir("evaluate", name);
   fs::create_directories(d / "pred");
   fs::create_directories(d / "label");
   return d;
@@ -27,16 +27,7 @@ fs::path workdir(const std::string& name) {
 
 // Runs `fdl evaluate ARGS`; returns the exit status, and the output in `log`.
 int fdl_evaluate(const std::string& args, const fs::path& log) {
-  const std::string cmd = std::string(FDL_BINARY) + " evaluate " + args + " > " + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
+  return test::run_fdl("evaluate " + args, log);
 }
 
 Volume header(std::array<double, 3> spacing = {1.5, 2, 3}) {
@@ -95,8 +86,8 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
   write_cases(d);
   // fdl predict's probability maps sit beside the masks and are skipped.
   write_nifti((d / "pred" / "a_prob.nii.gz").string(), Tensor::zeros({3, 12, 10, 8}), header());
-  REQUIRE_MESSAGE(fdl_evaluate(args(d), d / "log") == 0, slurp(d / "log"));
-  const std::string log = slurp(d / "log");
+  REQUIRE_MESSAGE(fdl_evaluate(args(d), d / "log") == 0, test::slurp(d / "log"));
+  const std::string log = test::slurp(d / "log");
   CHECK(log.find("--classes not given: 3 classes") != std::string::npos);
   CHECK(log.find("class 2 (class2)") != std::string::npos);
 
@@ -133,7 +124,7 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
       CHECK(jc["summary"]["hausdorff_mm"]["n"] == 1);
     }
   }
-  const std::string csv = slurp(d / "out" / "m.csv");
+  const std::string csv = test::slurp(d / "out" / "m.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
   CHECK(csv.find("\nb,2,class2,0,") != std::string::npos);
 
@@ -141,15 +132,15 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
   REQUIRE_MESSAGE(fdl_evaluate((d / "pred").string() + " " + (d / "label").string() + " -o " +
                                    (d / "named.csv").string() + " --classes background liver tumour",
                                d / "log2") == 0,
-                  slurp(d / "log2"));
-  const std::string named = slurp(d / "named.csv");
+                  test::slurp(d / "log2"));
+  const std::string named = test::slurp(d / "named.csv");
   CHECK(named.find("\na,1,liver,") != std::string::npos);
   CHECK(named.find("\na,2,tumour,") != std::string::npos);
-  CHECK(slurp(d / "log2").find("inferred") == std::string::npos);
+  CHECK(test::slurp(d / "log2").find("inferred") == std::string::npos);
 
   // --classes 4: a class in neither mask is "both empty".
   REQUIRE(fdl_evaluate(args(d, " --classes 4"), d / "log3") == 0);
-  CHECK(slurp(d / "out" / "m.csv").find("\na,3,class3,1,1,nan,nan,0,nan,1,0,0,0,0,0,\"both empty") !=
+  CHECK(test::slurp(d / "out" / "m.csv").find("\na,3,class3,1,1,nan,nan,0,nan,1,0,0,0,0,0,\"both empty") !=
         std::string::npos);
   fs::remove_all(d);
 }
@@ -159,7 +150,7 @@ TEST_CASE("fdl evaluate: a missing pair names the file and writes nothing") {
   write_cases(d);
   fs::remove(d / "pred" / "b.nii.gz");
   CHECK(fdl_evaluate(args(d), d / "log") != 0);
-  std::string log = slurp(d / "log");
+  std::string log = test::slurp(d / "log");
   CHECK(log.find((d / "label" / "b.nii.gz").string()) != std::string::npos);
   CHECK(log.find("no prediction") != std::string::npos);
   check_no_output(d);
@@ -167,7 +158,7 @@ TEST_CASE("fdl evaluate: a missing pair names the file and writes nothing") {
   write_cases(d);
   write_nifti((d / "pred" / "c.nii.gz").string(), mask(0), header(), NiftiOutType::UInt8);
   CHECK(fdl_evaluate(args(d), d / "log") != 0);
-  log = slurp(d / "log");
+  log = test::slurp(d / "log");
   CHECK(log.find((d / "pred" / "c.nii.gz").string()) != std::string::npos);
   CHECK(log.find("no label") != std::string::npos);
   check_no_output(d);
@@ -180,7 +171,7 @@ TEST_CASE("fdl evaluate: grids that differ, bad values and bad arguments") {
   const std::string pa = (d / "pred" / "a.nii.gz").string(), la = (d / "label" / "a.nii.gz").string();
   auto fails_with = [&](const std::string& extra, const std::vector<std::string>& parts) {
     CHECK(fdl_evaluate(args(d, extra), d / "log") != 0);
-    const std::string log = slurp(d / "log");
+    const std::string log = test::slurp(d / "log");
     for (const std::string& p : parts) CHECK_MESSAGE(log.find(p) != std::string::npos, log, " lacks ", p);
     check_no_output(d);
   };

@@ -17,31 +17,17 @@
 #include "engine/io/nifti.h"
 #include "engine/metrics/segmentation.h"
 #include "train/checkpoint.h"
+#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_predict_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+fs::path workdir(const std::string& name) { return test::scratch_dir("predict", name); }
 
 int run_fdl(const std::string& args, const fs::path& log) {
-  const std::string cmd = "OMP_WAIT_POLICY=passive " + std::string(FDL_BINARY) + " " + args +
-                          " --threads 2 > " + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return test::run_fdl(args + " --threads 2", log);
 }
 
 // 8 phantom cases of the given shape: 2 test, 2 validation and 4 training cases.
@@ -70,7 +56,7 @@ const ResizeRun& resize_run() {
     ResizeRun x{phantoms("resize_data", {20, 18, 10}), workdir("resize") / "run"};
     const fs::path log = x.run.parent_path() / "log.txt";
     const int rc = run_fdl(train_args(x.data, x.run), log);
-    if (rc != 0) FAIL(slurp(log));
+    if (rc != 0) FAIL(test::slurp(log));
     return x;
   }();
   return r;
@@ -101,7 +87,7 @@ void check_same_geometry(const Volume& a, const Volume& b) {
 
 // Rows of a metrics CSV as maps from column name to text.
 std::vector<std::map<std::string, std::string>> read_csv(const fs::path& p) {
-  std::istringstream in(slurp(p));
+  std::istringstream in(test::slurp(p));
   std::string line;
   std::vector<std::string> header;
   std::vector<std::map<std::string, std::string>> rows;
@@ -132,7 +118,7 @@ TEST_CASE("fdl predict: masks on each input's grid with its sform and qform, pro
   REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (r.data / "imagesTr").string() +
                           " --probabilities",
                       log) == 0,
-                  slurp(log));
+                  test::slurp(log));
   int n = 0;
   for (const auto& e : fs::directory_iterator(r.data / "imagesTr")) {
     ++n;
@@ -166,8 +152,8 @@ TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on th
   const ResizeRun& r = resize_run();
   for (const char* f : {"splits.json", "test_metrics.csv", "test_metrics.json", "test_montage.png"})
     CHECK_MESSAGE(fs::exists(r.run / f), f);
-  CHECK(slurp(r.run / "test_montage.png").rfind("\x89PNG", 0) == 0);
-  const std::string train_log = slurp(r.run.parent_path() / "log.txt");
+  CHECK(test::slurp(r.run / "test_montage.png").rfind("\x89PNG", 0) == 0);
+  const std::string train_log = test::slurp(r.run.parent_path() / "log.txt");
   CHECK_MESSAGE(train_log.find("test set: 2 cases") != std::string::npos, train_log);
   CHECK_MESSAGE(train_log.find("dice") != std::string::npos, train_log);
   const train::RunConfig cfg = train::read_config((r.run / "config.json").string());
@@ -181,7 +167,7 @@ TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on th
     inputs += ' ';
     inputs += (r.data / "imagesTr" / (id + ".nii.gz")).string();
   }
-  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + inputs, log) == 0, slurp(log));
+  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + inputs, log) == 0, test::slurp(log));
   const auto rows = read_csv(r.run / "test_metrics.csv");
   REQUIRE(rows.size() == 4);  // 2 cases x 2 foreground classes
   int checked = 0;
@@ -207,12 +193,12 @@ TEST_CASE("fdl predict: crop-pad puts the model-grid mask back exactly") {
   // 20x14x10 onto 16x16x8: X cropped by 2 before, Y padded by 1 before, Z cropped by 1 before.
   const fs::path ds = phantoms("crop_data", {20, 14, 10});
   const fs::path run = workdir("crop") / "run", log = run.parent_path() / "log.txt";
-  REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "--fit crop-pad --norm zscore"), log) == 0, slurp(log));
+  REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "--fit crop-pad --norm zscore"), log) == 0, test::slurp(log));
   CHECK(train::read_config((run / "config.json").string()).fit == Fit::CropPad);
   const fs::path out = run.parent_path() / "out";
   const fs::path img = ds / "imagesTr" / "case_000.nii.gz";
   REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + out.string() + " " + img.string() + " --probabilities", log) == 0,
-                  slurp(log));
+                  test::slurp(log));
   const Volume in = read_nifti(img.string());
   const Volume mask = read_nifti((out / "case_000.nii.gz").string());
   const Volume prob = read_nifti((out / "case_000_prob.nii.gz").string());
@@ -264,7 +250,7 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   const fs::path log = d / "log.txt";
   // Another seed would draw another split; --splits keeps the first run's.
   REQUIRE_MESSAGE(run_fdl(train_args(r.data, d / "b", "--splits " + (r.run / "splits.json").string(), 1, 99), log) == 0,
-                  slurp(log));
+                  test::slurp(log));
   const train::SplitRecord b = train::read_splits((d / "b" / "splits.json").string());
   CHECK(b.test == a.test);
   CHECK(b.train == a.train);
@@ -275,14 +261,14 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   CHECK(cb.test_cases == ca.test_cases);
   CHECK(cb.train_cases == ca.train_cases);
   CHECK(cb.val_cases == ca.val_cases);
-  REQUIRE_MESSAGE(run_fdl(train_args(r.data, d / "c", "", 1, 99), log) == 0, slurp(log));
+  REQUIRE_MESSAGE(run_fdl(train_args(r.data, d / "c", "", 1, 99), log) == 0, test::slurp(log));
   CHECK(train::read_splits((d / "c" / "splits.json").string()).train != a.train);
 
   train::SplitRecord bad = a;
   bad.val.push_back("case_999");
   train::write_splits((d / "bad.json").string(), bad);
   CHECK(run_fdl(train_args(r.data, d / "run_bad", "--splits " + (d / "bad.json").string()), log) != 0);
-  CHECK_MESSAGE(slurp(log).find("'case_999' is not in the dataset") != std::string::npos, slurp(log));
+  CHECK_MESSAGE(test::slurp(log).find("'case_999' is not in the dataset") != std::string::npos, test::slurp(log));
   CHECK_FALSE(fs::exists(d / "run_bad" / "config.json"));
   CHECK_FALSE(fs::exists(d / "run_bad" / "state.json"));
 }
@@ -296,29 +282,29 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
 
   SUBCASE("a missing run directory") {
     CHECK(run_fdl("predict " + (d / "norun").string() + " -o " + out.string() + " " + good, log) != 0);
-    CHECK_MESSAGE(slurp(log).find("norun: no such run directory") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("norun: no such run directory") != std::string::npos, test::slurp(log));
   }
   SUBCASE("a run directory without weights") {
     fs::create_directories(d / "empty_run");
     CHECK(run_fdl("predict " + (d / "empty_run").string() + " -o " + out.string() + " " + good, log) != 0);
-    CHECK_MESSAGE(slurp(log).find("config.json: missing") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("config.json: missing") != std::string::npos, test::slurp(log));
   }
   SUBCASE("an input that is not named as NIfTI") {
     std::ofstream(d / "notes.txt") << "hello";
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "notes.txt").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("notes.txt: not a NIfTI file name") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("notes.txt: not a NIfTI file name") != std::string::npos, test::slurp(log));
   }
   SUBCASE("an input named .nii.gz that is not NIfTI, after a good one") {
     std::ofstream(d / "fake.nii.gz", std::ios::binary) << "not a nifti file at all";
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "fake.nii.gz").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("fake.nii.gz") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("fake.nii.gz") != std::string::npos, test::slurp(log));
   }
   SUBCASE("a missing input and an empty directory") {
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "gone.nii").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("gone.nii: no such file") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("gone.nii: no such file") != std::string::npos, test::slurp(log));
     fs::create_directories(d / "nothing");
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "nothing").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("holds no .nii") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("holds no .nii") != std::string::npos, test::slurp(log));
   }
   SUBCASE("an input with two channels for a one-channel run, and one with NaN voxels") {
     Volume v = read_nifti(good);
@@ -326,23 +312,23 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
     Tensor two = Tensor::zeros({2, s[0], s[1], s[2]});
     write_nifti((d / "two.nii.gz").string(), two, v);
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "two.nii.gz").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("two.nii.gz: has 2 channel(s) but the run was trained on 1") != std::string::npos,
-                  slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("two.nii.gz: has 2 channel(s) but the run was trained on 1") != std::string::npos,
+                  test::slurp(log));
     v.data.data<float>()[5] = std::nanf("");
     write_nifti((d / "nan.nii").string(), v.data, v);
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "nan.nii").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("nan.nii: 1 voxel(s) are NaN or Inf") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("nan.nii: 1 voxel(s) are NaN or Inf") != std::string::npos, test::slurp(log));
   }
   SUBCASE("two inputs with the same name") {
     fs::create_directories(d / "copy");
     fs::copy_file(good, d / "copy" / "case_000.nii.gz");
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "copy").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("would both be written") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("would both be written") != std::string::npos, test::slurp(log));
   }
   SUBCASE("--device cuda is refused for now") {
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " --device cuda", log) != 0);
-    CHECK_MESSAGE(slurp(log).find("not supported yet") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("not supported yet") != std::string::npos, test::slurp(log));
   }
-  CHECK(slurp(log).find("fdl: error:") != std::string::npos);
+  CHECK(test::slurp(log).find("fdl: error:") != std::string::npos);
   CHECK(no_output());
 }

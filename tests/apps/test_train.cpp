@@ -19,18 +19,14 @@
 #include "engine/io/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
+#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_train_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path workdir(const std::string& name) { return test::scratch_dir("train", name); }
 
 // 6 cases of 16x16x8: 1 test, 1 validation and 4 training cases (2 steps of batch 2).
 const fs::path& phantoms() {
@@ -46,21 +42,11 @@ const fs::path& phantoms() {
   return dir;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Runs `fdl train ARGS` on 2 threads (runs compare bit for bit at a fixed thread count);
 // the exit status, and the output in `log`. Passive OpenMP waiting: spinning threads slow
 // tiny steps down many times over when the test runner shares the cores.
 int fdl_train(const std::string& args, const fs::path& log) {
-  const std::string cmd = "OMP_WAIT_POLICY=passive " + std::string(FDL_BINARY) + " train " + args +
-                          " --threads 2 > " + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return test::run_fdl("train " + args + " --threads 2", log);
 }
 
 std::string small(const std::string& model) {
@@ -80,7 +66,7 @@ std::map<std::string, std::string> tensor_bytes(const fs::path& p) {
 TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, train.csv, progress.png)") {
   const fs::path run = workdir("e2e") / "run";
   const fs::path log = run.parent_path() / "log.txt";
-  REQUIRE_MESSAGE(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) == 0, slurp(log));
+  REQUIRE_MESSAGE(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) == 0, test::slurp(log));
   for (const char* f : {"model.safetensors", "last.safetensors", "optimizer.safetensors", "config.json",
                         "state.json", "train.csv", "progress.png"})
     CHECK_MESSAGE(fs::exists(run / f), f);
@@ -96,8 +82,8 @@ TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, trai
     CHECK(rows[i].val_loss <= 1);
     for (double d : rows[i].val_dice) CHECK((d >= 0 && d <= 1));
   }
-  CHECK(slurp(run / "train.csv").rfind("epoch,train_loss,val_loss,val_dice_red_nucleus,val_dice_dentate,seconds\n", 0) == 0);
-  CHECK(slurp(run / "progress.png").rfind("\x89PNG", 0) == 0);
+  CHECK(test::slurp(run / "train.csv").rfind("epoch,train_loss,val_loss,val_dice_red_nucleus,val_dice_dentate,seconds\n", 0) == 0);
+  CHECK(test::slurp(run / "progress.png").rfind("\x89PNG", 0) == 0);
 
   const train::RunConfig c = train::read_config((run / "config.json").string());
   CHECK(c.model == "fd-early");
@@ -122,14 +108,14 @@ TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, trai
   // An existing checkpoint is not overwritten without --resume, and stays as it was.
   const auto last = tensor_bytes(run / "last.safetensors");
   CHECK(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) != 0);
-  CHECK(slurp(log).find("--resume") != std::string::npos);
+  CHECK(test::slurp(log).find("--resume") != std::string::npos);
   CHECK(tensor_bytes(run / "last.safetensors") == last);
 
   // --resume with another option names it.
   CHECK(fdl_train(small("fd-early") + " --epochs 4 --resume --beta 0.2 0.2 1 -o " + run.string(), log) != 0);
-  CHECK_MESSAGE(slurp(log).find("--beta") != std::string::npos, slurp(log));
+  CHECK_MESSAGE(test::slurp(log).find("--beta") != std::string::npos, test::slurp(log));
   CHECK(fdl_train(small("unet3d") + " --epochs 4 --resume -o " + run.string(), log) != 0);
-  CHECK_MESSAGE(slurp(log).find("--model") != std::string::npos, slurp(log));
+  CHECK_MESSAGE(test::slurp(log).find("--model") != std::string::npos, test::slurp(log));
   CHECK(tensor_bytes(run / "last.safetensors") == last);
 }
 
@@ -138,13 +124,13 @@ TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs
     CAPTURE(model);
     const fs::path d = workdir("resume_" + model);
     const fs::path log = d / "log.txt";
-    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 -o " + (d / "straight").string(), log) == 0, slurp(log));
-    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 2 -o " + (d / "split").string(), log) == 0, slurp(log));
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 -o " + (d / "straight").string(), log) == 0, test::slurp(log));
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 2 -o " + (d / "split").string(), log) == 0, test::slurp(log));
     CHECK(io::load_safetensors((d / "split" / "last.safetensors").string()).metadata.at("epoch") == "2");
     CHECK(tensor_bytes(d / "split" / "last.safetensors") != tensor_bytes(d / "straight" / "last.safetensors"));
     REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 --resume -o " + (d / "split").string(), log) == 0,
-                    slurp(log));
-    CHECK(slurp(log).find("resuming") != std::string::npos);
+                    test::slurp(log));
+    CHECK(test::slurp(log).find("resuming") != std::string::npos);
 
     const auto a = tensor_bytes(d / "straight" / "last.safetensors");
     const auto b = tensor_bytes(d / "split" / "last.safetensors");
@@ -161,8 +147,8 @@ TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs
       CHECK(ra[i].val_loss == rb[i].val_loss);
     }
     // Dropout was active: the dropout stream advanced, and both runs saved the same state.
-    const std::string state = slurp(d / "split" / "state.json");
-    CHECK(state == slurp(d / "straight" / "state.json"));
+    const std::string state = test::slurp(d / "split" / "state.json");
+    CHECK(state == test::slurp(d / "straight" / "state.json"));
     CHECK(state.find("\"offset\": 0,") == std::string::npos);
     CHECK(state.find("\"offset\": 0\n") == std::string::npos);
   }
@@ -173,7 +159,7 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   const fs::path log = d / "log.txt";
   const std::string args = small("unet3d") + " --epochs 6";
   const auto t0 = std::chrono::steady_clock::now();
-  REQUIRE_MESSAGE(fdl_train(args + " -o " + (d / "straight").string(), log) == 0, slurp(log));
+  REQUIRE_MESSAGE(fdl_train(args + " -o " + (d / "straight").string(), log) == 0, test::slurp(log));
   const auto full = std::chrono::steady_clock::now() - t0;
 
   // Start the run (with --resume: the first start finds no checkpoint and begins at epoch
@@ -199,7 +185,7 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (WIFSIGNALED(status)) {
-      const std::string st = fs::exists(run + "/state.json") ? slurp(run + "/state.json") : "";
+      const std::string st = fs::exists(run + "/state.json") ? test::slurp(run + "/state.json") : "";
       const size_t at = st.find("\n  \"epoch\": ");
       committed.push_back(at == std::string::npos ? "none" : st.substr(at + 12, st.find(',', at) - at - 12));
     } else {
@@ -211,7 +197,7 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   for (const std::string& e : committed) epochs += " " + e;
   MESSAGE(committed.size(), " kills; committed epoch after each:", epochs);
   CHECK(committed.size() >= 2);
-  if (!finished) REQUIRE_MESSAGE(fdl_train(args + " --resume -o " + run, log) == 0, slurp(log));
+  if (!finished) REQUIRE_MESSAGE(fdl_train(args + " --resume -o " + run, log) == 0, test::slurp(log));
   CHECK(tensor_bytes(d / "killed" / "last.safetensors") == tensor_bytes(d / "straight" / "last.safetensors"));
   CHECK(tensor_bytes(d / "killed" / "model.safetensors") == tensor_bytes(d / "straight" / "model.safetensors"));
   CHECK(tensor_bytes(d / "killed" / "optimizer.safetensors") ==
@@ -230,13 +216,13 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
 
   SUBCASE("a missing dataset directory") {
     CHECK(fdl_train((d / "nowhere").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run1").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("nowhere") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("nowhere") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run1"));
   }
   SUBCASE("a directory that is not a dataset") {
     fs::create_directories(d / "empty");
     CHECK(fdl_train((d / "empty").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run2").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("dataset.json") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("dataset.json") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run2"));
   }
   SUBCASE("a dataset whose image file is corrupt") {
@@ -245,24 +231,24 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     const fs::path img = *fs::directory_iterator(ds / "imagesTr");
     std::ofstream(img, std::ios::binary | std::ios::trunc) << "not a nifti file";
     CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --fold 1 -o " + (d / "run3").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("error") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("error") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run3"));
   }
   SUBCASE("a shape the network cannot halve twice") {
     CHECK(fdl_train(small("unet3d") + " --shape 18 16 8 -o " + (d / "run4").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("--shape") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("--shape") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run4"));
   }
   SUBCASE("--device cuda is refused for now") {
     CHECK(fdl_train(small("unet3d") + " --device cuda -o " + (d / "run5").string(), log) != 0);
-    CHECK_MESSAGE(slurp(log).find("not supported yet") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("not supported yet") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run5"));
   }
   SUBCASE("a loss that becomes NaN stops the run with a clear message") {
     const std::string args = phantoms().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
                              (d / "run6").string();
     CHECK(fdl_train(args, log) != 0);
-    CHECK_MESSAGE(slurp(log).find("loss became") != std::string::npos, slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("loss became") != std::string::npos, test::slurp(log));
     CHECK_FALSE(fs::exists(d / "run6" / "state.json"));
     CHECK_FALSE(fs::exists(d / "run6" / "last.safetensors"));
   }
@@ -281,12 +267,12 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
 
   const std::string args = ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --epochs 1 -o ";
   CHECK(fdl_train(args + (d / "refused").string(), log) != 0);
-  const std::string text = slurp(log);
+  const std::string text = test::slurp(log);
   CHECK_MESSAGE(text.find("case_002") != std::string::npos, text);
   CHECK_MESSAGE(text.find("--skip-check") != std::string::npos, text);
   CHECK_FALSE(fs::exists(d / "refused" / "config.json"));
   CHECK_FALSE(fs::exists(d / "refused" / "state.json"));
 
-  REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, slurp(log));
+  REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, test::slurp(log));
   CHECK(fs::exists(d / "skipped" / "model.safetensors"));
 }

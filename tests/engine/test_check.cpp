@@ -17,8 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_check_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
+  const fs::path d = test::scratch_dir("check", name);
   fs::create_directories(d / "imagesTr");
   fs::create_directories(d / "labelsTr");
   return d;

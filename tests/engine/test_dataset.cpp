@@ -20,12 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_dataset_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path scratch(const std::string& name) { return test::scratch_dir("dataset", name); }
 
 void write_text(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
 

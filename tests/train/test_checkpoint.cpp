@@ -20,12 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_checkpoint_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path workdir(const std::string& name) { return test::scratch_dir("checkpoint", name); }
 
 struct Tiny : Module {
   Tensor& w;
