@@ -1,0 +1,63 @@
+// `fdl study DATASET_DIR -o STUDY_DIR --models ... --train-percent ...`: the training-size
+// study (train/study.h): one `fdl train` run per (model, percent, fold), then the report.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "apps/command.h"
+#include "engine/error.h"
+#include "models/seg_model.h"
+#include "train/study.h"
+
+namespace {
+
+struct Args {
+  fdl::train::StudyOptions o;
+  std::vector<int64_t> shape{160, 160, 128};
+  bool print_commands = false, report_only = false;
+};
+
+const bool registered = fdl::app::add_command(
+    "study", "Train every model at every training-set size and compare them on the test set", [](CLI::App& cmd) {
+      auto a = std::make_shared<Args>();
+      fdl::train::StudyOptions& o = a->o;
+      cmd.add_option("dataset", o.dataset_dir, "Dataset directory")->required();
+      cmd.add_option("-o,--out", o.study_dir, "Study directory (a run directory per model, percent and fold; "
+                     "report.md/.csv/.json)")->required();
+      cmd.add_option("--models", o.models, "Networks, the baseline (unet3d) first or anywhere")
+          ->delimiter(',')
+          ->check(CLI::IsMember(fdl::model_names()))
+          ->capture_default_str();
+      cmd.add_option("--train-percent", o.percents, "Training-set sizes in percent of a fold's training cases")
+          ->delimiter(',')
+          ->capture_default_str();
+      cmd.add_option("--folds", o.folds, "Validation folds (of 5) to run, e.g. 1,2,3,4,5")
+          ->delimiter(',')
+          ->check(CLI::Range(1, 5))
+          ->capture_default_str();
+      cmd.add_option("--epochs", o.epochs, "Epochs per run")->capture_default_str();
+      cmd.add_option("--shape", a->shape, "Training grid X Y Z (multiples of 4)")->expected(3)->capture_default_str();
+      cmd.add_option("--kspace-centre", o.kspace_centre, "shifted or unshifted (the ablation of SPEC section 2)")
+          ->check(CLI::IsMember({"shifted", "unshifted"}))
+          ->capture_default_str();
+      cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+      cmd.add_option("--seed", o.seed, "Seed of the splits and of every run")->capture_default_str();
+      cmd.add_option("--jobs", o.jobs, "Runs in parallel processes")->check(CLI::PositiveNumber)->capture_default_str();
+      cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)");
+      cmd.add_flag("--print-commands", a->print_commands, "Print one `fdl train` command per run and exit");
+      cmd.add_flag("--report-only", a->report_only, "Write the report from the finished runs; train nothing");
+      cmd.callback([a] {
+        a->o.shape = {a->shape[0], a->shape[1], a->shape[2]};
+        const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+        const auto plan = fdl::train::plan_study(a->o);
+        if (a->print_commands) {
+          for (const auto& r : plan) std::printf("%s\n", fdl::train::shell_command(exe, r).c_str());
+          return;
+        }
+        const int failed = a->report_only ? 0 : fdl::train::run_study(a->o, plan, exe);
+        std::printf("%s", fdl::train::write_study_report(a->o).c_str());
+        FDL_CHECK(failed == 0, "fdl study: ", failed, " run(s) failed; their logs are named above");
+      });
+    });
+
+}  // namespace

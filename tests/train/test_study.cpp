@@ -1,0 +1,139 @@
+// `fdl study` end to end on a tiny phantom set: it trains every run, writes the report, skips
+// finished runs and resumes unfinished ones on a rerun, the report's numbers follow from the
+// runs' test_metrics.json, and --print-commands prints runnable `fdl train` commands.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/data/phantoms.h"
+#include "engine/metrics/paired.h"
+#include "engine/metrics/summary.h"
+#include "tests/support.h"
+
+using namespace fdl;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+double num(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
+
+void check_same(double got, double want, const std::string& what) {
+  INFO(what);
+  if (std::isnan(want))
+    CHECK(std::isnan(got));
+  else
+    CHECK(got == doctest::Approx(want).epsilon(1e-9));
+}
+
+// fold/case -> value of `metric` for class index c of a run's test_metrics.json.
+std::map<std::string, double> values(const fs::path& run, size_t c, const std::string& metric) {
+  const json j = json::parse(test::slurp(run / "test_metrics.json"));
+  std::map<std::string, double> v;
+  for (const auto& row : j.at("classes").at(c).at("cases")) v["fold1/" + row.at("case").get<std::string>()] = num(row.at(metric));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers that follow from its runs") {
+  const fs::path root = test::scratch_dir("study", "tiny");
+  const fs::path ds = root / "phantoms", st = root / "study";
+  PhantomOptions po;
+  po.cases = 8;
+  po.shape = {16, 16, 8};
+  write_phantoms(ds.string(), po);
+  const std::string args = "study '" + ds.string() + "' -o '" + st.string() +
+                           "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --jobs 2";
+  REQUIRE_MESSAGE(test::run_fdl(args, root / "first.log") == 0, test::slurp(root / "first.log"));
+  for (const char* f : {"report.md", "report.csv", "report.json"}) CHECK(fs::exists(st / f));
+  const std::vector<std::string> runs{"unet3d/p50/fold1", "unet3d/p100/fold1", "fd-early/p50/fold1",
+                                      "fd-early/p100/fold1"};
+  for (const auto& r : runs) REQUIRE(fs::exists(st / r / "test_metrics.json"));
+  // All models of a cell train on the same split.
+  CHECK(test::slurp(st / "unet3d/p50/fold1/splits.json") == test::slurp(st / "fd-early/p50/fold1/splits.json"));
+
+  // The report's numbers, recomputed from the runs' files.
+  const json rep = json::parse(test::slurp(st / "report.json"));
+  CHECK(rep.at("baseline") == "unet3d");
+  const auto& rows = rep.at("rows");
+  CHECK(rows.size() == 2 * 2 * 2 * 2);  // 2 classes x (dice, hd95) x 2 percents x 2 models
+  int diffs = 0;
+  for (const auto& row : rows) {
+    const std::string model = row.at("model"), metric = row.at("metric");
+    const std::string pct = std::string("p").append(std::to_string(int(row.at("percent").get<double>())));
+    const size_t c = size_t(row.at("class").get<int>() - 1);
+    const auto mine = values(st / model / pct / "fold1", c, metric);
+    std::vector<double> v;
+    for (const auto& [k, x] : mine) v.push_back(x);
+    const Stat s = summarise(v);
+    const json& sum = row.at("summary");
+    CHECK(sum.at("n").get<int>() == s.n);
+    check_same(num(sum.at("mean")), s.mean, model + " " + pct + " " + metric + " mean");
+    check_same(num(sum.at("ci_low")), s.ci_low, "ci_low");
+    check_same(num(sum.at("ci_high")), s.ci_high, "ci_high");
+    const json cfg = json::parse(test::slurp(st / model / pct / "fold1/config.json"));
+    CHECK(row.at("train_cases").get<double>() == double(cfg.at("split").at("train").size()));
+    if (model == "unet3d") {
+      CHECK_FALSE(row.contains("difference"));
+      continue;
+    }
+    const auto base = values(st / "unet3d" / pct / "fold1", c, metric);
+    std::vector<double> x, y;
+    for (const auto& [k, xv] : mine) {
+      REQUIRE(base.count(k));  // the same test cases
+      x.push_back(xv);
+      y.push_back(base.at(k));
+    }
+    const BootstrapCI b = bootstrap_mean_diff(x, y, 10000, 1);
+    const WilcoxonResult w = wilcoxon_signed_rank(x, y);
+    const json& d = row.at("difference");
+    CHECK(d.at("n_pairs").get<int>() == b.n);
+    check_same(num(d.at("mean")), b.mean_diff, "diff mean");
+    check_same(num(d.at("ci_low")), b.ci_low, "diff ci_low");
+    check_same(num(d.at("ci_high")), b.ci_high, "diff ci_high");
+    check_same(num(d.at("wilcoxon_p")), w.p, "wilcoxon p");
+    ++diffs;
+  }
+  CHECK(diffs == 8);
+  const std::string md = test::slurp(st / "report.md");
+  CHECK(md.find("fd-early - unet3d") != std::string::npos);
+  CHECK(md.find("HD95") != std::string::npos);
+
+  // A rerun skips every finished run; a run without test_metrics.json is resumed.
+  const auto stamp = fs::last_write_time(st / runs[0] / "test_metrics.json");
+  fs::remove(st / runs[3] / "test_metrics.json");
+  REQUIRE_MESSAGE(test::run_fdl(args, root / "second.log") == 0, test::slurp(root / "second.log"));
+  const std::string second = test::slurp(root / "second.log");
+  size_t skipped = 0;
+  for (size_t at = 0; (at = second.find("skipped", at)) != std::string::npos; ++at) ++skipped;
+  CHECK(skipped == 3);
+  CHECK(second.find("fd-early p100 fold1 resumed") != std::string::npos);
+  CHECK(fs::last_write_time(st / runs[0] / "test_metrics.json") == stamp);
+  CHECK(fs::exists(st / runs[3] / "test_metrics.json"));
+
+  // --print-commands: one `fdl train` line per run, and a printed line runs as it is.
+  const fs::path st2 = root / "printed";
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
+                            "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --print-commands",
+                        root / "print.log") == 0);
+  std::istringstream lines(test::slurp(root / "print.log"));
+  std::vector<std::string> cmds;
+  for (std::string l; std::getline(lines, l);) cmds.push_back(l);
+  REQUIRE(cmds.size() == 4);
+  for (const auto& l : cmds) {
+    CHECK(l.find(" train ") != std::string::npos);
+    CHECK(l.find(" --splits ") != std::string::npos);
+  }
+  CHECK(cmds[0].find("--model unet3d") != std::string::npos);
+  CHECK(fs::exists(st2 / "splits/p50_fold1.json"));
+  CHECK_FALSE(fs::exists(st2 / "unet3d"));  // nothing trained
+  const std::string run = "OMP_WAIT_POLICY=passive " + cmds[0] + " > '" + (root / "printed.log").string() + "' 2>&1";
+  CHECK(std::system(run.c_str()) == 0);
+  CHECK(fs::exists(st2 / "unet3d/p50/fold1/test_metrics.json"));
+  fs::remove_all(root);
+}

@@ -1,0 +1,332 @@
+#include "train/study.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "engine/data/dataset.h"
+#include "engine/data/split.h"
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/metrics/paired.h"
+#include "engine/metrics/summary.h"
+#include "train/checkpoint.h"
+
+namespace fdl::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json(const std::string& path) {
+  try {
+    return json::parse(io::read_file(path));
+  } catch (const json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+}
+
+std::string fmt(const char* f, double v) {
+  if (!std::isfinite(v)) return "nan";
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string baseline_of(const StudyOptions& o) {
+  for (const auto& m : o.models)
+    if (m == "unet3d") return m;
+  return o.models.front();
+}
+
+}  // namespace
+
+std::string percent_label(double p) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", p);
+  return b;
+}
+
+std::vector<StudyRun> plan_study(const StudyOptions& o) {
+  FDL_CHECK(!o.models.empty(), "fdl study: --models is empty");
+  FDL_CHECK(!o.percents.empty(), "fdl study: --train-percent is empty");
+  FDL_CHECK(!o.folds.empty(), "fdl study: --folds is empty");
+  for (double p : o.percents) FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
+  const fs::path root = fs::absolute(o.study_dir);
+  const std::string dataset = fs::absolute(o.dataset_dir).string();
+  const Dataset ds = open_dataset(dataset);
+  fs::create_directories(root / "splits");
+  std::vector<StudyRun> plan;
+  for (double p : o.percents)
+    for (int fold : o.folds) {
+      const std::string cell = std::string("p").append(percent_label(p)) + std::string("_fold").append(std::to_string(fold));
+      const std::string splits = (root / "splits" / (cell + ".json")).string();
+      if (!fs::exists(splits)) {
+        const Split s = make_split(int(ds.cases.size()), o.seed, fold, p);
+        SplitRecord r;
+        r.seed = o.seed, r.fold = fold, r.train_percent = p;
+        for (int i : s.test) r.test.push_back(ds.cases[size_t(i)].id);
+        for (int i : s.train) r.train.push_back(ds.cases[size_t(i)].id);
+        for (int i : s.val) r.val.push_back(ds.cases[size_t(i)].id);
+        write_splits(splits, r);
+      }
+      for (const std::string& m : o.models) {
+        StudyRun r;
+        r.model = m, r.percent = p, r.fold = fold, r.splits_file = splits;
+        const fs::path dir = root / m / (std::string("p").append(percent_label(p))) / (std::string("fold").append(std::to_string(fold)));
+        r.run_dir = dir.string();
+        r.log_file = (dir / "study.log").string();
+        r.finished = fs::exists(dir / "test_metrics.json");
+        r.resume = !r.finished && fs::exists(dir / "state.json");
+        r.args = {"train", dataset, "--model", m, "-o", r.run_dir, "--splits", splits,
+                  "--seed", std::to_string(o.seed), "--epochs", std::to_string(o.epochs), "--shape",
+                  std::to_string(o.shape[0]), std::to_string(o.shape[1]), std::to_string(o.shape[2]),
+                  "--kspace-centre", o.kspace_centre, "--device", o.device};
+        if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
+        if (r.resume) r.args.push_back("--resume");
+        plan.push_back(r);
+      }
+    }
+  return plan;
+}
+
+std::string shell_command(const std::string& exe, const StudyRun& r) {
+  auto quote = [](const std::string& w) {
+    if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                          "-_./=:,+@%") == std::string::npos)
+      return w;
+    std::string q = "'";
+    for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string s = quote(exe);
+  for (const auto& a : r.args) s.append(" ").append(quote(a));
+  return s;
+}
+
+namespace {
+
+// Starts `exe args...` with stdout and stderr going to `log`. Returns the child's pid.
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  FDL_CHECK(fd >= 0, "fdl study: cannot open log file ", log);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::close(fd);
+    ::execv(exe.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  ::close(fd);
+  FDL_CHECK(pid > 0, "fdl study: fork failed");
+  return pid;
+}
+
+}  // namespace
+
+int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe) {
+  const int jobs = std::max(1, o.jobs);
+  const int threads = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()) / jobs);
+  std::map<pid_t, const StudyRun*> running;
+  int failed = 0;
+  auto reap = [&] {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    auto it = running.find(pid);
+    if (it == running.end()) return;
+    const StudyRun& r = *it->second;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(), percent_label(r.percent).c_str(), r.fold,
+                 ok ? "done" : ("FAILED, see " + r.log_file).c_str());
+    failed += ok ? 0 : 1;
+    running.erase(it);
+  };
+  for (const StudyRun& r : plan) {
+    if (r.finished) {
+      std::fprintf(stderr, "fdl study: %s p%s fold%d finished before, skipped\n", r.model.c_str(),
+                   percent_label(r.percent).c_str(), r.fold);
+      continue;
+    }
+    while (int(running.size()) >= jobs) reap();
+    fs::create_directories(r.run_dir);
+    std::vector<std::string> args = r.args;
+    if (o.threads <= 0) args.insert(args.end(), {"--threads", std::to_string(threads)});
+    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(), percent_label(r.percent).c_str(), r.fold,
+                 r.resume ? "resumed" : "started");
+    running[spawn(exe, args, r.log_file)] = &r;
+  }
+  while (!running.empty()) reap();
+  return failed;
+}
+
+namespace {
+
+// One finished run's test metrics: per class index in the file, metric -> (fold/case -> value).
+struct RunMetrics {
+  double train_cases = 0;
+  std::vector<std::map<std::string, std::map<std::string, double>>> classes;
+};
+
+const char* const kMetrics[] = {"dice", "hd95_mm"};  // as test_metrics.json names them
+
+RunMetrics read_run(const std::string& run_dir, int fold, json& class_info) {
+  RunMetrics m;
+  m.train_cases = double(read_json(run_dir + "/config.json").at("split").at("train").size());
+  const json j = read_json(run_dir + "/test_metrics.json");
+  if (class_info.is_null()) {
+    class_info = json::array();
+    for (const auto& c : j.at("classes")) class_info.push_back({{"class", c.at("class")}, {"name", c.at("name")}});
+  }
+  FDL_CHECK(j.at("classes").size() == class_info.size(), run_dir, ": its classes differ from the other runs'");
+  for (const auto& c : j.at("classes")) {
+    auto& per = m.classes.emplace_back();
+    for (const char* metric : kMetrics) {
+      auto& values = per[metric];
+      for (const auto& row : c.at("cases")) {
+        const json& v = row.at(metric);
+        values[std::string("fold").append(std::to_string(fold)) + "/" + row.at("case").get<std::string>()] =
+            v.is_number() ? v.get<double>() : NAN;
+      }
+    }
+  }
+  return m;
+}
+
+json stat_json(const Stat& s) {
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return {{"n", s.n}, {"mean", num(s.mean)}, {"std", num(s.std)}, {"ci_low", num(s.ci_low)}, {"ci_high", num(s.ci_high)}};
+}
+
+}  // namespace
+
+std::string write_study_report(const StudyOptions& o) {
+  const std::string base = baseline_of(o);
+  json class_info;  // [{class, name}] from the first finished run
+  // [model][percent index] -> the runs of all folds, merged.
+  std::map<std::string, std::vector<RunMetrics>> data;
+  std::map<std::string, std::vector<int>> runs_found;
+  for (const auto& m : o.models) {
+    data[m].resize(o.percents.size());
+    runs_found[m].assign(o.percents.size(), 0);
+    for (size_t p = 0; p < o.percents.size(); ++p)
+      for (int fold : o.folds) {
+        const std::string dir = (fs::path(o.study_dir) / m / (std::string("p").append(percent_label(o.percents[p]))) /
+                                 (std::string("fold").append(std::to_string(fold)))).string();
+        if (!fs::exists(dir + "/test_metrics.json")) continue;
+        RunMetrics r = read_run(dir, fold, class_info);
+        RunMetrics& acc = data[m][p];
+        acc.train_cases += r.train_cases;  // summed here, averaged below
+        acc.classes.resize(r.classes.size());
+        for (size_t c = 0; c < r.classes.size(); ++c)
+          for (auto& [metric, values] : r.classes[c]) acc.classes[c][metric].insert(values.begin(), values.end());
+        ++runs_found[m][p];
+      }
+  }
+  FDL_CHECK(!class_info.is_null(), "fdl study: no finished run under ", o.study_dir);
+  json rows = json::array();
+  std::ostringstream md, csv;
+  md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(o.models).dump() << "; train percents "
+     << json(o.percents).dump() << "; folds " << json(o.folds).dump() << "; " << o.epochs << " epochs at "
+     << o.shape[0] << "x" << o.shape[1] << "x" << o.shape[2] << "; k-space centre " << o.kspace_centre << "; seed "
+     << o.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases of all folds (n). "
+     << "Each difference: model - " << base << " over the same test cases (paired by fold and case id): mean "
+     << "[bootstrap 95% CI, 10000 resamples], and the two-sided Wilcoxon signed-rank p. HD95 is in mm (lower is "
+     << "better); cases where it is undefined (an empty prediction or label) are left out.\n";
+  csv << "class,class_name,metric,percent,train_cases,model,n,mean,std,ci_low,ci_high,baseline,n_pairs,diff_mean,"
+         "diff_ci_low,diff_ci_high,wilcoxon_statistic,wilcoxon_p\n";
+  for (size_t c = 0; c < class_info.size(); ++c) {
+    const std::string cname = class_info[c].at("name").get<std::string>();
+    for (const char* metric : kMetrics) {
+      md << "\n## " << cname << ": " << (std::string(metric) == "dice" ? "Dice" : "HD95 (mm)") << "\n\n| train % | train cases |";
+      for (const auto& m : o.models) md << " " << m << " |";
+      for (const auto& m : o.models)
+        if (m != base) md << " " << m << " - " << base << " | p |";
+      md << "\n|---|---|";
+      for (const auto& m : o.models) md << "---|" << (m != base ? "---|---|" : "");
+      md << "\n";
+      for (size_t p = 0; p < o.percents.size(); ++p) {
+        double cases_sum = 0;
+        int runs = 0;
+        for (const auto& m : o.models) cases_sum += data[m][p].train_cases, runs += runs_found[m][p];
+        const double train_cases = runs ? cases_sum / runs : NAN;
+        md << "| " << percent_label(o.percents[p]) << " | " << fmt("%.3g", train_cases) << " |";
+        std::string diffs;
+        const RunMetrics& b = data[base][p];
+        for (const auto& m : o.models) {
+          const RunMetrics& r = data[m][p];
+          json row = {{"class", class_info[c].at("class")}, {"class_name", cname}, {"metric", metric},
+                      {"percent", o.percents[p]}, {"train_cases", runs ? json(train_cases) : json(nullptr)},
+                      {"model", m}, {"runs", runs_found[m][p]}};
+          csv << class_info[c].at("class").dump() << "," << cname << "," << metric << "," << percent_label(o.percents[p])
+              << "," << fmt("%.6g", train_cases) << "," << m;
+          if (runs_found[m][p] == 0) {
+            md << " - |";
+            if (m != base) diffs += " - | - |";
+            csv << ",0,nan,nan,nan,nan," << base << ",0,nan,nan,nan,nan,nan\n";
+            rows.push_back(row);
+            continue;
+          }
+          std::vector<double> v;
+          for (const auto& [k, x] : r.classes[c].at(metric)) v.push_back(x);
+          const Stat s = summarise(v);
+          row["summary"] = stat_json(s);
+          md << " " << fmt("%.3f", s.mean) << " [" << fmt("%.3f", s.ci_low) << ", " << fmt("%.3f", s.ci_high) << "] ("
+             << s.n << ") |";
+          csv << "," << s.n << "," << fmt("%.6g", s.mean) << "," << fmt("%.6g", s.std) << "," << fmt("%.6g", s.ci_low)
+              << "," << fmt("%.6g", s.ci_high) << "," << base;
+          if (m == base || runs_found[base][p] == 0) {
+            csv << ",0,nan,nan,nan,nan,nan\n";
+            if (m != base) diffs += " - | - |";
+            rows.push_back(row);
+            continue;
+          }
+          std::vector<double> x, y;  // pairs present in both runs
+          for (const auto& [k, xv] : r.classes[c].at(metric)) {
+            auto it = b.classes[c].at(metric).find(k);
+            if (it == b.classes[c].at(metric).end()) continue;
+            x.push_back(xv);
+            y.push_back(it->second);
+          }
+          const BootstrapCI ci = bootstrap_mean_diff(x, y, 10000, o.seed);
+          const WilcoxonResult w = wilcoxon_signed_rank(x, y);
+          auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+          row["difference"] = {{"baseline", base}, {"n_pairs", ci.n}, {"mean", num(ci.mean_diff)},
+                               {"ci_low", num(ci.ci_low)}, {"ci_high", num(ci.ci_high)},
+                               {"wilcoxon_statistic", num(w.statistic)}, {"wilcoxon_p", num(w.p)},
+                               {"wilcoxon_exact", w.exact}};
+          diffs.append(" ").append(fmt("%+.3f", ci.mean_diff)).append(" [").append(fmt("%+.3f", ci.ci_low));
+          diffs.append(", ").append(fmt("%+.3f", ci.ci_high)).append("] (").append(std::to_string(ci.n));
+          diffs.append(") | ").append(fmt("%.3g", w.p)).append(" |");
+          csv << "," << ci.n << "," << fmt("%.6g", ci.mean_diff) << "," << fmt("%.6g", ci.ci_low) << ","
+              << fmt("%.6g", ci.ci_high) << "," << fmt("%.6g", w.statistic) << "," << fmt("%.6g", w.p) << "\n";
+          rows.push_back(row);
+        }
+        md << diffs << "\n";
+      }
+    }
+  }
+  const json report = {{"dataset", o.dataset_dir}, {"models", o.models}, {"baseline", base},
+                       {"percents", o.percents}, {"folds", o.folds}, {"epochs", o.epochs},
+                       {"shape", o.shape}, {"kspace_centre", o.kspace_centre}, {"seed", o.seed},
+                       {"metrics", {"dice", "hd95_mm"}}, {"rows", rows}};
+  const fs::path dir(o.study_dir);
+  io::write_file_atomic((dir / "report.json").string(), report.dump(2) + "\n");
+  io::write_file_atomic((dir / "report.csv").string(), csv.str());
+  io::write_file_atomic((dir / "report.md").string(), md.str());
+  return md.str();
+}
+
+}  // namespace fdl::train

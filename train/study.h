@@ -1,0 +1,61 @@
+#pragma once
+// `fdl study`: the training-size study of the paper. Every (model, train percent, fold) is an
+// ordinary `fdl train` run in STUDY_DIR/<model>/p<percent>/fold<k>; all models of a
+// (percent, fold) cell train on the same split, STUDY_DIR/splits/p<percent>_fold<k>.json,
+// drawn once up front, and with the same seed. A run with test_metrics.json is finished and
+// skipped; one with state.json but no test_metrics.json is resumed (--resume).
+// The report compares each model with the baseline (unet3d) on the held-out test cases.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fdl::train {
+
+struct StudyOptions {
+  std::string dataset_dir, study_dir;
+  std::vector<std::string> models{"unet3d", "fd-early", "fd-late"};
+  std::vector<double> percents{15, 30, 100};
+  std::vector<int> folds{1};  // validation folds (of 5) to run
+  int epochs = 300;
+  std::array<int64_t, 3> shape{160, 160, 128};
+  std::string kspace_centre = "shifted";
+  std::string device = "cpu";
+  uint64_t seed = 1;
+  int jobs = 1;     // runs in parallel processes
+  int threads = 0;  // per run; 0: max(1, cores / jobs)
+};
+
+struct StudyRun {
+  std::string model;
+  double percent = 100;
+  int fold = 1;
+  std::string run_dir, splits_file, log_file;
+  std::vector<std::string> args;  // the `fdl train` arguments, without the program
+  bool finished = false, resume = false;
+};
+
+// "15", "12.5": a percent as it appears in paths and tables.
+std::string percent_label(double p);
+
+// Every run of the study with its command line and status. Opens the dataset and writes the
+// splits files that do not exist yet (so printed commands can run elsewhere).
+std::vector<StudyRun> plan_study(const StudyOptions& o);
+
+// A shell command line for `exe` and the run's arguments (words quoted where needed).
+std::string shell_command(const std::string& exe, const StudyRun& r);
+
+// Runs the unfinished runs of `plan` with the binary `exe`, `o.jobs` at a time, each with its
+// output in its log file. Returns the number of runs that failed (they are named on stderr).
+int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe);
+
+// STUDY_DIR/report.md, report.csv, report.json and dice_vs_train_size.png from the finished
+// runs' test_metrics.json and config.json. Per foreground class, metric (dice, hd95_mm), train
+// percent and model: the mean, std and Student-t 95% CI (engine/metrics/summary.h) over the
+// test cases of all folds; for every model but the baseline, the paired difference to the
+// baseline over the (fold, case id) pairs both have finite values for: its mean, a bootstrap
+// 95% CI (10000 resamples, seeded) and the two-sided Wilcoxon signed-rank p
+// (engine/metrics/paired.h). Returns report.md's text.
+std::string write_study_report(const StudyOptions& o);
+
+}  // namespace fdl::train
