@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,7 +20,9 @@
 #include "engine/io/atomic_file.h"
 #include "engine/metrics/paired.h"
 #include "engine/metrics/summary.h"
+#include "engine/io/png.h"
 #include "train/checkpoint.h"
+#include "train/plot.h"
 
 namespace fdl::train {
 namespace fs = std::filesystem;
@@ -210,6 +213,76 @@ json stat_json(const Stat& s) {
   return {{"n", s.n}, {"mean", num(s.mean)}, {"std", num(s.std)}, {"ci_low", num(s.ci_low)}, {"ci_high", num(s.ci_high)}};
 }
 
+// One point of a model's Dice curve.
+struct CurvePoint {
+  double cases, mean, lo, hi;
+};
+using Curves = std::vector<std::pair<std::string, std::vector<CurvePoint>>>;  // per model
+
+// Dice against the number of training cases, one panel per class, a line per model over a
+// band of its 95% CI (clipped to [0, 1]).
+void write_dice_plot(const std::string& path, const std::vector<std::string>& class_names,
+                     const std::vector<Curves>& curves) {
+  size_t models = 0;
+  for (const auto& cls : curves) models = std::max(models, cls.size());
+  const int pw = 420, ph = 300, W = 60 + int(class_names.size()) * (pw + 70), H = ph + 100 + 16 * int(models);
+  Canvas cv(W, H);
+  double x_lo = INFINITY, x_hi = -INFINITY;
+  for (const auto& cls : curves)
+    for (const auto& [m, pts] : cls)
+      for (const auto& p : pts) x_lo = std::min(x_lo, p.cases), x_hi = std::max(x_hi, p.cases);
+  if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1;
+  if (x_hi <= x_lo) x_lo -= 1, x_hi += 1;
+  const double pad = 0.05 * (x_hi - x_lo);  // keeps the end points off the y axis
+  x_lo -= pad, x_hi += pad;
+  for (size_t c = 0; c < class_names.size(); ++c) {
+    const int x0 = 60 + int(c) * (pw + 70), y0 = 40, x1 = x0 + pw, y1 = y0 + ph;
+    auto px = [&](double v) { return x0 + int(std::lround((v - x_lo) / (x_hi - x_lo) * (x1 - x0))); };
+    auto py = [&](double v) {
+      const double k = std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0;
+      return y1 - int(std::lround(k * (y1 - y0)));
+    };
+    cv.text(x0, y0 - 24, class_names[c] + " DICE", kAxis);
+    for (int k = 0; k <= 4; ++k) {
+      const int y = y1 - (y1 - y0) * k / 4;
+      cv.line(x0, y, x1, y, k == 0 ? kAxis : kGrid);
+      if (k % 2 == 0) cv.text(x0 - 34, y - 5, k == 0 ? "0" : k == 2 ? "0.5" : "1", kAxis);
+    }
+    cv.line(x0, y0, x0, y1, kAxis);
+    cv.text((x0 + x1) / 2 - 56, y1 + 26, "TRAINING CASES", kAxis);
+    for (size_t m = 0; m < curves[c].size(); ++m) {  // translucent bands first, then the lines
+      const Rgb col = kColours[m % std::size(kColours)];
+      const auto& pts = curves[c][m].second;
+      auto band = [&](int x, double lo, double hi) {
+        if (!std::isfinite(lo) || !std::isfinite(hi)) return;
+        for (int y = py(hi); y <= py(lo); ++y) cv.tint(x, y, col, 0.2);
+      };
+      for (size_t i = 0; i + 1 < pts.size(); ++i) {
+        const int xa = px(pts[i].cases), xb = px(pts[i + 1].cases);
+        for (int x = xa; x < xb; ++x) {
+          const double t = double(x - xa) / (xb - xa);
+          band(x, pts[i].lo + t * (pts[i + 1].lo - pts[i].lo), pts[i].hi + t * (pts[i + 1].hi - pts[i].hi));
+        }
+      }
+      if (!pts.empty()) band(px(pts.back().cases), pts.back().lo, pts.back().hi);
+      for (const auto& p : pts)  // the x ticks: the training-set sizes
+        cv.text(px(p.cases) - 4 * int(fmt("%g", p.cases).size()), y1 + 8, fmt("%g", p.cases), kAxis);
+    }
+    for (size_t m = 0; m < curves[c].size(); ++m) {
+      const Rgb col = kColours[m % std::size(kColours)];
+      const auto& pts = curves[c][m].second;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        cv.rect(px(pts[i].cases) - 2, py(pts[i].mean) - 2, px(pts[i].cases) + 2, py(pts[i].mean) + 2, col);
+        if (i + 1 < pts.size())
+          cv.line(px(pts[i].cases), py(pts[i].mean), px(pts[i + 1].cases), py(pts[i + 1].mean), col, 2);
+      }
+      cv.line(x0 + 8, y1 + 50 + 16 * int(m) + 4, x0 + 24, y1 + 50 + 16 * int(m) + 4, col, 3);
+      cv.text(x0 + 30, y1 + 50 + 16 * int(m), curves[c][m].first, col);
+    }
+  }
+  write_rgb_png(path, cv.px, W, H);
+}
+
 }  // namespace
 
 std::string write_study_report(const StudyOptions& o) {
@@ -236,6 +309,9 @@ std::string write_study_report(const StudyOptions& o) {
       }
   }
   FDL_CHECK(!class_info.is_null(), "fdl study: no finished run under ", o.study_dir);
+  std::vector<Curves> curves(class_info.size());
+  std::vector<std::string> class_names;
+  for (const auto& ci : class_info) class_names.push_back(ci.at("name").get<std::string>());
   json rows = json::array();
   std::ostringstream md, csv;
   md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(o.models).dump() << "; train percents "
@@ -283,6 +359,12 @@ std::string write_study_report(const StudyOptions& o) {
           for (const auto& [k, x] : r.classes[c].at(metric)) v.push_back(x);
           const Stat s = summarise(v);
           row["summary"] = stat_json(s);
+          if (std::string(metric) == "dice") {
+            auto& cv = curves[c];
+            auto it = std::find_if(cv.begin(), cv.end(), [&](const auto& e) { return e.first == m; });
+            if (it == cv.end()) it = cv.insert(cv.end(), {m, {}});
+            it->second.push_back({r.train_cases / runs_found[m][p], s.mean, s.ci_low, s.ci_high});
+          }
           md << " " << fmt("%.3f", s.mean) << " [" << fmt("%.3f", s.ci_low) << ", " << fmt("%.3f", s.ci_high) << "] ("
              << s.n << ") |";
           csv << "," << s.n << "," << fmt("%.6g", s.mean) << "," << fmt("%.6g", s.std) << "," << fmt("%.6g", s.ci_low)
@@ -326,6 +408,10 @@ std::string write_study_report(const StudyOptions& o) {
   io::write_file_atomic((dir / "report.json").string(), report.dump(2) + "\n");
   io::write_file_atomic((dir / "report.csv").string(), csv.str());
   io::write_file_atomic((dir / "report.md").string(), md.str());
+  for (auto& cls : curves)  // percents may be listed in any order
+    for (auto& [m, pts] : cls)
+      std::sort(pts.begin(), pts.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.cases < b.cases; });
+  write_dice_plot((dir / "dice_vs_train_size.png").string(), class_names, curves);
   return md.str();
 }
 
