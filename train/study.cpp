@@ -22,7 +22,9 @@
 #include "engine/metrics/summary.h"
 #include "engine/io/png.h"
 #include "train/checkpoint.h"
+#include "train/montage.h"
 #include "train/plot.h"
+#include "train/predict.h"
 
 namespace fdl::train {
 namespace fs = std::filesystem;
@@ -283,6 +285,40 @@ void write_dice_plot(const std::string& path, const std::vector<std::string>& cl
   write_rgb_png(path, cv.px, W, H);
 }
 
+// The first test cases of the largest percent's first fold, segmented by every model that
+// has finished it: rows case 1 with each model in --models order, then case 2, ...; the
+// montage picks its slices from the label, so each case's rows show the same slices.
+// Returns the models shown, in row order; none when no model finished the cell.
+std::vector<std::string> write_examples(const StudyOptions& o, const std::string& path, int cases = 2) {
+  const double pct = *std::max_element(o.percents.begin(), o.percents.end());
+  const std::string cell = std::string("p").append(percent_label(pct));
+  const std::string fold = std::string("fold").append(std::to_string(o.folds.front()));
+  std::vector<std::string> shown;
+  std::vector<TrainedModel> models;
+  for (const auto& m : o.models) {
+    const std::string dir = (fs::path(o.study_dir) / m / cell / fold).string();
+    if (!fs::exists(dir + "/test_metrics.json")) continue;
+    models.push_back(load_trained(dir));
+    shown.push_back(m);
+  }
+  if (models.empty()) return shown;
+  const Dataset ds = open_dataset(models.front().config.dataset);
+  std::vector<MontageCase> rows;
+  const auto& test = models.front().config.test_cases;
+  for (size_t t = 0; t < test.size() && t < size_t(cases); ++t) {
+    auto c = std::find_if(ds.cases.begin(), ds.cases.end(), [&](const Case& k) { return k.id == test[t]; });
+    FDL_CHECK(c != ds.cases.end(), "fdl study: test case '", test[t], "' is not in ", ds.root);
+    const Volume image = read_case_image(*c);
+    const Shape& s = image.data.shape();
+    Tensor channel0 = Tensor::empty({s[1], s[2], s[3]});
+    std::copy_n(image.data.data<float>(), channel0.numel(), channel0.data<float>());
+    const Tensor label = read_nifti(c->label).data.to(DType::I32);
+    for (const TrainedModel& m : models) rows.push_back({channel0, label, predict_image(m, image.data).mask});
+  }
+  if (!rows.empty()) write_montage_png(path, rows);
+  return shown;
+}
+
 }  // namespace
 
 std::string write_study_report(const StudyOptions& o) {
@@ -407,11 +443,17 @@ std::string write_study_report(const StudyOptions& o) {
   const fs::path dir(o.study_dir);
   io::write_file_atomic((dir / "report.json").string(), report.dump(2) + "\n");
   io::write_file_atomic((dir / "report.csv").string(), csv.str());
-  io::write_file_atomic((dir / "report.md").string(), md.str());
   for (auto& cls : curves)  // percents may be listed in any order
     for (auto& [m, pts] : cls)
       std::sort(pts.begin(), pts.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.cases < b.cases; });
   write_dice_plot((dir / "dice_vs_train_size.png").string(), class_names, curves);
+  const std::vector<std::string> shown = write_examples(o, (dir / "examples.png").string());
+  if (!shown.empty()) {
+    md << "\nexamples.png: the first test cases at " << percent_label(*std::max_element(o.percents.begin(), o.percents.end()))
+       << "% of fold " << o.folds.front() << ", a row per case and model (" << json(shown).dump()
+       << " for each case): ground truth in green, prediction in red, yellow where both run.\n";
+  }
+  io::write_file_atomic((dir / "report.md").string(), md.str());
   return md.str();
 }
 

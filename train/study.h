@@ -49,7 +49,8 @@ std::string shell_command(const std::string& exe, const StudyRun& r);
 // output in its log file. Returns the number of runs that failed (they are named on stderr).
 int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe);
 
-// STUDY_DIR/report.md, report.csv, report.json and dice_vs_train_size.png (Dice against the
+// STUDY_DIR/report.md, report.csv, report.json, examples.png (the first test cases of the
+// largest percent segmented by each model, train/montage.h) and dice_vs_train_size.png (Dice against the
 // number of training cases, a panel per class, a line per model over its CI band) from the finished
 // runs' test_metrics.json and config.json. Per foreground class, metric (dice, hd95_mm), train
 // percent and model: the mean, std and Student-t 95% CI (engine/metrics/summary.h) over the

@@ -50,7 +50,7 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   const std::string args = "study '" + ds.string() + "' -o '" + st.string() +
                            "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --jobs 2";
   REQUIRE_MESSAGE(test::run_fdl(args, root / "first.log") == 0, test::slurp(root / "first.log"));
-  for (const char* f : {"report.md", "report.csv", "report.json", "dice_vs_train_size.png"}) CHECK(fs::exists(st / f));
+  for (const char* f : {"report.md", "report.csv", "report.json", "dice_vs_train_size.png", "examples.png"}) CHECK(fs::exists(st / f));
   const std::vector<std::string> runs{"unet3d/p50/fold1", "unet3d/p100/fold1", "fd-early/p50/fold1",
                                       "fd-early/p100/fold1"};
   for (const auto& r : runs) REQUIRE(fs::exists(st / r / "test_metrics.json"));
