@@ -47,10 +47,16 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-std::string baseline_of(const StudyOptions& o) {
-  for (const auto& m : o.models)
+std::vector<std::string> arm_labels(const StudyOptions& o) {
+  std::vector<std::string> l;
+  for (const StudyArm& a : study_arms(o)) l.push_back(a.label);
+  return l;
+}
+
+std::string baseline_of(const std::vector<std::string>& labels) {
+  for (const auto& m : labels)
     if (m == "unet3d") return m;
-  return o.models.front();
+  return labels.front();
 }
 
 }  // namespace
@@ -59,6 +65,18 @@ std::string percent_label(double p) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", p);
   return b;
+}
+
+std::vector<StudyArm> study_arms(const StudyOptions& o) {
+  FDL_CHECK(o.kspace_centre == "shifted" || o.kspace_centre == "unshifted" || o.kspace_centre == "both",
+            "fdl study: --kspace-centre must be shifted, unshifted or both, got '", o.kspace_centre, "'");
+  std::vector<StudyArm> arms;
+  const bool both = o.kspace_centre == "both";
+  for (const auto& m : o.models) {
+    arms.push_back({m, m, both ? "shifted" : o.kspace_centre});
+    if (both && m.rfind("fd-", 0) == 0) arms.push_back({m + "-unshifted", m, "unshifted"});
+  }
+  return arms;
 }
 
 std::vector<StudyRun> plan_study(const StudyOptions& o) {
@@ -84,7 +102,8 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
         for (int i : s.val) r.val.push_back(ds.cases[size_t(i)].id);
         write_splits(splits, r);
       }
-      for (const std::string& m : o.models) {
+      for (const StudyArm& arm : study_arms(o)) {
+        const std::string& m = arm.label;
         StudyRun r;
         r.model = m, r.percent = p, r.fold = fold, r.splits_file = splits;
         const fs::path dir = root / m / (std::string("p").append(percent_label(p))) / (std::string("fold").append(std::to_string(fold)));
@@ -92,10 +111,10 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
         r.log_file = (dir / "study.log").string();
         r.finished = fs::exists(dir / "test_metrics.json");
         r.resume = !r.finished && fs::exists(dir / "state.json");
-        r.args = {"train", dataset, "--model", m, "-o", r.run_dir, "--splits", splits,
+        r.args = {"train", dataset, "--model", arm.model, "-o", r.run_dir, "--splits", splits,
                   "--seed", std::to_string(o.seed), "--epochs", std::to_string(o.epochs), "--shape",
                   std::to_string(o.shape[0]), std::to_string(o.shape[1]), std::to_string(o.shape[2]),
-                  "--kspace-centre", o.kspace_centre, "--device", o.device};
+                  "--kspace-centre", arm.kspace_centre, "--device", o.device};
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
         plan.push_back(r);
@@ -295,7 +314,7 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
   const std::string fold = std::string("fold").append(std::to_string(o.folds.front()));
   std::vector<std::string> shown;
   std::vector<TrainedModel> models;
-  for (const auto& m : o.models) {
+  for (const auto& m : arm_labels(o)) {
     const std::string dir = (fs::path(o.study_dir) / m / cell / fold).string();
     if (!fs::exists(dir + "/test_metrics.json")) continue;
     models.push_back(load_trained(dir));
@@ -322,12 +341,13 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
 }  // namespace
 
 std::string write_study_report(const StudyOptions& o) {
-  const std::string base = baseline_of(o);
+  const std::vector<std::string> labels = arm_labels(o);
+  const std::string base = baseline_of(labels);
   json class_info;  // [{class, name}] from the first finished run
   // [model][percent index] -> the runs of all folds, merged.
   std::map<std::string, std::vector<RunMetrics>> data;
   std::map<std::string, std::vector<int>> runs_found;
-  for (const auto& m : o.models) {
+  for (const auto& m : labels) {
     data[m].resize(o.percents.size());
     runs_found[m].assign(o.percents.size(), 0);
     for (size_t p = 0; p < o.percents.size(); ++p)
@@ -350,7 +370,7 @@ std::string write_study_report(const StudyOptions& o) {
   for (const auto& ci : class_info) class_names.push_back(ci.at("name").get<std::string>());
   json rows = json::array();
   std::ostringstream md, csv;
-  md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(o.models).dump() << "; train percents "
+  md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(labels).dump() << "; train percents "
      << json(o.percents).dump() << "; folds " << json(o.folds).dump() << "; " << o.epochs << " epochs at "
      << o.shape[0] << "x" << o.shape[1] << "x" << o.shape[2] << "; k-space centre " << o.kspace_centre << "; seed "
      << o.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases of all folds (n). "
@@ -363,21 +383,21 @@ std::string write_study_report(const StudyOptions& o) {
     const std::string cname = class_info[c].at("name").get<std::string>();
     for (const char* metric : kMetrics) {
       md << "\n## " << cname << ": " << (std::string(metric) == "dice" ? "Dice" : "HD95 (mm)") << "\n\n| train % | train cases |";
-      for (const auto& m : o.models) md << " " << m << " |";
-      for (const auto& m : o.models)
+      for (const auto& m : labels) md << " " << m << " |";
+      for (const auto& m : labels)
         if (m != base) md << " " << m << " - " << base << " | p |";
       md << "\n|---|---|";
-      for (const auto& m : o.models) md << "---|" << (m != base ? "---|---|" : "");
+      for (const auto& m : labels) md << "---|" << (m != base ? "---|---|" : "");
       md << "\n";
       for (size_t p = 0; p < o.percents.size(); ++p) {
         double cases_sum = 0;
         int runs = 0;
-        for (const auto& m : o.models) cases_sum += data[m][p].train_cases, runs += runs_found[m][p];
+        for (const auto& m : labels) cases_sum += data[m][p].train_cases, runs += runs_found[m][p];
         const double train_cases = runs ? cases_sum / runs : NAN;
         md << "| " << percent_label(o.percents[p]) << " | " << fmt("%.3g", train_cases) << " |";
         std::string diffs;
         const RunMetrics& b = data[base][p];
-        for (const auto& m : o.models) {
+        for (const auto& m : labels) {
           const RunMetrics& r = data[m][p];
           json row = {{"class", class_info[c].at("class")}, {"class_name", cname}, {"metric", metric},
                       {"percent", o.percents[p]}, {"train_cases", runs ? json(train_cases) : json(nullptr)},
@@ -436,7 +456,7 @@ std::string write_study_report(const StudyOptions& o) {
       }
     }
   }
-  const json report = {{"dataset", o.dataset_dir}, {"models", o.models}, {"baseline", base},
+  const json report = {{"dataset", o.dataset_dir}, {"models", labels}, {"baseline", base},
                        {"percents", o.percents}, {"folds", o.folds}, {"epochs", o.epochs},
                        {"shape", o.shape}, {"kspace_centre", o.kspace_centre}, {"seed", o.seed},
                        {"metrics", {"dice", "hd95_mm"}}, {"rows", rows}};

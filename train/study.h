@@ -1,6 +1,6 @@
 #pragma once
 // `fdl study`: the training-size study of the paper. Every (model, train percent, fold) is an
-// ordinary `fdl train` run in STUDY_DIR/<model>/p<percent>/fold<k>; all models of a
+// ordinary `fdl train` run in STUDY_DIR/<arm>/p<percent>/fold<k> (study_arms); all models of a
 // (percent, fold) cell train on the same split, STUDY_DIR/splits/p<percent>_fold<k>.json,
 // drawn once up front, and with the same seed. A run with test_metrics.json is finished and
 // skipped; one with state.json but no test_metrics.json is resumed (--resume).
@@ -19,15 +19,24 @@ struct StudyOptions {
   std::vector<int> folds{1};  // validation folds (of 5) to run
   int epochs = 300;
   std::array<int64_t, 3> shape{160, 160, 128};
-  std::string kspace_centre = "shifted";
+  std::string kspace_centre = "shifted";  // shifted | unshifted | both (the ablation)
   std::string device = "cpu";
   uint64_t seed = 1;
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)
 };
 
+// What the study compares: a model with its k-space centre. With kspace_centre "both", every
+// FD model (fd-*) runs twice: as <model> with the shifted centre and as <model>-unshifted
+// (SPEC section 2: the paper and the release differ there); otherwise one arm per model,
+// labelled by the model, with the given centre.
+struct StudyArm {
+  std::string label, model, kspace_centre;
+};
+std::vector<StudyArm> study_arms(const StudyOptions& o);
+
 struct StudyRun {
-  std::string model;
+  std::string model;  // the arm's label (its directory under STUDY_DIR)
   double percent = 100;
   int fold = 1;
   std::string run_dir, splits_file, log_file;

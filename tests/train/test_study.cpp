@@ -135,5 +135,20 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   const std::string run = "OMP_WAIT_POLICY=passive " + cmds[0] + " > '" + (root / "printed.log").string() + "' 2>&1";
   CHECK(std::system(run.c_str()) == 0);
   CHECK(fs::exists(st2 / "unet3d/p50/fold1/test_metrics.json"));
+
+  // The k-space ablation: each FD model also runs with the unshifted centre, in its own arm.
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
+                            "' --models unet3d,fd-early --train-percent 100 --kspace-centre both --print-commands",
+                        root / "both.log") == 0);
+  std::istringstream both(test::slurp(root / "both.log"));
+  std::vector<std::string> arms;
+  for (std::string l; std::getline(both, l);) arms.push_back(l);
+  REQUIRE(arms.size() == 3);
+  CHECK(arms[0].find("--model unet3d") != std::string::npos);
+  CHECK(arms[1].find("--model fd-early") != std::string::npos);
+  CHECK(arms[1].find("--kspace-centre shifted") != std::string::npos);
+  CHECK(arms[2].find("--model fd-early") != std::string::npos);
+  CHECK(arms[2].find("--kspace-centre unshifted") != std::string::npos);
+  CHECK(arms[2].find("/fd-early-unshifted/p100/fold1") != std::string::npos);
   fs::remove_all(root);
 }
