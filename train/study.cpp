@@ -198,15 +198,27 @@ int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const st
 
 namespace {
 
-// One finished run's test metrics: per class index in the file, metric -> (fold/case -> value).
+// Test metrics of the finished runs of one (arm, percent): per class index in the file,
+// metric -> case id -> its values, one per fold.
 struct RunMetrics {
   double train_cases = 0;
-  std::vector<std::map<std::string, std::map<std::string, double>>> classes;
+  std::vector<std::map<std::string, std::map<std::string, std::vector<double>>>> classes;
 };
+
+// A case's value over the folds: the mean of its finite values (NaN when none is). Every
+// fold tests the same cases (the test set depends on the seed only), so folds are averaged
+// per case rather than counted as more cases.
+double case_value(const std::vector<double>& v) {
+  double sum = 0;
+  int n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) sum += x, ++n;
+  return n ? sum / n : NAN;
+}
 
 const char* const kMetrics[] = {"dice", "hd95_mm"};  // as test_metrics.json names them
 
-RunMetrics read_run(const std::string& run_dir, int fold, json& class_info) {
+RunMetrics read_run(const std::string& run_dir, json& class_info) {
   RunMetrics m;
   m.train_cases = double(read_json(run_dir + "/config.json").at("split").at("train").size());
   const json j = read_json(run_dir + "/test_metrics.json");
@@ -221,8 +233,7 @@ RunMetrics read_run(const std::string& run_dir, int fold, json& class_info) {
       auto& values = per[metric];
       for (const auto& row : c.at("cases")) {
         const json& v = row.at(metric);
-        values[std::string("fold").append(std::to_string(fold)) + "/" + row.at("case").get<std::string>()] =
-            v.is_number() ? v.get<double>() : NAN;
+        values[row.at("case").get<std::string>()].push_back(v.is_number() ? v.get<double>() : NAN);
       }
     }
   }
@@ -355,12 +366,16 @@ std::string write_study_report(const StudyOptions& o) {
         const std::string dir = (fs::path(o.study_dir) / m / (std::string("p").append(percent_label(o.percents[p]))) /
                                  (std::string("fold").append(std::to_string(fold)))).string();
         if (!fs::exists(dir + "/test_metrics.json")) continue;
-        RunMetrics r = read_run(dir, fold, class_info);
+        RunMetrics r = read_run(dir, class_info);
         RunMetrics& acc = data[m][p];
         acc.train_cases += r.train_cases;  // summed here, averaged below
         acc.classes.resize(r.classes.size());
         for (size_t c = 0; c < r.classes.size(); ++c)
-          for (auto& [metric, values] : r.classes[c]) acc.classes[c][metric].insert(values.begin(), values.end());
+          for (auto& [metric, values] : r.classes[c])
+            for (auto& [id, v] : values) {
+              auto& to = acc.classes[c][metric][id];
+              to.insert(to.end(), v.begin(), v.end());
+            }
         ++runs_found[m][p];
       }
   }
@@ -373,8 +388,8 @@ std::string write_study_report(const StudyOptions& o) {
   md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(labels).dump() << "; train percents "
      << json(o.percents).dump() << "; folds " << json(o.folds).dump() << "; " << o.epochs << " epochs at "
      << o.shape[0] << "x" << o.shape[1] << "x" << o.shape[2] << "; k-space centre " << o.kspace_centre << "; seed "
-     << o.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases of all folds (n). "
-     << "Each difference: model - " << base << " over the same test cases (paired by fold and case id): mean "
+     << o.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases (n); with several folds, each case's value is its mean over the folds. "
+     << "Each difference: model - " << base << " over the same test cases (paired by case id): mean "
      << "[bootstrap 95% CI, 10000 resamples], and the two-sided Wilcoxon signed-rank p. HD95 is in mm (lower is "
      << "better); cases where it is undefined (an empty prediction or label) are left out.\n";
   csv << "class,class_name,metric,percent,train_cases,model,n,mean,std,ci_low,ci_high,baseline,n_pairs,diff_mean,"
@@ -412,7 +427,7 @@ std::string write_study_report(const StudyOptions& o) {
             continue;
           }
           std::vector<double> v;
-          for (const auto& [k, x] : r.classes[c].at(metric)) v.push_back(x);
+          for (const auto& [k, x] : r.classes[c].at(metric)) v.push_back(case_value(x));
           const Stat s = summarise(v);
           row["summary"] = stat_json(s);
           if (std::string(metric) == "dice") {
@@ -435,8 +450,8 @@ std::string write_study_report(const StudyOptions& o) {
           for (const auto& [k, xv] : r.classes[c].at(metric)) {
             auto it = b.classes[c].at(metric).find(k);
             if (it == b.classes[c].at(metric).end()) continue;
-            x.push_back(xv);
-            y.push_back(it->second);
+            x.push_back(case_value(xv));
+            y.push_back(case_value(it->second));
           }
           const BootstrapCI ci = bootstrap_mean_diff(x, y, 10000, o.seed);
           const WilcoxonResult w = wilcoxon_signed_rank(x, y);

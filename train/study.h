@@ -63,8 +63,9 @@ int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const st
 // number of training cases, a panel per class, a line per model over its CI band) from the finished
 // runs' test_metrics.json and config.json. Per foreground class, metric (dice, hd95_mm), train
 // percent and model: the mean, std and Student-t 95% CI (engine/metrics/summary.h) over the
-// test cases of all folds; for every model but the baseline, the paired difference to the
-// baseline over the (fold, case id) pairs both have finite values for: its mean, a bootstrap
+// test cases, each case's value being its mean over the folds (all folds test the same cases);
+// for every model but the baseline, the paired difference to the baseline over the case ids
+// both have finite values for: its mean, a bootstrap
 // 95% CI (10000 resamples, seeded) and the two-sided Wilcoxon signed-rank p
 // (engine/metrics/paired.h). Returns report.md's text.
 std::string write_study_report(const StudyOptions& o);

@@ -30,11 +30,11 @@ void check_same(double got, double want, const std::string& what) {
     CHECK(got == doctest::Approx(want).epsilon(1e-9));
 }
 
-// fold/case -> value of `metric` for class index c of a run's test_metrics.json.
+// case id -> value of `metric` for class index c of a run's test_metrics.json.
 std::map<std::string, double> values(const fs::path& run, size_t c, const std::string& metric) {
   const json j = json::parse(test::slurp(run / "test_metrics.json"));
   std::map<std::string, double> v;
-  for (const auto& row : j.at("classes").at(c).at("cases")) v["fold1/" + row.at("case").get<std::string>()] = num(row.at(metric));
+  for (const auto& row : j.at("classes").at(c).at("cases")) v[row.at("case").get<std::string>()] = num(row.at(metric));
   return v;
 }
 
@@ -150,5 +150,51 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   CHECK(arms[2].find("--model fd-early") != std::string::npos);
   CHECK(arms[2].find("--kspace-centre unshifted") != std::string::npos);
   CHECK(arms[2].find("/fd-early-unshifted/p100/fold1") != std::string::npos);
+  fs::remove_all(root);
+}
+
+TEST_CASE("study: with several folds each test case counts once, its value the mean over the folds") {
+  const fs::path root = test::scratch_dir("study", "folds");
+  const fs::path ds = root / "phantoms", st = root / "study";
+  PhantomOptions po;
+  po.cases = 8;
+  po.shape = {16, 16, 8};
+  write_phantoms(ds.string(), po);
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
+                            "' --models unet3d,fd-late --train-percent 100 --folds 1,2 --epochs 1 --shape 16 16 8",
+                        root / "run.log") == 0);
+  const json rep = json::parse(test::slurp(st / "report.json"));
+  int checked = 0;
+  for (const auto& row : rep.at("rows")) {
+    if (row.at("metric") != "dice") continue;
+    const std::string model = row.at("model");
+    const size_t c = size_t(row.at("class").get<int>() - 1);
+    auto fold_mean = [&](const std::string& m) {
+      const auto a = values(st / m / "p100/fold1", c, "dice"), b = values(st / m / "p100/fold2", c, "dice");
+      REQUIRE(a.size() == b.size());  // the same test cases in every fold
+      std::map<std::string, double> mean;
+      for (const auto& [k, x] : a) {
+        REQUIRE(b.count(k));
+        mean[k] = (x + b.at(k)) / 2;  // Dice is always finite here (an empty pair scores 1)
+      }
+      return mean;
+    };
+    const auto mine = fold_mean(model);
+    std::vector<double> v;
+    for (const auto& [k, x] : mine) v.push_back(x);
+    const Stat s = summarise(v);
+    CHECK(row.at("summary").at("n").get<int>() == int(mine.size()));
+    check_same(num(row.at("summary").at("mean")), s.mean, model + " mean over folds");
+    check_same(num(row.at("summary").at("ci_high")), s.ci_high, model + " ci_high");
+    if (model != "unet3d") {
+      const auto base = fold_mean("unet3d");
+      std::vector<double> x, y;
+      for (const auto& [k, xv] : mine) x.push_back(xv), y.push_back(base.at(k));
+      check_same(num(row.at("difference").at("wilcoxon_p")), wilcoxon_signed_rank(x, y).p, "p over folds");
+      check_same(num(row.at("difference").at("mean")), bootstrap_mean_diff(x, y).mean_diff, "diff over folds");
+    }
+    ++checked;
+  }
+  CHECK(checked == 4);
   fs::remove_all(root);
 }
