@@ -110,3 +110,17 @@ TEST_CASE("bootstrap: CI of the mean difference") {
   CHECK((b3.ci_low != b.ci_low || b3.ci_high != b.ci_high));
   CHECK(std::isnan(bootstrap_mean_diff({NAN}, {1}).mean_diff));
 }
+
+TEST_CASE("wilcoxon: more than 25 differences use the normal approximation") {
+  // 30 distinct positive differences: w+ = 465, mean 232.5, variance 30*31*61/24 = 2363.75.
+  std::vector<double> x;
+  for (int i = 1; i <= 30; ++i) x.push_back(0.1 * i);
+  const WilcoxonResult r = wilcoxon_signed_rank(x, zeros(x.size()));
+  CHECK_FALSE(r.exact);
+  CHECK(r.w_plus == 465);
+  CHECK(r.statistic == 0);
+  CHECK(r.p == doctest::Approx(std::erfc((232.5 - 0.5) / std::sqrt(2363.75) / std::sqrt(2.0))).epsilon(1e-12));
+  CHECK(r.p < 2e-6);
+  // Without the correction the p is smaller.
+  CHECK(wilcoxon_signed_rank(x, zeros(x.size()), false).p < r.p);
+}
