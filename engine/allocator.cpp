@@ -62,8 +62,7 @@ void* Allocator::allocate(size_t bytes) {
   } else {
     p = raw_alloc(n);
     if (!p && !cache_.empty()) {  // out of memory: free the cache and try once more
-      for (auto& [sz, q] : cache_) raw_free(q), stats_.reserved -= sz;
-      cache_.clear();
+      drop_cache();
       p = raw_alloc(n);
     }
     FDL_CHECK(p, device_name(device_), " allocator: out of memory allocating ", n, " bytes (",
@@ -93,10 +92,14 @@ void Allocator::reset_peak() {
   stats_.peak = stats_.in_use;
 }
 
-void Allocator::empty_cache() {
-  std::lock_guard<std::mutex> lock(mu_);
+void Allocator::drop_cache() {
   for (auto& [sz, q] : cache_) raw_free(q), stats_.reserved -= sz;
   cache_.clear();
+}
+
+void Allocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  drop_cache();
 }
 
 }  // namespace fdl

@@ -30,6 +30,7 @@ class Allocator {
   static size_t round(size_t bytes);
   void* raw_alloc(size_t bytes);
   void raw_free(void* p);
+  void drop_cache();  // frees every cached block; the caller holds mu_
   Device device_;
   mutable std::mutex mu_;
   std::multimap<size_t, void*> cache_;

@@ -48,19 +48,16 @@ bool enabled() { return g_enabled; }
 NoGrad::NoGrad() : prev_(g_enabled) { g_enabled = false; }
 NoGrad::~NoGrad() { g_enabled = prev_; }
 
-bool wants(std::initializer_list<Tensor> inputs) {
+template <class Range>
+static bool any_wants(const Range& inputs) {
   if (!g_enabled) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-bool wants(const std::vector<Tensor>& inputs) {
-  if (!g_enabled) return false;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
-  return false;
-}
+bool wants(std::initializer_list<Tensor> inputs) { return any_wants(inputs); }
+bool wants(const std::vector<Tensor>& inputs) { return any_wants(inputs); }
 
 void record(const char* name, Tensor& out, const std::vector<Tensor>& inputs, BackwardFn fn) {
   auto node = std::make_shared<Node>();

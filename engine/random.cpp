@@ -6,11 +6,6 @@
 
 namespace fdl {
 
-Generator& default_generator() {
-  static Generator g(0);
-  return g;
-}
-
 Tensor rand_uniform(const Shape& s, double lo, double hi, Generator& g, DType t) {
   const int64_t n = s.numel();
   const uint64_t at = g.reserve(uint64_t(n));

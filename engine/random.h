@@ -21,8 +21,6 @@ struct Generator {
   }
 };
 
-Generator& default_generator();
-
 // Tensors of fresh random numbers (CPU, float32 unless asked).
 Tensor rand_uniform(const Shape& s, double lo, double hi, Generator& g, DType t = DType::F32);
 Tensor rand_normal(const Shape& s, Generator& g, DType t = DType::F32);
