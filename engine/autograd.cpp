@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "engine/ops/elementwise.h"
+#include "engine/profile.h"
 
 namespace fdl::autograd {
 
@@ -86,7 +87,11 @@ void backward(const Tensor& root, const Tensor& seed) {
     grads.erase(it);
     FDL_CHECK(!node->released, "backward through ", node->name,
               " a second time: its saved tensors were freed after the first");
-    std::vector<Tensor> gin = node->fn(g);
+    std::vector<Tensor> gin;
+    {
+      FDL_PROFILE_RANGE(node->name);  // "conv3d" under the backward phase's range
+      gin = node->fn(g);
+    }
     node->fn = nullptr;  // frees the saved tensors
     node->released = true;
     FDL_CHECK(gin.size() == node->next.size(), node->name, ": backward returned ", gin.size(),

@@ -1,12 +1,18 @@
 #include "engine/device.h"
 
+#include <algorithm>
 #include <cstring>
 
 #ifdef FDL_HAVE_CUDA
-#include <cuda_runtime.h>
+#include "kernels/cuda/fill.h"
+#include "kernels/cuda/runtime.h"
 #endif
 
 namespace fdl {
+
+namespace {
+[[noreturn]] void no_cuda_build() { throw Error("cuda: this build of fdl has no CUDA backend"); }
+}  // namespace
 
 bool cuda_available() {
 #ifdef FDL_HAVE_CUDA
@@ -28,13 +34,43 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
     return;
   }
 #ifdef FDL_HAVE_CUDA
+  namespace kc = kernels::cuda;
   const cudaMemcpyKind kind = dst_dev == Device::CPU   ? cudaMemcpyDeviceToHost
                               : src_dev == Device::CPU ? cudaMemcpyHostToDevice
                                                        : cudaMemcpyDeviceToDevice;
-  const cudaError_t e = cudaMemcpy(dst, src, bytes, kind);
-  FDL_CHECK(e == cudaSuccess, "cuda copy of ", bytes, " bytes failed: ", cudaGetErrorString(e));
+  kc::check(cudaMemcpyAsync(dst, src, bytes, kind, kc::stream()),
+            detail::concat("cuda copy of ", bytes, " bytes").c_str());
+  // The host buffer must hold the data when we return; device-to-device stays queued. (From
+  // pageable memory the host-to-device copy has been staged by then, so it may stay queued.)
+  if (dst_dev == Device::CPU) kc::synchronize();
 #else
-  throw Error("cuda: this build of fdl has no CUDA backend");
+  no_cuda_build();
+#endif
+}
+
+void fill_elements(void* p, Device d, DType t, int64_t n, double v) {
+  if (d == Device::CPU) {
+    switch (t) {
+      case DType::F32: std::fill_n(static_cast<float*>(p), n, float(v)); break;
+      case DType::F64: std::fill_n(static_cast<double*>(p), n, v); break;
+      case DType::I32: std::fill_n(static_cast<int32_t*>(p), n, int32_t(v)); break;
+    }
+    return;
+  }
+#ifdef FDL_HAVE_CUDA
+  switch (t) {
+    case DType::F32: kernels::cuda::fill(static_cast<float*>(p), float(v), n); break;
+    case DType::F64: kernels::cuda::fill(static_cast<double*>(p), v, n); break;
+    case DType::I32: kernels::cuda::fill(static_cast<int32_t*>(p), int32_t(v), n); break;
+  }
+#else
+  no_cuda_build();
+#endif
+}
+
+void device_synchronize() {
+#ifdef FDL_HAVE_CUDA
+  if (cuda_available()) kernels::cuda::synchronize();
 #endif
 }
 

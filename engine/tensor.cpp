@@ -137,16 +137,15 @@ void Tensor::convert_(DType t) {
   impl_->grad.reset();
 }
 
-void Tensor::fill_(double v) {
-  Tensor h = device() == Device::CPU ? *this : empty(shape(), dtype());
-  const int64_t n = numel();
-  switch (dtype()) {
-    case DType::F32: std::fill_n(h.data<float>(), n, float(v)); break;
-    case DType::F64: std::fill_n(h.data<double>(), n, v); break;
-    case DType::I32: std::fill_n(h.data<int32_t>(), n, int32_t(v)); break;
-  }
-  if (device() != Device::CPU) copy_(h);
+void Tensor::move_to_(Device d) {
+  FDL_CHECK(!grad_fn(), "move_to_: only leaf tensors can change device in place");
+  const Tensor c = to(d);
+  impl_->storage = c.impl_->storage;
+  impl_->device = d;
+  impl_->grad.reset();
 }
+
+void Tensor::fill_(double v) { fill_elements(raw(), device(), dtype(), numel(), v); }
 
 Tensor& Tensor::set_requires_grad(bool r) {
   FDL_CHECK(!grad_fn() || r, "set_requires_grad(false) on a tensor computed with autograd; "

@@ -73,6 +73,7 @@ class Tensor {
   void copy_(const Tensor& src);         // copies src's data into this tensor
   // Converts a leaf in place: every handle to it sees the new dtype (moves a module's weights).
   void convert_(DType t);
+  void move_to_(Device d);  // likewise for the device (moves a module's weights to the GPU)
   void fill_(double v);
   void zero_() { fill_(0.0); }
 

@@ -27,6 +27,10 @@ void Module::to(DType t) {
   for (auto& [name, p] : named_parameters()) p.convert_(t);
 }
 
+void Module::to(Device d) {
+  for (auto& [name, p] : named_parameters()) p.move_to_(d);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);

@@ -27,6 +27,7 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   void train(bool on = true);  // this module and all its children
   void to(DType t);            // converts every parameter in place (float64 for exact tests)
+  void to(Device d);           // moves every parameter in place
   bool training() const { return training_; }
   int64_t num_parameters() const;  // elements, over named_parameters()
 

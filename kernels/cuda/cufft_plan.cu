@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "kernels/cuda/cufft_plan.h"
+#include "kernels/cuda/runtime.h"
 
 namespace fdl::kernels::cuda {
 
@@ -58,6 +59,7 @@ Plan& plan_for(const std::array<int64_t, 3>& d, int64_t batch, bool forward, boo
   Plan p;
   FDL_CUFFT(cufftCreate(&p.handle), "");
   FDL_CUFFT(cufftSetAutoAllocation(p.handle, 0), "");
+  FDL_CUFFT(cufftSetStream(p.handle, stream()), "");
   const cufftResult r = cufftMakePlanMany64(p.handle, 3, n, nullptr, 1, forward ? real : half,
                                             nullptr, 1, forward ? half : real, type, batch, &p.work);
   if (r != CUFFT_SUCCESS) {
