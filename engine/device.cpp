@@ -10,9 +10,11 @@
 
 namespace fdl {
 
+#ifndef FDL_HAVE_CUDA
 namespace {
 [[noreturn]] void no_cuda_build() { throw Error("cuda: this build of fdl has no CUDA backend"); }
 }  // namespace
+#endif
 
 bool cuda_available() {
 #ifdef FDL_HAVE_CUDA
