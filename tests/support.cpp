@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "engine/autograd.h"
@@ -84,6 +86,38 @@ void check_close(const Tensor& got, const Tensor& want, double rtol, double atol
                   want.shape().str());
   const double v = max_violation(got, want, rtol);
   CHECK_MESSAGE(v <= atol, what, ": max |got - want| - rtol|want| = ", v, " > atol ", atol);
+}
+
+Agreement agreement(const Tensor& got, const Tensor& want) {
+  FDL_CHECK(got.shape() == want.shape(), "agreement: shape ", got.shape().str(), " vs ",
+            want.shape().str());
+  const std::vector<double> a = got.to_vector(), b = want.to_vector();
+  Agreement r;
+  double diff2 = 0, ref2 = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isfinite(b[i]) && std::isfinite(a[i])) {
+      diff2 += (a[i] - b[i]) * (a[i] - b[i]);
+      ref2 += b[i] * b[i];
+      continue;
+    }
+    const bool same = std::isnan(a[i]) ? std::isnan(b[i]) : a[i] == b[i];  // NaN, or one Inf
+    if (!same && r.bad_elements++ == 0) r.first_bad = int64_t(i);
+  }
+  r.rel_error = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  return r;
+}
+
+uint64_t fresh_seed() {
+  if (const char* e = std::getenv("FDL_TEST_SEED")) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(e, &end, 10);
+    FDL_CHECK(*e >= '0' && *e <= '9' && *end == '\0' && errno == 0, "FDL_TEST_SEED must be a whole number, got '",
+              e, "'");
+    return v;
+  }
+  std::random_device rd;
+  return (uint64_t(rd()) << 32) ^ rd();
 }
 
 std::filesystem::path scratch_dir(const std::string& suite, const std::string& name) {

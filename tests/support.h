@@ -28,6 +28,22 @@ double max_violation(const Tensor& got, const Tensor& want, double rtol);
 void check_close(const Tensor& got, const Tensor& want, double rtol, double atol,
                  const std::string& what);
 
+// How a result agrees with its reference, as the GPU-vs-CPU tests judge it: the normwise
+// relative error ||got - want|| / ||want|| (2-norms over the elements where want is finite;
+// the absolute error when that norm is 0), and the elements that are finite on one side only
+// or non-finite in different ways (NaN vs Inf): an element an op never wrote shows up as the
+// NaN the debug allocator poisons blocks with. Shapes must match (fdl::Error otherwise).
+struct Agreement {
+  double rel_error = 0;
+  int64_t bad_elements = 0;  // finiteness differs
+  int64_t first_bad = -1;    // the flat index of the first, or -1
+};
+Agreement agreement(const Tensor& got, const Tensor& want);
+
+// The seed for fresh random test inputs: FDL_TEST_SEED when set (to reproduce a failure;
+// fdl::Error if it is not a whole number), else a new one from std::random_device.
+uint64_t fresh_seed();
+
 // A fresh, empty directory <tmp>/fdl_test_<suite>_<pid>/<name>.
 std::filesystem::path scratch_dir(const std::string& suite, const std::string& name);
 std::string slurp(const std::filesystem::path& p);  // a whole file; empty if unreadable

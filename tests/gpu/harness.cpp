@@ -1,0 +1,120 @@
+#include "tests/gpu/harness.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/allocator.h"
+#include "tests/support.h"
+
+namespace fdl::gpu_test {
+
+Rng::Rng() : seed_(test::fresh_seed()), gen_(seed_) {}
+
+Tensor Rng::normal(const Shape& s, DType t) { return rand_normal(s, gen_, t); }
+
+Tensor Rng::uniform(const Shape& s, double lo, double hi, DType t) {
+  return rand_uniform(s, lo, hi, gen_, t);
+}
+
+Tensor Rng::labels(const Shape& s, int classes) {
+  std::vector<double> v = rand_uniform(s, 0, classes, gen_, DType::F64).to_vector();
+  for (double& x : v) x = std::min(std::floor(x), double(classes - 1));
+  return Tensor::from_vector(v, s).to(DType::I32);
+}
+
+Tensor Rng::awkward(const Shape& s, DType t) {
+  std::vector<double> v = rand_normal(s, gen_, DType::F64).to_vector();
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i % 7 == 3) v[i] = 0;
+    if (i % 11 == 5) v[i] = v[i] < 0 ? -40 : 40;
+  }
+  return Tensor::from_vector(v, s).to(t);
+}
+
+double check_agree(const Tensor& gpu, const Tensor& cpu, double tol, const std::string& what) {
+  INFO(what);
+  REQUIRE(gpu.defined());
+  REQUIRE(cpu.defined());
+  CHECK_MESSAGE(gpu.device() == Device::CUDA, "the gpu result is on the ", device_name(gpu.device()));
+  REQUIRE_MESSAGE(gpu.shape() == cpu.shape(), "shape ", gpu.shape().str(), " vs ", cpu.shape().str());
+  CHECK_MESSAGE(gpu.dtype() == cpu.dtype(), dtype_name(gpu.dtype()), " vs ", dtype_name(cpu.dtype()));
+  const test::Agreement a = test::agreement(gpu, cpu);
+  CHECK_MESSAGE(a.bad_elements == 0, a.bad_elements, " elements are finite on one side only (a ",
+                "NaN on the gpu may be an unwritten, poisoned element), the first at flat index ",
+                a.first_bad, " of ", cpu.shape().str());
+  CHECK_MESSAGE(a.rel_error <= tol, "normwise relative error ", a.rel_error, " > ", tol);
+  return a.rel_error;
+}
+
+ConvSettings::ConvSettings(ConvAlgo a, bool nondeterministic) : prev_(cuda_conv_algo()) {
+  set_cuda_conv_algo(a);
+  set_cuda_conv_nondeterministic(nondeterministic);
+}
+
+ConvSettings::~ConvSettings() {
+  set_cuda_conv_algo(prev_);
+  set_cuda_conv_nondeterministic(false);
+}
+
+namespace {
+// A fresh copy of a test input on device d, carrying its requires_grad (undefined stays so).
+Tensor copy_for(const Tensor& in, Device d) {
+  if (!in.defined()) return in;
+  Tensor t = in.device() == d ? in.clone() : in.to(d);
+  if (in.requires_grad()) t.set_requires_grad(true);
+  return t;
+}
+
+std::vector<Tensor> copies(const std::vector<Tensor>& inputs, Device d) {
+  std::vector<Tensor> out;
+  for (const Tensor& in : inputs) out.push_back(copy_for(in, d));
+  return out;
+}
+}  // namespace
+
+OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs,
+               double tol, Rng& rng, bool backward) {
+  return check_op(what, op, op, inputs, tol, rng, backward);
+}
+
+OpRun check_op(const std::string& what, const Op& cpu_op, const Op& gpu_op,
+               const std::vector<Tensor>& inputs, double tol, Rng& rng, bool backward) {
+  INFO(what);
+  const int64_t guards = Allocator::guard_violations();
+  OpRun run;
+  {
+    std::vector<Tensor> xc = copies(inputs, Device::CPU), xg = copies(inputs, Device::CUDA);
+    run.out.cpu = cpu_op(xc);
+    run.out.gpu = gpu_op(xg);
+    check_agree(run.out.gpu, run.out.cpu, tol, what + ": output");
+    const DType t = run.out.cpu.dtype();
+    const bool grads = backward && t != DType::I32 &&
+                       std::any_of(inputs.begin(), inputs.end(), [](const Tensor& x) {
+                         return x.defined() && x.requires_grad();
+                       });
+    run.grad.resize(inputs.size());
+    if (grads) {
+      const Tensor seed = rng.normal(run.out.cpu.shape(), t);
+      run.out.cpu.backward(seed);
+      run.out.gpu.backward(seed.to(Device::CUDA));
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
+        INFO("input ", i);
+        Both& g = run.grad[i];
+        g.cpu = xc[i].grad();
+        g.gpu = xg[i].grad();
+        CHECK_MESSAGE(g.cpu.defined() == g.gpu.defined(), "a gradient on one device only");
+        if (g.cpu.defined() && g.gpu.defined())
+          check_agree(g.gpu, g.cpu, tol, what + ": gradient of input " + std::to_string(i));
+      }
+    }
+  }
+  // The op's own temporaries are gone: their guards have been checked.
+  CHECK_MESSAGE(Allocator::guard_violations() == guards,
+                "a block was written past its end (see stderr for its size)");
+  return run;
+}
+
+}  // namespace fdl::gpu_test

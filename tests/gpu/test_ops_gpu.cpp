@@ -1,0 +1,446 @@
+// Every op on the GPU against the CPU, forward and backward, on fresh random inputs of odd
+// sizes, with the allocator poisoning blocks and guarding their ends (tests/gpu/harness.h).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/allocator.h"
+#include "engine/device.h"
+#include "engine/ops/concat.h"
+#include "engine/ops/conv3d.h"
+#include "engine/ops/dice.h"
+#include "engine/ops/dropout.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/instance_norm.h"
+#include "engine/ops/one_hot.h"
+#include "engine/ops/upsample.h"
+#include "engine/optim/adam.h"
+#include "tests/gpu/harness.h"
+#include "tests/support.h"
+
+using namespace fdl;
+using namespace fdl::gpu_test;
+
+namespace {
+
+const Shape kSmall{1, 3, 7, 5, 9};
+const Shape kOdd{2, 5, 11, 6, 13};
+const DType kFloats[] = {DType::F32, DType::F64};
+
+Tensor grad_leaf(Tensor t) { return t.set_requires_grad(true); }
+
+// The same values with `v` added to channel c of every batch element.
+Tensor offset_channel(const Tensor& x, int64_t c, double v) {
+  std::vector<double> d = x.to_vector();
+  const int64_t s = x.shape().numel_from(2), ch = x.size(1);
+  for (int64_t n = 0; n < x.size(0); ++n)
+    for (int64_t i = 0; i < s; ++i) d[size_t((n * ch + c) * s + i)] += v;
+  return Tensor::from_vector(d, x.shape()).to(x.dtype());
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) { return a.to_vector() == b.to_vector(); }
+
+// a - b, computed on the host (so a GPU op under test does not judge itself).
+Tensor host_minus(const Tensor& a, const Tensor& b) {
+  std::vector<double> d = a.to_vector();
+  const std::vector<double> e = b.to_vector();
+  for (size_t i = 0; i < d.size(); ++i) d[i] -= e[i];
+  return Tensor::from_vector(d, a.shape());
+}
+
+}  // namespace
+
+TEST_CASE("gpu ops: add, add_ and scale") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (const Shape& s : {kSmall, kOdd}) {
+      CAPTURE(dtype_name(t));
+      CAPTURE(s.str());
+      const Tensor a = grad_leaf(rng.normal(s, t)), b = grad_leaf(rng.normal(s, t));
+      check_op("add", [](auto& x) { return add(x[0], x[1]); }, {a, b}, tol_for(t), rng);
+      check_op("add of one tensor to itself", [](auto& x) { return add(x[0], x[0]); }, {a},
+               tol_for(t), rng);
+      check_op("scale", [](auto& x) { return scale(x[0], -0.37); }, {a}, tol_for(t), rng);
+      check_op("scale by 0", [](auto& x) { return scale(x[0], 0.0); }, {a}, tol_for(t), rng);
+
+      Tensor dc = a.clone(), dg = a.to(Device::CUDA);
+      add_(dc, b);
+      add_(dg, b.to(Device::CUDA));
+      check_agree(dg, dc, tol_for(t), "add_");
+    }
+}
+
+TEST_CASE("gpu ops: sigmoid and leaky ReLU, with zeros and saturated inputs") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (const Shape& s : {kSmall, kOdd}) {
+      CAPTURE(dtype_name(t));
+      CAPTURE(s.str());
+      const Tensor x = grad_leaf(rng.awkward(s, t));
+      check_op("sigmoid", [](auto& v) { return sigmoid(v[0]); }, {x}, tol_for(t), rng);
+      for (double slope : {0.01, 0.2}) {
+        CAPTURE(slope);
+        check_op("leaky_relu", [slope](auto& v) { return leaky_relu(v[0], slope); }, {x},
+                 tol_for(t), rng);
+      }
+    }
+}
+
+TEST_CASE("gpu ops: concat_channels of three sources, one of them repeated") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats) {
+    CAPTURE(dtype_name(t));
+    const Tensor a = grad_leaf(rng.normal({2, 3, 7, 5, 9}, t));
+    const Tensor b = grad_leaf(rng.normal({2, 5, 7, 5, 9}, t));
+    const Tensor c = grad_leaf(rng.normal({2, 1, 7, 5, 9}, t));
+    check_op("concat a, b, c", [](auto& x) { return concat_channels({x[0], x[1], x[2]}); },
+             {a, b, c}, tol_for(t), rng);
+    check_op("concat a, b, a", [](auto& x) { return concat_channels({x[0], x[1], x[0]}); },
+             {a, b}, tol_for(t), rng);
+  }
+}
+
+TEST_CASE("gpu ops: upsample_nearest2x") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (const Shape& s : {kSmall, kOdd}) {
+      CAPTURE(dtype_name(t));
+      CAPTURE(s.str());
+      check_op("upsample_nearest2x", [](auto& x) { return upsample_nearest2x(x[0]); },
+               {grad_leaf(rng.normal(s, t))}, tol_for(t), rng);
+    }
+}
+
+TEST_CASE("gpu ops: dropout3d draws the same mask and advances the generator alike") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (const Shape& s : {kOdd, Shape{4, 37, 3, 3, 3}})
+      for (double p : {0.3, 0.6}) {
+        CAPTURE(dtype_name(t));
+        CAPTURE(s.str());
+        CAPTURE(p);
+        const uint64_t seed = rng.generator().seed + 17;
+        Generator gc(seed), gg(seed);
+        gc.offset = gg.offset = 5;
+        const Op op = [&](const std::vector<Tensor>& x) {
+          return dropout3d(x[0], p, true, x[0].device() == Device::CUDA ? gg : gc);
+        };
+        const Tensor x = grad_leaf(rng.normal(s, t));
+        for (int call = 0; call < 2; ++call) {  // the second call draws a fresh mask
+          CAPTURE(call);
+          const OpRun r = check_op("dropout3d", op, {x}, tol_for(t), rng);
+          CHECK(gg.offset == gc.offset);
+          CHECK(gg.seed == gc.seed);
+          // The same channels dropped: exact zeros in the same places.
+          const std::vector<double> yc = r.out.cpu.to_vector(), yg = r.out.gpu.to_vector();
+          int64_t differ = 0;
+          for (size_t i = 0; i < yc.size(); ++i) differ += (yc[i] == 0) != (yg[i] == 0);
+          CHECK(differ == 0);
+        }
+        CHECK(gc.offset == 5 + 2 * ((uint64_t(s[0] * s[1]) + 3) / 4));
+        // Not training: x itself, and the generator untouched.
+        const Tensor xg = x.to(Device::CUDA);
+        CHECK(dropout3d(xg, p, false, gg).same(xg));
+        CHECK(gg.offset == gc.offset);
+      }
+}
+
+TEST_CASE("gpu ops: one_hot, and its bad-label error names the value") {
+  FDL_GPU_RNG(rng);
+  for (int k : {2, 3, 5}) {
+    CAPTURE(k);
+    check_op("one_hot", [k](auto& x) { return one_hot(x[0], k); }, {rng.labels({2, 11, 6, 13}, k)},
+             0.0, rng);
+  }
+  for (int bad : {4242, -17, 3}) {  // 3 = K: just past the end
+    CAPTURE(bad);
+    Tensor labels = rng.labels({2, 11, 6, 13}, 3);
+    labels.data<int32_t>()[1234] = bad;
+    const Tensor lg = labels.to(Device::CUDA);
+    bool threw = false;
+    try {
+      one_hot(lg, 3);
+    } catch (const Error& e) {
+      threw = true;
+      const std::string msg = e.what();
+      CHECK_MESSAGE(msg.find("one_hot") != std::string::npos, "message: ", msg);
+      if (bad != 3)  // "3" is in any message about 3 classes
+        CHECK_MESSAGE(msg.find(std::to_string(bad)) != std::string::npos, "message: ", msg);
+    }
+    CHECK(threw);
+    // The error left the device usable (no trap, no sticky error).
+    check_op("one_hot after an error", [](auto& x) { return one_hot(x[0], 3); },
+             {rng.labels({1, 7, 5, 9}, 3)}, 0.0, rng);
+  }
+}
+
+TEST_CASE("gpu ops: instance_norm, with a large mean, a constant slice and long slices") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats) {
+    CAPTURE(dtype_name(t));
+    for (const Shape& s : {kSmall, kOdd, Shape{1, 2, 33, 31, 17}}) {
+      CAPTURE(s.str());
+      check_op("instance_norm", [](auto& x) { return instance_norm(x[0]); },
+               {grad_leaf(rng.normal(s, t))}, tol_for(t), rng);
+    }
+    // |mean| >> std in channel 1 (needs stable statistics); slice (0, 0) constant (variance 0).
+    std::vector<double> v = offset_channel(rng.normal(kOdd, t), 1, 50.0).to_vector();
+    for (int64_t i = 0; i < kOdd.numel_from(2); ++i) v[size_t(i)] = 0.7;
+    const Tensor x = Tensor::from_vector(v, kOdd).to(t);
+    for (double eps : {1e-5, 1e-3}) {
+      CAPTURE(eps);
+      check_op("instance_norm, offset and constant slices",
+               [eps](auto& y) { return instance_norm(y[0], eps); }, {grad_leaf(x)}, tol_for(t), rng);
+    }
+  }
+}
+
+TEST_CASE("gpu ops: soft_dice_loss value and gradient, dice_per_class") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (int k : {2, 3}) {
+      CAPTURE(dtype_name(t));
+      CAPTURE(k);
+      for (const Shape& s : {Shape{2, 11, 6, 13}, Shape{1, 7, 5, 9}})
+        for (bool absent : {false, true}) {  // absent: the last class has no voxel
+          CAPTURE(s.str());
+          CAPTURE(absent);
+          const Tensor target = one_hot(rng.labels(s, absent ? k - 1 : k), k).to(t);
+          const Shape ls{s[0], k, s[1], s[2], s[3]};
+          const Tensor logits = grad_leaf(scale(rng.normal(ls, t), 2.0));
+          check_op("soft_dice_loss", [](auto& x) { return soft_dice_loss(x[0], x[1]); },
+                   {logits, target}, tol_for(t), rng);
+          const std::vector<double> dc = dice_per_class(logits, target);
+          const std::vector<double> dg =
+              dice_per_class(logits.to(Device::CUDA), target.to(Device::CUDA));
+          REQUIRE(dg.size() == dc.size());
+          for (size_t c = 0; c < dc.size(); ++c) {
+            CAPTURE(c);
+            CHECK(dg[c] == doctest::Approx(dc[c]).epsilon(tol_for(t)).scale(0));
+          }
+        }
+    }
+}
+
+TEST_CASE("gpu tensors: copies, fills and moves across devices") {
+  FDL_GPU_RNG(rng);
+  for (DType t : {DType::F32, DType::F64, DType::I32}) {
+    CAPTURE(dtype_name(t));
+    const Tensor h = t == DType::I32 ? rng.labels({2, 11, 6, 13}, 1000) : rng.normal(kOdd, t);
+    const Tensor d = h.to(Device::CUDA);
+    CHECK(d.device() == Device::CUDA);
+    CHECK(d.dtype() == t);
+    CHECK(d.to(Device::CUDA).same(d));
+    CHECK(bit_equal(d.to(Device::CPU), h));
+
+    // clone: equal data in a separate block.
+    Tensor c = d.clone();
+    CHECK(c.device() == Device::CUDA);
+    CHECK(c.raw() != d.raw());
+    CHECK(bit_equal(c, h));
+    c.fill_(-3.0);
+    CHECK(bit_equal(d, h));
+    for (double v : c.to_vector()) REQUIRE(v == -3.0);
+
+    // copy_ in every direction.
+    Tensor dd = Tensor::zeros(h.shape(), t, Device::CUDA), hh = Tensor::zeros(h.shape(), t);
+    dd.copy_(h);
+    CHECK(bit_equal(dd, h));
+    dd.fill_(1.0);
+    dd.copy_(d);
+    CHECK(bit_equal(dd, h));
+    hh.copy_(d);
+    CHECK(bit_equal(hh, h));
+
+    // zeros and full on the device, and fill_ of a value each dtype holds exactly.
+    for (double v : Tensor::zeros({3, 7}, t, Device::CUDA).to_vector()) REQUIRE(v == 0.0);
+    for (double v : Tensor::full({5, 3}, 2.5, t, Device::CUDA).to_vector())
+      REQUIRE(v == (t == DType::I32 ? 2.0 : 2.5));
+    CHECK(Tensor::full({}, 4.0, t, Device::CUDA).item() == 4.0);
+  }
+  // Conversions stay on the device.
+  const Tensor x = rng.normal(kSmall).to(Device::CUDA);
+  const Tensor x64 = x.to(DType::F64);
+  CHECK(x64.device() == Device::CUDA);
+  CHECK(x64.to_vector() == x.to_vector());
+
+  // move_to_: every handle sees the device; data kept, gradient dropped.
+  Tensor leaf = rng.normal(kSmall);
+  const std::vector<double> before = leaf.to_vector();
+  leaf.set_requires_grad(true);
+  leaf.set_grad(Tensor::zeros(kSmall));
+  Tensor alias = leaf;
+  leaf.move_to_(Device::CUDA);
+  CHECK(alias.device() == Device::CUDA);
+  CHECK(alias.requires_grad());
+  CHECK(!alias.grad().defined());
+  CHECK(alias.to_vector() == before);
+  alias.move_to_(Device::CPU);
+  CHECK(leaf.device() == Device::CPU);
+  CHECK(leaf.to_vector() == before);
+}
+
+TEST_CASE("gpu allocator: debug mode poisons device blocks and catches writes past them") {
+  struct DebugOn {
+    bool prev = Allocator::debug();
+    DebugOn() { Allocator::set_debug(true); }
+    ~DebugOn() { Allocator::set_debug(prev); }
+  } debug_on;
+  for (double v : Tensor::empty({3, 7, 5}, DType::F32, Device::CUDA).to_vector())
+    REQUIRE(std::isnan(v));
+  for (double v : Tensor::empty({9}, DType::I32, Device::CUDA).to_vector()) REQUIRE(v == -1);
+  const int64_t before = Allocator::guard_violations();
+  {
+    Tensor t = Tensor::empty({7}, DType::F32, Device::CUDA);
+    const Tensor src = Tensor::zeros({8});
+    copy_bytes(t.raw(), Device::CUDA, src.raw(), Device::CPU, src.nbytes());  // 4 bytes too many
+  }
+  CHECK(Allocator::guard_violations() == before + 1);
+  Allocator::reset_guard_violations();  // the damage was deliberate
+  // Blocks come back: nothing stays in use.
+  auto& cuda = Allocator::get(Device::CUDA);
+  const size_t in_use = cuda.stats().in_use;
+  {
+    Tensor t = Tensor::empty({1000}, DType::F32, Device::CUDA);
+    CHECK(cuda.stats().in_use > in_use);
+  }
+  CHECK(cuda.stats().in_use == in_use);
+}
+
+namespace {
+struct ConvCase {
+  int cin, cout;
+  Shape x;
+};
+const ConvCase kConvCases[] = {{1, 8, {2, 1, 11, 6, 13}},
+                               {8, 16, {1, 8, 7, 5, 9}},
+                               {5, 3, {2, 5, 11, 6, 13}},
+                               {64, 32, {1, 64, 5, 4, 3}}};
+const ConvAlgo kAlgos[] = {ConvAlgo::Direct, ConvAlgo::Tiled, ConvAlgo::Tf32};
+
+double conv_tol(ConvAlgo a, DType t) {
+  if (t == DType::F64) return 1e-10;  // float64 always takes the direct kernel
+  return a == ConvAlgo::Tf32 ? kTf32 : kFp32;
+}
+
+// Every (k, stride, padding, bias, channels) combination under the current settings.
+void check_conv_grid(ConvAlgo a, DType t, Rng& rng) {
+  for (const ConvCase& cc : kConvCases)
+    for (int k : {1, 3})
+      for (int stride : {1, 2})
+        for (int pad : {0, 1})
+          for (bool bias : {false, true}) {
+            CAPTURE(cc.x.str());
+            CAPTURE(cc.cout);
+            CAPTURE(k);
+            CAPTURE(stride);
+            CAPTURE(pad);
+            CAPTURE(bias);
+            const Tensor x = grad_leaf(rng.normal(cc.x, t));
+            const Tensor w = grad_leaf(rng.normal({cc.cout, cc.cin, k, k, k}, t));
+            const Tensor b = bias ? grad_leaf(rng.normal({cc.cout}, t)) : Tensor();
+            check_op(std::string("conv3d ") + conv_algo_name(a),
+                     [stride, pad](auto& v) { return conv3d(v[0], v[1], v[2], stride, pad); },
+                     {x, w, b}, conv_tol(a, t), rng);
+          }
+}
+}  // namespace
+
+TEST_CASE("gpu ops: conv3d, every algorithm, float32 and float64") {
+  FDL_GPU_RNG(rng);
+  for (ConvAlgo a : kAlgos)
+    for (DType t : kFloats) {
+      CAPTURE(conv_algo_name(a));
+      CAPTURE(dtype_name(t));
+      ConvSettings settings(a);
+      check_conv_grid(a, t, rng);
+    }
+}
+
+TEST_CASE("gpu ops: conv3d with nondeterministic weight gradients stays within tolerance") {
+  FDL_GPU_RNG(rng);
+  for (ConvAlgo a : kAlgos) {
+    CAPTURE(conv_algo_name(a));
+    ConvSettings settings(a, true);
+    check_conv_grid(a, DType::F32, rng);
+  }
+}
+
+TEST_CASE("gpu ops: conv3d gradients are bit-identical across runs by default") {
+  FDL_GPU_RNG(rng);
+  const Tensor x = rng.normal({2, 16, 24, 20, 18});
+  const Tensor w = rng.normal({16, 16, 3, 3, 3}), b = rng.normal({16});
+  for (ConvAlgo a : kAlgos)
+    for (int stride : {1, 2}) {
+      CAPTURE(conv_algo_name(a));
+      CAPTURE(stride);
+      ConvSettings settings(a);
+      std::vector<Tensor> first;
+      for (int run = 0; run < 2; ++run) {
+        Tensor xg = x.to(Device::CUDA).set_requires_grad(true);
+        Tensor wg = w.to(Device::CUDA).set_requires_grad(true);
+        Tensor bg = b.to(Device::CUDA).set_requires_grad(true);
+        const Tensor y = conv3d(xg, wg, bg, stride, 1);
+        Generator sg(99);
+        y.backward(rand_normal(y.shape(), sg).to(Device::CUDA));
+        const std::vector<Tensor> got{y, wg.grad(), bg.grad(), xg.grad()};
+        if (run == 0) {
+          first = got;
+          continue;
+        }
+        CHECK_MESSAGE(bit_equal(got[0], first[0]), "output");
+        CHECK_MESSAGE(bit_equal(got[1], first[1]), "weight gradient");
+        CHECK_MESSAGE(bit_equal(got[2], first[2]), "bias gradient");
+        CHECK_MESSAGE(bit_equal(got[3], first[3]), "input gradient");
+      }
+    }
+}
+
+TEST_CASE("gpu optim: three Adam steps with weight decay match the cpu") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats) {
+    CAPTURE(dtype_name(t));
+    const std::vector<std::pair<std::string, Shape>> shapes{
+        {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
+    std::vector<std::pair<std::string, Tensor>> pc, pg;
+    std::vector<Tensor> start;
+    for (auto& [name, s] : shapes) {
+      const Tensor p = rng.normal(s, t);
+      start.push_back(p);
+      pc.push_back({name, p.clone()});
+      pg.push_back({name, p.to(Device::CUDA)});
+    }
+    AdamOptions opt;
+    opt.lr = 1e-2;
+    opt.weight_decay = 0.1;
+    Adam ac(pc, opt), ag(pg, opt);
+    for (int step = 0; step < 3; ++step) {
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        if (step == 1 && shapes[i].first == "c") continue;  // no gradient: left alone
+        const Tensor g = rng.normal(shapes[i].second, t);
+        pc[i].second.set_grad(g);
+        pg[i].second.set_grad(g.to(Device::CUDA));
+      }
+      ac.step();
+      ag.step();
+      ac.zero_grad();
+      ag.zero_grad();
+    }
+    CHECK(ag.steps() == 3);
+    const auto sc = ac.state(), sg = ag.state();
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const std::string& name = shapes[i].first;
+      CAPTURE(name);
+      check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
+      // The update itself, which the parameter's start value would otherwise dwarf.
+      const test::Agreement u = test::agreement(host_minus(pg[i].second, start[i]),
+                                                host_minus(pc[i].second, start[i]));
+      CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
+      check_agree(sg.at(name + ".exp_avg"), sc.at(name + ".exp_avg"), tol_for(t), "exp_avg");
+      check_agree(sg.at(name + ".exp_avg_sq"), sc.at(name + ".exp_avg_sq"), tol_for(t), "exp_avg_sq");
+      CHECK(sg.at(name + ".step").item() == sc.at(name + ".step").item());
+    }
+  }
+}
