@@ -16,7 +16,8 @@ class Sequential : public Module {
 };
 
 Tensor lrelu(const Tensor& x) { return leaky_relu(x, 0.01); }
-Tensor norm_lrelu(const Tensor& x) { return lrelu(instance_norm(x)); }
+// Fused: its backward keeps only the output, half the memory of the composition.
+Tensor norm_lrelu(const Tensor& x) { return instance_norm_leaky_relu(x, 0.01); }
 }  // namespace
 
 UNet3D::ConvPtr UNet3D::conv(const std::string& path, int cin, int cout, int k, int stride,

@@ -4,14 +4,49 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/checks.h"
+#include "engine/profile.h"
 #include "kernels/cpu/concat.h"
+#ifdef FDL_HAVE_CUDA
+#include "kernels/cuda/concat.h"
+#endif
 
 namespace fdl {
 
 namespace kc = kernels::cpu;
 
+namespace {
+
+template <class T>
+void concat_on(Device d, const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s) {
+  if (d == Device::CPU) {
+    kc::concat_channels(srcs, chans, k, out, n, s);
+  } else {
+#ifdef FDL_HAVE_CUDA
+    kernels::cuda::concat_channels(srcs, chans, k, out, n, s);
+#else
+    ops::no_cuda("concat_channels");
+#endif
+  }
+}
+
+template <class T>
+void split_on(Device d, const T* g, T* const* dsts, const int64_t* chans, int k, int64_t n, int64_t s) {
+  if (d == Device::CPU) {
+    kc::split_channels(g, dsts, chans, k, n, s);
+  } else {
+#ifdef FDL_HAVE_CUDA
+    kernels::cuda::split_channels(g, dsts, chans, k, n, s);
+#else
+    ops::no_cuda("concat_channels");
+#endif
+  }
+}
+
+}  // namespace
+
 Tensor concat_channels(const std::vector<Tensor>& xs) {
   constexpr const char* op = "concat_channels";
+  FDL_PROFILE_RANGE(op);
   FDL_CHECK(!xs.empty(), op, ": no tensors to concatenate");
   const int k = int(xs.size());
   std::vector<int64_t> chans(static_cast<size_t>(k));
@@ -33,7 +68,6 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
     chans[size_t(i)] = xs[i].size(1);
     total += chans[size_t(i)];
   }
-  if (xs[0].device() == Device::CUDA) ops::no_cuda(op);
   const Shape& s0 = xs[0].shape();
   const int64_t n = s0[0], s = s0.numel_from(2);
   Tensor out = Tensor::empty({n, total, s0[2], s0[3], s0[4]}, xs[0].dtype(), xs[0].device());
@@ -41,7 +75,7 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
     using T = typename decltype(tag)::type;
     std::vector<const T*> srcs;
     for (const Tensor& x : xs) srcs.push_back(x.data<T>());
-    kc::concat_channels(srcs.data(), chans.data(), k, out.data<T>(), n, s);
+    concat_on(out.device(), srcs.data(), chans.data(), k, out.data<T>(), n, s);
   });
   if (autograd::wants(xs)) {
     std::vector<bool> need;
@@ -56,7 +90,7 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
           gx[size_t(i)] = Tensor::empty({n, chans[size_t(i)], s0[2], s0[3], s0[4]}, g.dtype(), g.device());
           dsts[size_t(i)] = gx[size_t(i)].data<T>();
         }
-        kc::split_channels(g.data<T>(), dsts.data(), chans.data(), k, n, s);
+        split_on(g.device(), g.data<T>(), dsts.data(), chans.data(), k, n, s);
       });
       return gx;
     });

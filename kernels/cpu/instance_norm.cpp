@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/common/elementwise.h"
+#include "kernels/common/instance_norm.h"
+
 namespace fdl::kernels::cpu {
 
 namespace {
@@ -41,10 +44,9 @@ void slice_moments(const T* x, int64_t s, double& mean, double& m2) {
   }
 }
 
-}  // namespace
-
-template <class T>
-void instance_norm_forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps) {
+// Both forwards: statistics, then one pass that normalises and applies `act`.
+template <class T, class Act>
+void normalise(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps, Act act) {
 #pragma omp parallel for schedule(static) if (nc * s > kParallelMin)
   for (int64_t c = 0; c < nc; ++c) {
     const T* xc = x + c * s;
@@ -57,12 +59,19 @@ void instance_norm_forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, dou
     // centring keeps double accuracy even in float when the mean dwarfs the spread.
     const T hi = T(mean), lo = T(mean - double(hi)), rt = T(r);
 #pragma omp simd
-    for (int64_t i = 0; i < s; ++i) yc[i] = ((xc[i] - hi) - lo) * rt;
+    for (int64_t i = 0; i < s; ++i) yc[i] = act(((xc[i] - hi) - lo) * rt);
   }
 }
 
+// The normalised value and its gradient as the norm backward sees them.
 template <class T>
-void instance_norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t s) {
+struct NormGrad {
+  T y, g;
+};
+
+// Both backwards: `load(y, gy)` gives the NormGrad of an element.
+template <class T, class Load>
+void norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t s, Load load) {
 #pragma omp parallel for schedule(static) if (nc * s > kParallelMin)
   for (int64_t c = 0; c < nc; ++c) {
     const T* yc = y + c * s;
@@ -71,19 +80,54 @@ void instance_norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64
     double sg = 0, sgy = 0;
 #pragma omp simd reduction(+ : sg, sgy)
     for (int64_t i = 0; i < s; ++i) {
-      sg += double(gc[i]);
-      sgy += double(gc[i]) * double(yc[i]);
+      const NormGrad<T> e = load(yc[i], gc[i]);
+      sg += double(e.g);
+      sgy += double(e.g) * double(e.y);
     }
     const double inv_s = 1.0 / double(s);
     const T a = T(sg * inv_s), b = T(sgy * inv_s), r = rstd[c];
 #pragma omp simd
-    for (int64_t i = 0; i < s; ++i) out[i] = ((gc[i] - a) - yc[i] * b) * r;
+    for (int64_t i = 0; i < s; ++i) {
+      const NormGrad<T> e = load(yc[i], gc[i]);
+      out[i] = ((e.g - a) - e.y * b) * r;
+    }
   }
 }
 
-#define FDL_INSTANTIATE(T)                                                                 \
-  template void instance_norm_forward<T>(const T*, T*, T*, int64_t, int64_t, double);      \
-  template void instance_norm_backward<T>(const T*, const T*, const T*, T*, int64_t, int64_t);
+}  // namespace
+
+template <class T>
+void instance_norm_forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps) {
+  normalise(x, y, rstd, nc, s, eps, [](T v) { return v; });
+}
+
+template <class T>
+void instance_norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t s) {
+  norm_backward(y, gy, rstd, gx, nc, s, [](T yv, T g) { return NormGrad<T>{yv, g}; });
+}
+
+template <class T>
+void instance_norm_leaky_relu_forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps,
+                                      T slope) {
+  normalise(x, y, rstd, nc, s, eps, [slope](T v) { return kernels::leaky_relu(v, slope); });
+}
+
+template <class T>
+void instance_norm_leaky_relu_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc,
+                                       int64_t s, T slope) {
+  norm_backward(y, gy, rstd, gx, nc, s, [slope](T yv, T g) {
+    return NormGrad<T>{kernels::leaky_relu_input_from_output(yv, slope),
+                       kernels::leaky_relu_grad_from_output(yv, g, slope)};
+  });
+}
+
+#define FDL_INSTANTIATE(T)                                                                      \
+  template void instance_norm_forward<T>(const T*, T*, T*, int64_t, int64_t, double);           \
+  template void instance_norm_backward<T>(const T*, const T*, const T*, T*, int64_t, int64_t);  \
+  template void instance_norm_leaky_relu_forward<T>(const T*, T*, T*, int64_t, int64_t, double, \
+                                                    T);                                         \
+  template void instance_norm_leaky_relu_backward<T>(const T*, const T*, const T*, T*, int64_t, \
+                                                     int64_t, T);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)
 #undef FDL_INSTANTIATE
