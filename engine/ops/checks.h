@@ -33,9 +33,9 @@ inline void check_ndim(const Tensor& t, int ndim, const char* op, const char* ar
             t.shape().str());
 }
 
-// Ops without a CUDA implementation yet say so instead of misbehaving.
+// The CUDA branch of an op in a build without the CUDA backend.
 [[noreturn]] inline void no_cuda(const char* op) {
-  throw Error(std::string(op) + ": no CUDA implementation in this build yet");
+  throw Error(std::string(op) + ": the tensor is on cuda but this build of fdl has no CUDA backend");
 }
 
 }  // namespace fdl::ops

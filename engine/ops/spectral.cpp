@@ -32,11 +32,7 @@ std::array<int64_t, 3> spatial(const Tensor& t) {
 
 int64_t half_numel(const std::array<int64_t, 3>& d) { return d[0] * d[1] * (d[2] / 2 + 1); }
 
-#ifndef FDL_HAVE_CUDA
-[[noreturn]] void no_cuda_build(const char* op) {
-  throw Error(std::string(op) + ": the tensor is on cuda but this build of fdl has no CUDA backend");
-}
-#else
+#ifdef FDL_HAVE_CUDA
 // cuFFT's work area, from the caching allocator.
 template <class T>
 Tensor cufft_work(const std::array<int64_t, 3>& dims, int64_t batch, bool forward) {
@@ -63,7 +59,7 @@ SplitResult split_scaled(const Tensor& x, const SpectralBlock& b, double low_sca
       kernels::cuda::spectral_crop(s.data.data<T>(), l.data.data<T>(), kb, s.batch, T(low_scale));
       kernels::cuda::spectral_zero_block(s.data.data<T>(), kb, s.batch, T(high_scale));
 #else
-      no_cuda_build("spectral_split");
+      ops::no_cuda("spectral_split");
 #endif
     }
   });
@@ -127,7 +123,7 @@ HalfSpectrum rfft3(const Tensor& x) {
       Tensor work = cufft_work<T>(d, s.batch, true);
       kernels::cuda::rfft3(x.data<T>(), s.data.data<T>(), d, s.batch, work.raw());
 #else
-      no_cuda_build("rfft3");
+      ops::no_cuda("rfft3");
 #endif
     }
   });
@@ -149,7 +145,7 @@ Tensor irfft3(HalfSpectrum& s, const Shape& shape) {
       Tensor work = cufft_work<T>(s.dims, s.batch, false);
       kernels::cuda::irfft3(s.data.data<T>(), out.data<T>(), s.dims, s.batch, work.raw());
 #else
-      no_cuda_build("irfft3");
+      ops::no_cuda("irfft3");
 #endif
     }
   });
@@ -197,7 +193,7 @@ Tensor spectral_fuse(const Tensor& high, const Tensor& low, KspaceCentre c) {
 #ifdef FDL_HAVE_CUDA
       kernels::cuda::spectral_embed(h.data.data<T>(), l.data.data<T>(), kb, h.batch, T(scale));
 #else
-      no_cuda_build("spectral_fuse");
+      ops::no_cuda("spectral_fuse");
 #endif
     }
   });
