@@ -84,6 +84,11 @@ void Adam::step() {
               device_name(g.device()), " but the parameter is on ", device_name(s.param.device()));
     live.push_back(&s);
   }
+  const bool on_cuda = !live.empty() && live.front()->param.device() == Device::CUDA;
+#ifndef FDL_HAVE_CUDA
+  FDL_CHECK(!on_cuda, "Adam::step: the parameters are on cuda but this build of fdl has no CUDA "
+            "backend");
+#endif
   std::vector<Update> updates;
   for (Slot* s : live) {
     s->follow_param();
@@ -94,12 +99,10 @@ void Adam::step() {
                         opt_.lr / (1 - std::pow(opt_.beta1, t)),
                         std::sqrt(1 - std::pow(opt_.beta2, t))}});
   }
-  if (!updates.empty() && updates.front().param.device() == Device::CUDA) {
+  if (on_cuda) {
 #ifdef FDL_HAVE_CUDA
     update_cuda<float>(updates, opt_);
     update_cuda<double>(updates, opt_);
-#else
-    throw Error("Adam::step: the parameters are on cuda but this build of fdl has no CUDA backend");
 #endif
   } else {
     for (const Update& u : updates) update_cpu(u);
