@@ -65,7 +65,8 @@ Tensor soft_dice_loss_cuda(const Tensor& logits, const Tensor& target) {
   if (autograd::wants({logits})) {
     autograd::record("soft_dice_loss", out, {logits, target},
                      [x = logits.detach(), g = target.detach(), sums](const Tensor& gout) {
-      // gout stays on the device: the kernel reads it there (a no-op when it already is).
+      // The kernel reads gout on the device; both conversions are no-ops for a device
+      // tensor of x's dtype, so nothing reaches the host.
       const Tensor go = gout.to(x.dtype()).to(Device::CUDA);
       Tensor gx = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
       dispatch_float(x.dtype(), [&](auto tag) {
@@ -80,7 +81,8 @@ Tensor soft_dice_loss_cuda(const Tensor& logits, const Tensor& target) {
 }
 #else
 [[noreturn]] void no_cuda_build(const char* op) {
-  throw Error(std::string(op) + ": the tensor is on cuda but this build of fdl has no CUDA backend");
+  throw Error(std::string(op) +
+              ": the tensor is on cuda but this build of fdl has no CUDA backend");
 }
 #endif
 }  // namespace

@@ -25,7 +25,8 @@ FDL_HD double dice_score(double pg, double pp, double gg) {
 // 1 - mean_{c >= 1} dice_c from the 3k sums (k >= 2); the background c = 0 is ignored.
 FDL_HD double dice_loss_from_sums(const double* sums, int64_t k) {
   double mean = 0;
-  for (int64_t c = 1; c < k; ++c) mean += dice_score(sums[3 * c], sums[3 * c + 1], sums[3 * c + 2]);
+  for (int64_t c = 1; c < k; ++c)
+    mean += dice_score(sums[3 * c], sums[3 * c + 1], sums[3 * c + 2]);
   mean /= double(k - 1);
   return 1.0 - mean;
 }
@@ -70,7 +71,7 @@ struct DiceSpan {
   int64_t row, lo, hi;
 };
 
-FDL_HD DiceSpan dice_span(int64_t t, int64_t s) {
+FDL_HD DiceSpan dice_span(int64_t t, int64_t s) {  // s > 0
   const int64_t per_row = dice_spans_per_row(s), lo = t % per_row * kDiceSpan;
   return {t / per_row, lo, lo + kDiceSpan < s ? lo + kDiceSpan : s};
 }

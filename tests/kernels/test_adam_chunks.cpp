@@ -54,7 +54,8 @@ std::vector<int64_t> odd_sizes(int count, uint64_t seed) {
 
 TEST_CASE("adam_chunks: every element of every tensor is updated exactly once") {
   for (const std::vector<int64_t>& sizes :
-       {std::vector<int64_t>{1}, std::vector<int64_t>{0, 5, 0}, std::vector<int64_t>{kAdamChunk * 2 + 1},
+       {std::vector<int64_t>{1}, std::vector<int64_t>{0, 5, 0},
+        std::vector<int64_t>{kAdamChunk * 2 + 1},
         odd_sizes(47, 1), odd_sizes(48, 2), odd_sizes(49, 3), odd_sizes(121, 4),
         std::vector<int64_t>(50, 0)}) {
     CAPTURE(sizes.size());
@@ -96,15 +97,19 @@ TEST_CASE("adam_chunks: the emulated multi-tensor step gives the CPU kernel's bi
       std::vector<cpu::AdamScalars> sc;
       for (size_t i = 0; i < sizes.size(); ++i) {
         std::vector<T> x(size_t(sizes[i]) * 4);
-        for (size_t j = 0; j < x.size(); ++j) x[j] = T(std::sin(double(j * 7 + i)) * (1 + double(j % 3)));
-        auto part = [&](int q) { return std::vector<T>(x.begin() + q * sizes[i], x.begin() + (q + 1) * sizes[i]); };
+        for (size_t j = 0; j < x.size(); ++j)
+          x[j] = T(std::sin(double(j * 7 + i)) * (1 + double(j % 3)));
+        auto part = [&](int q) {
+          return std::vector<T>(x.begin() + q * sizes[i], x.begin() + (q + 1) * sizes[i]);
+        };
         p.push_back(part(0));
         g.push_back(part(1));
         m.push_back(part(2));
         v.push_back(part(3));
         for (T& e : v.back()) e = e * e;  // a second moment is non-negative
         const double t = double(1 + i % 4);
-        sc.push_back({beta1, beta2, eps, wd, lr / (1 - std::pow(beta1, t)), std::sqrt(1 - std::pow(beta2, t))});
+        sc.push_back({beta1, beta2, eps, wd, lr / (1 - std::pow(beta1, t)),
+                      std::sqrt(1 - std::pow(beta2, t))});
       }
       auto cp = p, cm = m, cv = v;
       for (size_t i = 0; i < sizes.size(); ++i)

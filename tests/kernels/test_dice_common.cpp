@@ -127,7 +127,8 @@ TEST_CASE("dice (common): the CUDA span map covers every element once and matche
     CHECK(wrong == 0);
     std::vector<double> want(size_t(3 * k)), scratch(size_t(cpu::dice_workspace(n, k, s)));
     cpu::dice_sums(x.data(), g.data(), n, k, s, scratch.data(), want.data());
-    for (size_t i = 0; i < want.size(); ++i) CHECK(sums[i] == doctest::Approx(want[i]).epsilon(1e-13));
+    for (size_t i = 0; i < want.size(); ++i)
+      CHECK(sums[i] == doctest::Approx(want[i]).epsilon(1e-13));
     CHECK(dice_loss_from_sums(sums.data(), k) ==
           doctest::Approx(dice_loss_from_sums(want.data(), k)).epsilon(1e-13));
 
