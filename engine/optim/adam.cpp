@@ -4,7 +4,11 @@
 #include <set>
 
 #include "engine/ops/checks.h"
+#include "engine/profile.h"
 #include "kernels/cpu/adam.h"
+#ifdef FDL_HAVE_CUDA
+#include "kernels/cuda/adam.h"
+#endif
 
 namespace fdl {
 
@@ -22,24 +26,86 @@ Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt) 
   }
 }
 
+void Adam::Slot::follow_param() {
+  if (exp_avg.device() == param.device()) return;
+  exp_avg.move_to_(param.device());
+  exp_avg_sq.move_to_(param.device());
+}
+
+namespace {
+
+// One parameter's update in this step.
+struct Update {
+  Tensor param, grad, exp_avg, exp_avg_sq;
+  kernels::cpu::AdamScalars scalars;
+};
+
+void update_cpu(const Update& u) {
+  dispatch_float(u.param.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kernels::cpu::adam_step(u.param.data<T>(), u.grad.data<T>(), u.exp_avg.data<T>(),
+                            u.exp_avg_sq.data<T>(), u.param.numel(), u.scalars);
+  });
+}
+
+#ifdef FDL_HAVE_CUDA
+// All updates of one dtype in one multi-tensor kernel (one launch per kAdamMaxTensors).
+template <class T>
+void update_cuda(const std::vector<Update>& updates, const AdamOptions& opt) {
+  std::vector<kernels::cuda::AdamTensor<T>> table;
+  for (const Update& u : updates)
+    if (u.param.dtype() == dtype_of<T>::value)
+      table.push_back({u.param.data<T>(), u.grad.data<T>(), u.exp_avg.data<T>(),
+                       u.exp_avg_sq.data<T>(), u.param.numel(), u.scalars.step_size,
+                       u.scalars.bias_correction2_sqrt});
+  if (!table.empty())
+    kernels::cuda::adam_step(table.data(), int64_t(table.size()), opt.beta1, opt.beta2, opt.eps,
+                             opt.weight_decay);
+}
+#endif
+
+}  // namespace
+
 void Adam::step() {
+  FDL_PROFILE_RANGE("adam_step");
+  // Check everything before changing anything.
+  std::vector<Slot*> live;
   for (Slot& s : slots_) {
+    const Slot& first = slots_.front();
+    FDL_CHECK(s.param.device() == first.param.device(), "Adam::step: parameter '", s.name,
+              "' is on ", device_name(s.param.device()), " but '", first.name, "' is on ",
+              device_name(first.param.device()), "; all parameters must be on one device");
     const Tensor g = s.param.grad();
     if (!g.defined()) continue;
     FDL_CHECK(g.shape() == s.param.shape() && g.dtype() == s.param.dtype(), "Adam: gradient of '",
               s.name, "' is ", g.shape().str(), " ", dtype_name(g.dtype()), ", the parameter is ",
               s.param.shape().str(), " ", dtype_name(s.param.dtype()));
-    if (s.param.device() == Device::CUDA) ops::no_cuda("Adam::step");
-    ++s.step;
-    const double t = double(s.step);
-    const kernels::cpu::AdamScalars sc{opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
-                                       opt_.lr / (1 - std::pow(opt_.beta1, t)),
-                                       std::sqrt(1 - std::pow(opt_.beta2, t))};
-    dispatch_float(s.param.dtype(), [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      kernels::cpu::adam_step(s.param.data<T>(), g.data<T>(), s.exp_avg.data<T>(),
-                              s.exp_avg_sq.data<T>(), s.param.numel(), sc);
-    });
+    FDL_CHECK(g.device() == s.param.device(), "Adam::step: gradient of '", s.name, "' is on ",
+              device_name(g.device()), " but the parameter is on ", device_name(s.param.device()));
+    live.push_back(&s);
+  }
+  const bool on_cuda = !live.empty() && live.front()->param.device() == Device::CUDA;
+#ifndef FDL_HAVE_CUDA
+  FDL_CHECK(!on_cuda, "Adam::step: the parameters are on cuda but this build of fdl has no CUDA "
+            "backend");
+#endif
+  std::vector<Update> updates;
+  for (Slot* s : live) {
+    s->follow_param();
+    ++s->step;
+    const double t = double(s->step);
+    updates.push_back({s->param, s->param.grad(), s->exp_avg, s->exp_avg_sq,
+                       {opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
+                        opt_.lr / (1 - std::pow(opt_.beta1, t)),
+                        std::sqrt(1 - std::pow(opt_.beta2, t))}});
+  }
+  if (on_cuda) {
+#ifdef FDL_HAVE_CUDA
+    update_cuda<float>(updates, opt_);
+    update_cuda<double>(updates, opt_);
+#endif
+  } else {
+    for (const Update& u : updates) update_cpu(u);
   }
   ++steps_;
 }
@@ -79,6 +145,7 @@ void Adam::load_state(const std::map<std::string, Tensor>& state, int64_t steps)
   }
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
+    s.follow_param();
     s.exp_avg.copy_(find(s, ".exp_avg").to(s.param.dtype()));
     s.exp_avg_sq.copy_(find(s, ".exp_avg_sq").to(s.param.dtype()));
     s.step = step_of[i];

@@ -20,16 +20,19 @@ class Adam {
  public:
   Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt = {});
 
-  void step();       // updates every parameter that has a gradient, in place
+  // Updates every parameter that has a gradient, in place. All parameters must be on one
+  // device; on CUDA one multi-tensor kernel per dtype updates them all.
+  void step();
   void zero_grad();  // sets the gradients to undefined (torch's set_to_none=True)
   int64_t steps() const { return steps_; }  // calls to step()
   const AdamOptions& options() const { return opt_; }
 
-  // For checkpoints: "<param>.exp_avg", "<param>.exp_avg_sq" (live tensors, not copies) and
-  // "<param>.step" (a 0-dim float64 count).
+  // For checkpoints: "<param>.exp_avg", "<param>.exp_avg_sq" (live tensors on the parameter's
+  // device, not copies) and "<param>.step" (a 0-dim float64 count on the CPU).
   std::map<std::string, Tensor> state() const;
-  // Copies the moments in; a missing key or a shape mismatch is an fdl::Error naming it. A
-  // parameter's step comes from "<param>.step" when present, else from `steps`.
+  // Copies the moments in, from any device and float dtype (a checkpoint's are on the CPU);
+  // a missing key or a shape mismatch is an fdl::Error naming it. A parameter's step comes
+  // from "<param>.step" when present, else from `steps`.
   void load_state(const std::map<std::string, Tensor>& state, int64_t steps);
 
  private:
@@ -37,6 +40,9 @@ class Adam {
     std::string name;
     Tensor param, exp_avg, exp_avg_sq;
     int64_t step = 0;
+    // The moments live on the parameter's device, and follow it there if it moved after
+    // the optimiser was made.
+    void follow_param();
   };
   std::vector<Slot> slots_;
   AdamOptions opt_;

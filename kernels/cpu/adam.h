@@ -12,9 +12,8 @@ struct AdamScalars {
 };
 
 // torch.optim.Adam (amsgrad off, L2 weight decay), in the order of operations of torch 1.13's
-// _single_tensor_adam, each scalar rounded to T as torch does:
-//   d = g + wd p;  m = m b1 + (1 - b1) d;  v = v b2 + (1 - b2) d d;
-//   p = p + (-step_size m) / (sqrt(v) / bias_correction2_sqrt + eps)
+// _single_tensor_adam, each scalar rounded to T as torch does: kernels/common/adam.h's
+// adam_update over every element.
 template <class T>
 void adam_step(T* p, const T* g, T* m, T* v, int64_t n, const AdamScalars& s);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/common/dice.h"
+
 namespace fdl::kernels::cpu {
 
 namespace {
@@ -78,10 +80,7 @@ void dice_backward(const T* x, const T* g, const double* a, const double* b, int
       continue;
     }
 #pragma omp simd
-    for (int64_t i = lo; i < hi; ++i) {
-      const T e = exp_neg(xr[i]), p = T(1) / (T(1) + e);
-      out[i] = (ac * gr[i] + bc * p) * p * (e * p);
-    }
+    for (int64_t i = lo; i < hi; ++i) out[i] = dice_grad_element(exp_neg(xr[i]), gr[i], ac, bc);
   }
 }
 

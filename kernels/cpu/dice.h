@@ -40,7 +40,8 @@ void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* 
                double* sums);
 
 // gx = (a[c] * g + b[c] * p) * p * (1 - p) for class c: the chain rule through the Dice sums
-// (a weighs d sum(p g)/dp, b weighs d sum(p^2)/dp) fused with the sigmoid derivative.
+// (a weighs d sum(p g)/dp, b weighs d sum(p^2)/dp) fused with the sigmoid derivative, as
+// kernels/common/dice.h's dice_grad_element; a and b come from its dice_class_coefficients.
 template <class T>
 void dice_backward(const T* x, const T* g, const double* a, const double* b, int64_t n,
                    int64_t k, int64_t s, T* gx);
