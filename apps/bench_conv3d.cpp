@@ -146,37 +146,55 @@ void bench_conv3d_gpu(std::vector<std::string> versions, int repeat) {
   std::printf("fdl bench conv3d --device cuda: float32, N=2, median of %d runs after one warm-up, each "
               "run timed to the end of its GPU work\n",
               repeat);
-  std::printf("err: max relative error of y, dx, dw against the direct version (max|diff| / max|ref|)\n");
+  std::printf("err: max relative error of y, dx, dw against the direct version (max|diff| / max|ref|); "
+              "SUSPECT above 1e-4 (FFMA) or 1e-2 (TF32)\n");
   std::printf("vs cuDNN: cuDNN's time / this time, against cudnn for FFMA versions and cudnn-tf32 for "
               "tf32 (> 1: fdl is faster)\n");
   std::printf("%-28s %-11s %9s %9s %9s %9s %8s %8s %9s\n", "shape", "version", "fwd ms", "dgrad ms", "wgrad ms",
               "total ms", "GFLOP/s", "vs cuDNN", "err");
   std::map<std::string, double> sums;  // version -> total seconds over the shapes
+  std::map<std::string, std::string> failed;  // version -> its first error
   for (const auto& s : shapes) {
     fdl::bench::GpuConv3dBench bench(s);
     std::map<std::string, fdl::bench::GpuConv3dRun> runs;
-    for (const std::string& v : versions) runs[v] = bench.run(v, repeat);
     for (const std::string& v : versions) {
+      try {
+        runs[v] = bench.run(v, repeat);
+      } catch (const fdl::Error& e) {  // one broken version must not hide the others
+        std::printf("%-28s %-11s FAILED: %s\n", label(s).c_str(), v.c_str(), e.what());
+        failed.emplace(v, e.what());
+      }
+    }
+    for (const std::string& v : versions) {
+      if (!runs.count(v)) continue;
       const fdl::bench::GpuConv3dRun& r = runs[v];
       const double total = r.times.total();
       sums[v] += total;
       const auto peer = runs.find(cudnn_peer(v));
       char ratio[16] = "-";
       if (peer != runs.end()) std::snprintf(ratio, sizeof ratio, "%.2f", peer->second.times.total() / total);
-      std::printf("%-28s %-11s %9.3f %9.3f %9.3f %9.3f %8.0f %8s %9.2e%s%s\n", label(s).c_str(), v.c_str(),
+      // Summation order alone stays far below these; above them a kernel is likely wrong.
+      const bool suspect = r.max_rel_err > (cudnn_peer(v) == "cudnn" ? 1e-4 : 1e-2);
+      std::printf("%-28s %-11s %9.3f %9.3f %9.3f %9.3f %8.0f %8s %9.2e%s%s%s\n", label(s).c_str(), v.c_str(),
                   1e3 * r.times.fwd, 1e3 * r.times.dgrad, 1e3 * r.times.wgrad, 1e3 * total,
-                  3 * s.flops() / total * 1e-9, ratio, r.max_rel_err, r.note.empty() ? "" : "  ",
-                  r.note.c_str());
+                  3 * s.flops() / total * 1e-9, ratio, r.max_rel_err, suspect ? " SUSPECT" : "",
+                  r.note.empty() ? "" : "  ", r.note.c_str());
     }
     std::fflush(stdout);
   }
   std::printf("\nall shapes (one U-Net level each, forward + both gradients):\n");
   for (const std::string& v : versions) {
+    if (failed.count(v)) {
+      std::printf("  %-11s FAILED (%s)\n", v.c_str(), failed[v].c_str());
+      continue;
+    }
     const auto peer = sums.find(cudnn_peer(v));
     char ratio[16] = "-";
-    if (peer != sums.end()) std::snprintf(ratio, sizeof ratio, "%.2f", peer->second / sums[v]);
+    if (peer != sums.end() && !failed.count(peer->first))
+      std::snprintf(ratio, sizeof ratio, "%.2f", peer->second / sums[v]);
     std::printf("  %-11s %9.3f ms  vs cuDNN %s\n", v.c_str(), 1e3 * sums[v], ratio);
   }
+  FDL_CHECK(failed.empty(), "bench conv3d: ", failed.size(), " version(s) failed (above)");
 }
 
 }  // namespace

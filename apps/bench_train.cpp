@@ -74,17 +74,32 @@ void bench_train_gpu(const std::vector<std::string>& models, std::array<int64_t,
   std::printf("%-9s %-6s %9s %10s", "model", "conv", "fdl s", "fdl MiB");
   if (torch) std::printf(" %9s %11s %10s %8s %10s", "torch s", "torch-tf32 s", "torch MiB", "ratio", "ratio-tf32");
   std::printf("\n");
+  int failures = 0;
   for (const std::string& m : models) {
     PeerStep fp32, tf32;
-    if (torch) {
-      fp32 = run_torch(m, s, batch, repeat, "", " --device cuda");
-      tf32 = run_torch(m, s, batch, repeat, "", " --device cuda --tf32");
+    bool peer = torch;
+    if (peer) {
+      try {
+        fp32 = run_torch(m, s, batch, repeat, "", " --device cuda");
+        tf32 = run_torch(m, s, batch, repeat, "", " --device cuda --tf32");
+      } catch (const Error& e) {
+        std::printf("%-9s PyTorch FAILED: %s\n", m.c_str(), e.what());
+        peer = false;
+        ++failures;
+      }
     }
     for (const ConvAlgo c : convs) {
       set_cuda_conv_algo(c);
-      const bench::TrainStepTimes t = bench::time_train_step(m, s, batch, repeat, Device::CUDA);
+      bench::TrainStepTimes t;
+      try {
+        t = bench::time_train_step(m, s, batch, repeat, Device::CUDA);
+      } catch (const Error& e) {  // one failing model must not hide the others
+        std::printf("%-9s %-6s FAILED: %s\n", m.c_str(), conv_algo_name(c), e.what());
+        ++failures;
+        continue;
+      }
       std::printf("%-9s %-6s %9.4f %10.1f", m.c_str(), conv_algo_name(c), t.seconds, double(t.peak_bytes) / (1 << 20));
-      if (torch)
+      if (peer)
         std::printf(" %9.4f %11.4f %10.1f %8.2f %10.2f", fp32.seconds, tf32.seconds, fp32.peak_mib,
                     fp32.seconds / t.seconds, tf32.seconds / t.seconds);
       std::printf("\n");
@@ -94,6 +109,7 @@ void bench_train_gpu(const std::vector<std::string>& models, std::array<int64_t,
   std::printf("ratio = PyTorch FP32 step time / fdl step time, ratio-tf32 = PyTorch TF32 step time / fdl step "
               "time (> 1: fdl is faster). fdl MiB: peak bytes of fdl's CUDA caching allocator; torch MiB: "
               "torch.cuda.max_memory_allocated (FP32).\n");
+  FDL_CHECK(failures == 0, "bench train: ", failures, " run(s) failed (above)");
 }
 
 // "tiled,tf32" -> the algorithms; fdl::Error naming a word that is not one.
