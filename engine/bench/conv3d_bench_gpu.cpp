@@ -16,11 +16,13 @@ namespace fdl::bench {
 
 namespace {
 
+#ifdef FDL_HAVE_CUDNN
 // cudnnFind may try algorithms with up to this much workspace (PyTorch's benchmark mode
 // offers what the device has free; 2 GiB leaves none of the fast ones out at these sizes).
 constexpr size_t kCudnnWorkspaceCap = size_t(2) << 30;
 
 Tensor gpu_empty(const Shape& s) { return Tensor::empty(s, DType::F32, Device::CUDA); }
+#endif
 
 // max|got - ref| / max|ref| over all elements; infinity when got holds a NaN.
 double rel_err(const Tensor& got_gpu, const Tensor& ref) {
