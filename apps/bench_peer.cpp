@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -24,15 +26,33 @@ std::string peer_script() {
 }
 }  // namespace
 
-bool peer_wanted(bool no_torch) {
+std::string peer_python(bool cuda) {
+  static std::map<bool, std::string> found;
+  if (const auto it = found.find(cuda); it != found.end()) return it->second;
+  const std::string test = cuda ? "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
+                                : "import torch";
+  std::vector<std::string> candidates{"python3", "/usr/bin/python3"};
+  if (const char* e = std::getenv("FDL_TORCH_PYTHON"); e && *e) candidates = {e};
+  std::string& out = found[cuda];
+  for (const std::string& py : candidates)
+    if (std::system(("'" + py + "' -c '" + test + "' >/dev/null 2>&1").c_str()) == 0) return out = py;
+  return out;
+}
+
+bool peer_wanted(bool no_torch, bool cuda) {
   if (no_torch) return false;
-  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) return true;
-  std::printf("PyTorch not found (/usr/bin/python3 cannot import torch): timing fdl only\n");
+  if (!peer_python(cuda).empty()) return true;
+  const char* e = std::getenv("FDL_TORCH_PYTHON");
+  std::printf("PyTorch%s not found (%s cannot import torch%s): timing fdl only\n", cuda ? " with CUDA" : "",
+              e && *e ? "$FDL_TORCH_PYTHON" : "neither python3 nor /usr/bin/python3",
+              cuda ? " and see a GPU" : "");
   return false;
 }
 
-nlohmann::json run_peer(const std::string& env, const std::string& args) {
-  const std::string cmd = env + " /usr/bin/python3 " + peer_script() + " " + args;
+nlohmann::json run_peer(const std::string& env, const std::string& args, bool cuda) {
+  const std::string py = peer_python(cuda);
+  FDL_CHECK(!py.empty(), "bench: no python with PyTorch", cuda ? " and CUDA" : "", " for the peer");
+  const std::string cmd = env + " '" + py + "' " + peer_script() + " " + args;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   FDL_CHECK(pipe, "bench: cannot run ", cmd);
   std::array<char, 4096> line;

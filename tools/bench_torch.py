@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""PyTorch CPU reference timings for `fdl bench`. Prints one JSON object per line.
+"""PyTorch reference timings for `fdl bench`. Prints one JSON object per line.
 
   /usr/bin/python3 tools/bench_torch.py conv3d --repeat 5 --shape 2,16,16,80,80,64,3,1,1
   /usr/bin/python3 tools/bench_torch.py train --model fd-early --shape 64 64 48 --batch 2
+  python3 tools/bench_torch.py train --model unet3d --shape 160 160 128 --device cuda [--tf32]
 
 A shape is n,cin,cout,x,y,z,k,stride,pad. Each pass (forward, data gradient, weight
 gradient) is warmed up once, then the median of `repeat` runs is reported in seconds.
-Runs with 2 threads unless --threads says otherwise.
+Runs with 2 threads unless --threads says otherwise. On the GPU (train --device cuda)
+cudnn.benchmark is on, so cuDNN picks its fastest algorithms in the warm-up step; TF32 is off
+(true FP32) unless --tf32, and every timed step ends with a wait for the GPU.
 """
 import argparse
 import json
@@ -17,12 +20,14 @@ import torch
 import torch.nn.functional as F
 
 
-def median_seconds(f, repeat):
+def median_seconds(f, repeat, sync=lambda: None):
     f()
+    sync()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         f()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -58,9 +63,12 @@ def train(args):
     from fixtures.models import UNet3D, dice_loss
 
     dev = torch.device(args.device)
+    cuda = dev.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        sys.exit("bench_torch.py: --device cuda but torch.cuda.is_available() is False")
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
-    torch.backends.cudnn.benchmark = dev.type == "cuda"
+    torch.backends.cudnn.benchmark = cuda
     fusion = {"unet3d": None, "fd-early": "early", "fd-late": "late"}[args.model]
     x, y, z = args.shape
     torch.manual_seed(1)
@@ -81,15 +89,21 @@ def train(args):
         loss.backward()
         opt.step()
         last["loss"] = loss.item()  # synchronises on the GPU, as fdl's logging does
-    if dev.type == "cuda":
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
-    seconds = median_seconds(step, args.repeat)
-    peak = (torch.cuda.max_memory_allocated() if dev.type == "cuda"
+    seconds = median_seconds(step, args.repeat, torch.cuda.synchronize if cuda else lambda: None)
+    peak = (torch.cuda.max_memory_allocated() if cuda
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    extra = {}
+    if cuda:
+        extra = {"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda,
+                 "cudnn": torch.backends.cudnn.version(),
+                 "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+                 "cudnn_benchmark": torch.backends.cudnn.benchmark}
     print(json.dumps({"op": "train", "model": args.model, "shape": args.shape, "batch": args.batch,
                       "device": args.device, "tf32": args.tf32, "seconds": seconds,
                       "peak_bytes": peak, "loss": last["loss"], "threads": torch.get_num_threads(),
-                      "torch": torch.__version__}), flush=True)
+                      "torch": torch.__version__, **extra}), flush=True)
 
 
 def main():
@@ -107,7 +121,7 @@ def main():
     t.add_argument("--batch", type=int, default=2)
     t.add_argument("--repeat", type=int, default=3)
     t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--device", default="cpu")
+    t.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     t.add_argument("--tf32", action="store_true", help="allow TF32 on the GPU")
     t.set_defaults(run=train)
     args = ap.parse_args()

@@ -99,6 +99,8 @@ void write_config(const std::string& path, const RunConfig& c) {
                     {"beta2", c.adam.beta2},
                     {"eps", c.adam.eps},
                     {"weight_decay", c.adam.weight_decay}}},
+                  {"conv", c.conv},
+                  {"fast_nondeterministic", c.fast_nondeterministic},
                   {"split", {{"train", c.train_cases}, {"val", c.val_cases}, {"test", c.test_cases}}}};
   io::write_file_atomic(path, j.dump(2) + "\n");
 }
@@ -137,6 +139,8 @@ RunConfig read_config(const std::string& path) {
   c.adam.eps = field<double>(adam, "eps", path);
   c.adam.weight_decay = field<double>(adam, "weight_decay", path);
   c.adam.lr = c.lr;
+  c.conv = field_or<std::string>(j, "conv", c.conv, path);
+  c.fast_nondeterministic = field_or<bool>(j, "fast_nondeterministic", c.fast_nondeterministic, path);
   const json split = field<json>(j, "split", path);
   c.train_cases = field<std::vector<std::string>>(split, "train", path);
   c.val_cases = field<std::vector<std::string>>(split, "val", path);
@@ -200,6 +204,8 @@ std::string config_difference(const RunConfig& a, const RunConfig& b) {
       {"the dataset's channels", str(a.channels), str(b.channels)},
       {"the dataset's classes", str(a.classes) + " " + str(a.class_names),
        str(b.classes) + " " + str(b.class_names)},
+      {"--conv", a.conv, b.conv},
+      {"--fast-nondeterministic", str(a.fast_nondeterministic), str(b.fast_nondeterministic)},
       {"the Adam settings",
        str({a.adam.beta1, a.adam.beta2, a.adam.eps, a.adam.weight_decay}),
        str({b.adam.beta1, b.adam.beta2, b.adam.eps, b.adam.weight_decay})},

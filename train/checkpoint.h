@@ -45,11 +45,15 @@ struct RunConfig {
   int batch = 2;
   int epochs = 300;  // the target; a resumed run may change it
   AdamOptions adam;  // lr is taken from `lr`
+  // The GPU conv kernels and their weight-gradient reduction (used only on the GPU, but a run
+  // keeps them: they change its numbers).
+  std::string conv = "tiled";
+  bool fast_nondeterministic = false;
   std::vector<std::string> train_cases, val_cases, test_cases;  // case ids of the split
 };
 
-// config.json. Files written before the preprocessing and split options existed read with
-// their defaults (resize, min-max, 5 folds, test fraction 0.2).
+// config.json. Files written before the preprocessing, split and GPU conv options existed read
+// with their defaults (resize, min-max, 5 folds, test fraction 0.2, tiled, deterministic).
 void write_config(const std::string& path, const RunConfig& c);
 RunConfig read_config(const std::string& path);
 // The preprocessing a run trains with, and that prediction repeats.
@@ -66,7 +70,7 @@ void write_splits(const std::string& path, const SplitRecord& s);
 // fdl::Error naming the file for bad JSON, a missing field, or an id listed twice.
 SplitRecord read_splits(const std::string& path);
 // Empty when `now` may resume `saved`; otherwise a sentence naming the first option that
-// differs and both values. Only `epochs` may differ.
+// differs and both values. Only `epochs` may differ (the device is not part of the config).
 std::string config_difference(const RunConfig& saved, const RunConfig& now);
 
 struct RunState {

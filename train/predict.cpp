@@ -11,6 +11,7 @@
 #include "engine/metrics/segmentation.h"
 #include "engine/nn/module.h"
 #include "engine/ops/elementwise.h"
+#include "train/device_option.h"
 #include "train/montage.h"
 
 namespace fdl::train {
@@ -85,7 +86,7 @@ Tensor read_label(const std::string& path, int classes) {
 
 }  // namespace
 
-TrainedModel load_trained(const std::string& run_dir) {
+TrainedModel load_trained(const std::string& run_dir, Device device) {
   std::error_code ec;
   FDL_CHECK(fs::is_directory(run_dir, ec), run_dir, ": no such run directory");
   const std::string config = run_file(run_dir, "config.json"), weights = run_file(run_dir, "model.safetensors");
@@ -102,6 +103,7 @@ TrainedModel load_trained(const std::string& run_dir) {
   Generator init(0);  // overwritten by the weights
   m.model = make_model(m.config.model, mo, init);
   load_parameters(*m.model, weights);
+  m.model->to(device);
   m.model->train(false);
   return m;
 }
@@ -113,7 +115,9 @@ Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probab
   autograd::NoGrad no_grad;
   m.model->train(false);
   const Shape s = p.image.shape();
-  const Tensor logits = m.model->forward(p.image.reshape({1, s[0], s[1], s[2], s[3]})).to(Device::CPU);
+  const Device dev = m.model->named_parameters().front().second.device();
+  const Tensor x = p.image.reshape({1, s[0], s[1], s[2], s[3]}).to(dev);
+  const Tensor logits = m.model->forward(x).to(Device::CPU);
   const Tensor per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
   Prediction out;
   out.mask = restore_mask(argmax_classes(per_class), p.original_shape, m.pre);
@@ -138,11 +142,9 @@ Volume model_grid_header(const Volume& input, const Preprocess& p) {
 }
 
 std::vector<std::string> predict_files(const PredictOptions& o) {
-  FDL_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
-  FDL_CHECK(o.device == "cpu", "--device cuda: prediction on the GPU is not supported yet (the convolution "
-            "and norm ops run on the CPU only); use --device cpu");
+  const Device dev = parse_device(o.device);
   FDL_CHECK(!o.out_dir.empty(), "predict: -o OUT_DIR is required");
-  const TrainedModel m = load_trained(o.run_dir);
+  const TrainedModel m = load_trained(o.run_dir, dev);
   const std::vector<fs::path> inputs = list_inputs(o.inputs);
 
   // Everything is read and checked before the first file is written.

@@ -22,16 +22,18 @@ struct TrainedModel {
   std::shared_ptr<SegModel> model;
 };
 
-// Opens RUN_DIR/config.json and the best weights, RUN_DIR/model.safetensors. fdl::Error
-// naming the file when either is missing or does not match the network the config names.
-TrainedModel load_trained(const std::string& run_dir);
+// Opens RUN_DIR/config.json and the best weights, RUN_DIR/model.safetensors, and puts the
+// network on `device` (predict_image runs it there). fdl::Error naming the file when either
+// is missing or does not match the network the config names.
+TrainedModel load_trained(const std::string& run_dir, Device device = Device::CPU);
 
 struct Prediction {
   Tensor mask;           // int32 (X, Y, Z) on the input's grid, values in [0, classes)
   Tensor probabilities;  // float32 (K, X', Y', Z'): sigmoid per class on the model grid
 };
 
-// image: float32 (C, X, Y, Z) on its own grid, C = the run's channels.
+// image: float32 (C, X, Y, Z) on its own grid, C = the run's channels, on the host. The
+// network runs on the device its weights are on; only the logits come back.
 Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probabilities = false);
 
 // The header of the model grid (Preprocess::shape) over an input: voxel (i, j, k) of the model

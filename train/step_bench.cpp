@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/bench/timing.h"
+#include "engine/device.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
@@ -27,13 +28,14 @@ Tensor sphere_labels(int batch, std::array<int64_t, 3> s) {
 }  // namespace
 
 TrainStepTimes time_train_step(const std::string& name, std::array<int64_t, 3> shape, int batch,
-                               int repeat) {
+                               int repeat, Device device) {
   Generator init(1);
   auto model = make_model(name, ModelOptions{}, init);
+  model->to(device);
   model->train(true);
   Adam adam(model->named_parameters());
-  const Tensor x = rand_normal({batch, 1, shape[0], shape[1], shape[2]}, init);
-  const Tensor target = one_hot(sphere_labels(batch, shape), 2);
+  const Tensor x = rand_normal({batch, 1, shape[0], shape[1], shape[2]}, init).to(device);
+  const Tensor target = one_hot(sphere_labels(batch, shape).to(device), 2);
   TrainStepTimes r;
   auto step = [&] {
     const Tensor loss = soft_dice_loss(model->forward(x), target);
@@ -41,11 +43,12 @@ TrainStepTimes time_train_step(const std::string& name, std::array<int64_t, 3> s
     adam.step();
     adam.zero_grad();
     r.loss = loss.item();
+    device_synchronize();  // item() drained the one stream already; the timing must not rely on it
   };
   step();  // the warm-up outside the peak window: the allocator's cache fills here
-  Allocator::get(Device::CPU).reset_peak();
+  Allocator::get(device).reset_peak();
   r.seconds = median_seconds(step, repeat);
-  r.peak_bytes = Allocator::get(Device::CPU).stats().peak;
+  r.peak_bytes = Allocator::get(device).stats().peak;
   return r;
 }
 

@@ -14,10 +14,14 @@
 #include "engine/data/check.h"
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
+#include "engine/device.h"
+#include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
+#include "engine/profile.h"
 #include "train/checkpoint.h"
+#include "train/device_option.h"
 #include "train/predict.h"
 #include "train/progress.h"
 #include "kernels/common/philox.h"
@@ -86,8 +90,38 @@ struct Validation {
   std::vector<double> dice;  // foreground classes
 };
 
+// The loss of a host batch on `dev`: the batch is copied there, its labels one-hot encoded
+// there, and the forward pass and the loss each get their NVTX range.
+struct BatchLoss {
+  Tensor logits, target, loss;
+};
+BatchLoss batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
+  BatchLoss b;
+  const Tensor x = x_host.to(dev);
+  b.target = one_hot(y_host.to(dev), classes);
+  {
+    FDL_PROFILE_RANGE("forward");
+    b.logits = model.forward(x);
+  }
+  FDL_PROFILE_RANGE("loss");
+  b.loss = soft_dice_loss(b.logits, b.target);
+  return b;
+}
+
+// Backward and the Adam step, each in its NVTX range.
+void update(const Tensor& loss, Adam& opt) {
+  {
+    FDL_PROFILE_RANGE("backward");
+    loss.backward();
+  }
+  FDL_PROFILE_RANGE("optimizer");
+  opt.step();
+  opt.zero_grad();
+}
+
 // Each validation case alone (batch 1, eval mode, no tape); the mean over cases.
-Validation validate(SegModel& model, const std::vector<Sample>& val, int classes) {
+Validation validate(SegModel& model, const std::vector<Sample>& val, int classes, Device dev) {
+  FDL_PROFILE_RANGE("validation");
   autograd::NoGrad no_grad;
   model.train(false);
   Validation v;
@@ -96,10 +130,9 @@ Validation validate(SegModel& model, const std::vector<Sample>& val, int classes
   std::iota(idx.begin(), idx.end(), 0);
   for (size_t i = 0; i < val.size(); ++i) {
     const auto [x, y] = stack(val, idx, i, i + 1);
-    const Tensor logits = model.forward(x);
-    const Tensor target = one_hot(y, classes);
-    v.loss += soft_dice_loss(logits, target).item();
-    const std::vector<double> d = dice_per_class(logits, target);
+    const BatchLoss b = batch_loss(model, x, y, classes, dev);
+    v.loss += b.loss.item();
+    const std::vector<double> d = dice_per_class(b.logits, b.target);
     for (int k = 1; k < classes; ++k) v.dice[size_t(k - 1)] += d[size_t(k)];
   }
   v.loss /= double(val.size());
@@ -160,9 +193,8 @@ std::string kept(const RunState& st, const std::string& dir) {
 }
 
 void check_options(const TrainOptions& o) {
-  FDL_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
-  FDL_CHECK(o.device == "cpu", "--device cuda: training on the GPU is not supported yet (the "
-            "convolution, norm and loss ops run on the CPU only); use --device cpu");
+  parse_device(o.device);
+  parse_conv_algo(o.conv);
   FDL_CHECK(o.epochs >= 1, "--epochs must be at least 1, got ", o.epochs);
   FDL_CHECK(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
   FDL_CHECK(std::isfinite(o.lr) && o.lr > 0, "--lr must be a positive number, got ", o.lr);
@@ -183,19 +215,19 @@ void check_options(const TrainOptions& o) {
 }
 
 // Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.
+// On the GPU each step waits for its queued work before the clock is read.
 void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int batch, int classes,
-             Generator& shuffle, int steps) {
+             Generator& shuffle, int steps, Device dev) {
   std::vector<double> times;
   while (int(times.size()) < steps) {
     const std::vector<int> order = shuffled(int(train.size()), shuffle);
     for (size_t b = 0; b < order.size() && int(times.size()) < steps; b += size_t(batch)) {
       const auto t0 = Clock::now();
       const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
-      const Tensor loss = soft_dice_loss(model.forward(x), one_hot(y, classes));
+      const Tensor loss = batch_loss(model, x, y, classes, dev).loss;
       const double l = loss.item();
-      loss.backward();
-      opt.step();
-      opt.zero_grad();
+      update(loss, opt);
+      device_synchronize();
       times.push_back(seconds_since(t0));
       std::fprintf(stderr, "step %zu: %.3f s  loss %.5f  %s\n", times.size(), times.back(), l,
                    x.shape().str().c_str());
@@ -203,15 +235,21 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
   }
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
-  std::printf("profile: %d steps, mean %.3f s, median %.3f s (first step %.3f s), %d threads\n", steps,
+  const std::string where = dev == Device::CUDA ? "on the GPU" : std::to_string(omp_get_max_threads()) + " threads";
+  std::printf("profile: %d steps, mean %.3f s, median %.3f s (first step %.3f s), %s\n", steps,
               std::accumulate(times.begin(), times.end(), 0.0) / double(steps), sorted[sorted.size() / 2],
-              times.front(), omp_get_max_threads());
+              times.front(), where.c_str());
 }
 
 }  // namespace
 
 TrainResult train(const TrainOptions& o) {
   check_options(o);
+  const Device dev = parse_device(o.device);
+  if (dev == Device::CUDA) {
+    set_cuda_conv_algo(parse_conv_algo(o.conv));
+    set_cuda_conv_nondeterministic(o.fast_nondeterministic);
+  }
   const bool profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
   FDL_CHECK(profiling || !fs::exists(dir) || fs::is_directory(dir), dir, ": exists and is not a directory");
@@ -247,6 +285,8 @@ TrainResult train(const TrainOptions& o) {
   cfg.batch = o.batch;
   cfg.epochs = o.epochs;
   cfg.adam.lr = o.lr;
+  cfg.conv = o.conv;
+  cfg.fast_nondeterministic = o.fast_nondeterministic;
   cfg.train_cases = ids(ds, split.train);
   cfg.val_cases = ids(ds, split.val);
   cfg.test_cases = ids(ds, split.test);
@@ -266,6 +306,7 @@ TrainResult train(const TrainOptions& o) {
   mo.centre = parse_kspace_centre(o.kspace_centre);
   Generator init(stream_seed(o.seed, 0));
   const std::shared_ptr<SegModel> model = make_model(o.model, mo, init);
+  model->to(dev);  // before Adam, whose moments are made beside the parameters
   model->dropout_generator() = Generator(stream_seed(o.seed, 1));
   Generator shuffle(stream_seed(o.seed, 2));
   Adam opt(model->named_parameters(), cfg.adam);
@@ -279,7 +320,7 @@ TrainResult train(const TrainOptions& o) {
            std::to_string(val_set.size()) + " validation cases loaded in " + format_duration(seconds_since(t_load)));
   model->train(true);
   if (profiling) {
-    profile(*model, opt, train_set, o.batch, ds.classes, shuffle, o.profile_steps);
+    profile(*model, opt, train_set, o.batch, ds.classes, shuffle, o.profile_steps, dev);
     return {};
   }
 
@@ -313,6 +354,7 @@ TrainResult train(const TrainOptions& o) {
   const auto t_session = Clock::now();
   int64_t session_steps = 0;
   for (int64_t epoch = st.epoch + 1; epoch <= o.epochs; ++epoch) {
+    FDL_PROFILE_RANGE("epoch");
     const auto t_epoch = Clock::now();
     const std::vector<int> order = shuffled(int(n_train), shuffle);
     double loss_sum = 0, train_seconds = 0, voxels = 0;
@@ -320,13 +362,11 @@ TrainResult train(const TrainOptions& o) {
       const auto t_step = Clock::now();
       const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
       const auto [x, y] = stack(train_set, order, b0, b1);
-      const Tensor loss = soft_dice_loss(model->forward(x), one_hot(y, ds.classes));
-      const double l = loss.item();
+      const Tensor loss = batch_loss(*model, x, y, ds.classes, dev).loss;
+      const double l = loss.item();  // the step's one wait for the GPU
       FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
                 "; stopping. ", kept(st, dir), " (try a smaller --lr)");
-      loss.backward();
-      opt.step();
-      opt.zero_grad();
+      update(loss, opt);
       loss_sum += l;
       voxels += double(b1 - b0) * voxels_per_case;
       train_seconds += seconds_since(t_step);
@@ -336,7 +376,7 @@ TrainResult train(const TrainOptions& o) {
       bar.update(epoch, o.epochs, s + 1, steps_per_epoch, loss_sum / double(s + 1), voxels / train_seconds,
                  per_step * remaining);
     }
-    const Validation v = validate(*model, val_set, ds.classes);
+    const Validation v = validate(*model, val_set, ds.classes, dev);
     FDL_CHECK(std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
               "; stopping. ", kept(st, dir));
     EpochRow row{epoch, loss_sum / double(steps_per_epoch), v.loss, v.dice, seconds_since(t_epoch)};
@@ -347,9 +387,12 @@ TrainResult train(const TrainOptions& o) {
     st.dropout = model->dropout_generator();
     st.shuffle = shuffle;
     // The table and figure first: rows past the committed epoch are dropped on resume.
-    write_train_csv(csv, names, rows);
-    write_progress_png(png, names, rows);
-    save_checkpoint(dir, *model, opt, st, best);
+    {
+      FDL_PROFILE_RANGE("checkpoint");
+      write_train_csv(csv, names, rows);
+      write_progress_png(png, names, rows);
+      save_checkpoint(dir, *model, opt, st, best);
+    }
 
     char buf[128];
     std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",

@@ -2,6 +2,9 @@
 // The training loop of SPEC section 5 behind `fdl train`: whole volumes on one grid, sigmoid
 // soft Dice, Adam, validation on the fold's validation cases every epoch, and a checkpoint
 // (checkpoint.h) after every epoch from which --resume continues bit for bit on the CPU.
+// With --device cuda the weights and Adam's moments move to the GPU once, each batch is copied
+// there, and only the logged scalars come back; checkpoints are written from host copies, so
+// a run may resume on either device.
 // Before training the dataset is checked (engine/data/check.h); at the end the best weights
 // predict the held-out test cases (predict.h): RUN_DIR/test_metrics.csv/.json and
 // RUN_DIR/test_montage.png.
@@ -22,7 +25,9 @@ struct TrainOptions {
   int batch = 2;
   double lr = 1e-3;
   uint64_t seed = 1;  // the split, the initial weights, dropout and the shuffling
-  std::string device = "cpu";
+  std::string device = "cpu";   // cpu | cuda: the model, its batches and Adam live there
+  std::string conv = "tiled";    // the GPU conv kernels: direct | tiled | tf32 (engine/ops/conv3d.h)
+  bool fast_nondeterministic = false;  // GPU weight gradients reduced by atomics
   std::array<double, 3> beta{0.1, 0.1, 1.0};
   std::string kspace_centre = "shifted";
   int fold = 1;  // 1-based validation fold
@@ -43,10 +48,11 @@ struct TrainResult {
 };
 
 // Runs (or resumes) training. fdl::Error, before anything is written to run_dir, for bad
-// options, an unreadable dataset, a dataset check with errors (the report goes to stderr)
-// unless skip_check, a splits file naming cases the dataset lacks, or a run directory that already holds a checkpoint without
+// options (--device cuda without a GPU or in a build without CUDA), an unreadable dataset, a
+// dataset check with errors (the report goes to stderr) unless skip_check, a splits file
+// naming cases the dataset lacks, or a run directory that already holds a checkpoint without
 // `resume`; with `resume`, for a configuration that differs from the saved one (naming the
-// option). A NaN or Inf loss stops the run with an fdl::Error; the checkpoint of the last
+// option; the device may differ, the GPU conv settings may not). A NaN or Inf loss stops the run with an fdl::Error; the checkpoint of the last
 // completed epoch is left as it was.
 TrainResult train(const TrainOptions& o);
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "engine/device.h"
+
 namespace fdl::bench {
 
 template <class F>
@@ -17,6 +19,17 @@ double median_seconds(F&& f, int repeat) {
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// The same for work queued on the GPU: every call ends by waiting for the queue, so the
+// clock starts on an idle GPU and stops when the call's kernels have finished.
+template <class F>
+double median_device_seconds(F&& f, int repeat) {
+  device_synchronize();
+  return median_seconds([&] {
+    f();
+    device_synchronize();
+  }, repeat);
 }
 
 }  // namespace fdl::bench

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/data/phantoms.h"
+#include "engine/device.h"
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "train/checkpoint.h"
@@ -239,10 +240,22 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_MESSAGE(test::slurp(log).find("--shape") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run4"));
   }
-  SUBCASE("--device cuda is refused for now") {
-    CHECK(fdl_train(small("unet3d") + " --device cuda -o " + (d / "run5").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("not supported yet") != std::string::npos, test::slurp(log));
-    CHECK(no_checkpoint(d / "run5"));
+  SUBCASE("--device cuda without a GPU, or in a build without CUDA, is refused before anything is written") {
+    if (!cuda_available()) {  // with a GPU the run is legitimate: nothing to refuse
+      CHECK(fdl_train(small("unet3d") + " --device cuda -o " + (d / "run5").string(), log) != 0);
+      const std::string text = test::slurp(log);
+      CHECK_MESSAGE(text.find("fdl: error: --device cuda: ") != std::string::npos, text);
+      CHECK_MESSAGE((text.find("no CUDA device") != std::string::npos ||
+                     text.find("built without CUDA") != std::string::npos), text);
+      CHECK_FALSE(fs::exists(d / "run5"));
+    }
+  }
+  SUBCASE("--conv names a GPU convolution version") {
+    CHECK(fdl_train(small("unet3d") + " --conv winograd -o " + (d / "run7").string(), log) != 0);
+    const std::string text = test::slurp(log);
+    CHECK_MESSAGE(text.find("--conv") != std::string::npos, text);
+    CHECK_MESSAGE(text.find("winograd") != std::string::npos, text);
+    CHECK_FALSE(fs::exists(d / "run7"));
   }
   SUBCASE("a loss that becomes NaN stops the run with a clear message") {
     const std::string args = phantoms().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
@@ -252,6 +265,27 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_FALSE(fs::exists(d / "run6" / "state.json"));
     CHECK_FALSE(fs::exists(d / "run6" / "last.safetensors"));
   }
+}
+
+TEST_CASE("fdl train: the GPU conv settings are part of the run; --resume refuses others") {
+  const fs::path d = workdir("conv_config");
+  const fs::path log = d / "log.txt", run = d / "run";
+  // On the CPU the settings change nothing, but the run records them.
+  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 --conv tf32 --fast-nondeterministic -o " + run.string(), log) == 0,
+                  test::slurp(log));
+  const train::RunConfig c = train::read_config((run / "config.json").string());
+  CHECK(c.conv == "tf32");
+  CHECK(c.fast_nondeterministic);
+  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume --fast-nondeterministic -o " + run.string(), log) != 0);
+  CHECK_MESSAGE(test::slurp(log).find("--conv differs: the run was made with tf32, this command has tiled") !=
+                    std::string::npos,
+                test::slurp(log));
+  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 -o " + run.string(), log) != 0);
+  CHECK_MESSAGE(test::slurp(log).find("--fast-nondeterministic differs") != std::string::npos, test::slurp(log));
+  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 --fast-nondeterministic -o " +
+                                run.string(), log) == 0,
+                  test::slurp(log));
+  CHECK(train::read_train_csv((run / "train.csv").string(), 2).size() == 2);
 }
 
 TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-check") {
