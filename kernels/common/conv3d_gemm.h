@@ -145,8 +145,7 @@ struct ConvDataGemm {
   FDL_HD int64_t c_index(int64_t m, int64_t n) const {
     const int64_t b = m / classvol;
     const Idx3 p = unflatten3(m - b * classvol, c.cnt[1], c.cnt[2]);
-    const int ix = p.x * stride + c.ph[0], iy = p.y * stride + c.ph[1],
-              iz = p.z * stride + c.ph[2];
+    const int ix = p.x * stride + c.ph[0], iy = p.y * stride + c.ph[1], iz = p.z * stride + c.ph[2];
     return (b * cin + n) * invol + (int64_t(ix) * in[1] + iy) * in[2] + iz;
   }
 };
@@ -282,10 +281,10 @@ FDL_HD int tile_bn(int64_t n) { return n > 32 ? 64 : n > 16 ? 32 : n > 8 ? 16 : 
 // thread per weight per part, the tiled ones kConvTileBM x tile_bn(cout) tiles per part.
 FDL_HD SplitK conv_weight_split(const Conv3dShape& s, ConvKernel kind) {
   const int64_t W = s.w_numel(), K = int64_t(s.n) * s.out_volume();
-  const int64_t blocks = kind == ConvKernel::Direct
-                             ? ceil_div(W, 256)
-                             : ceil_div(int64_t(s.cin) * s.taps(), kConvTileBM) *
-                                   ceil_div(s.cout, tile_bn(s.cout));
+  const int64_t blocks =
+      kind == ConvKernel::Direct
+          ? ceil_div(W, 256)
+          : ceil_div(int64_t(s.cin) * s.taps(), kConvTileBM) * ceil_div(s.cout, tile_bn(s.cout));
   return split_k(K, blocks, W);
 }
 

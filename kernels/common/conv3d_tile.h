@@ -110,7 +110,7 @@ struct TileSmem {
 template <class Cfg, class Part>
 FDL_HD void stage_tiles(const Part& p, int t, int64_t m0, int64_t n0, int64_t k0,
                         float (&ra)[Cfg::kALoads], float (&rb)[Cfg::kBLoads]) {
-FDL_UNROLL
+  FDL_UNROLL
   for (int j = 0; j < Cfg::kALoads; ++j) {
     int r, c;
     if (tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, Part::kRowsFastest>(t, j, r, c)) {
@@ -118,7 +118,7 @@ FDL_UNROLL
       ra[j] = m < p.M && k < p.k1 ? p.a(m, k) : 0.f;
     }
   }
-FDL_UNROLL
+  FDL_UNROLL
   for (int j = 0; j < Cfg::kBLoads; ++j) {
     int r, c;
     if (tile_slot<Cfg::BK, Cfg::BN, Cfg::kThreads, true>(t, j, r, c)) {
@@ -133,16 +133,18 @@ template <class Cfg, bool A_ROWS_FASTEST, class E>
 FDL_HD void store_tiles(int t, const float (&ra)[Cfg::kALoads], const float (&rb)[Cfg::kBLoads],
                         TileSmem<Cfg, E>& s) {
   auto cvt = [](float v) {
-    if constexpr (std::is_same_v<E, uint32_t>) return tf32_bits(v);
-    else return v;
+    if constexpr (std::is_same_v<E, uint32_t>)
+      return tf32_bits(v);
+    else
+      return v;
   };
-FDL_UNROLL
+  FDL_UNROLL
   for (int j = 0; j < Cfg::kALoads; ++j) {
     int r, c;
     if (tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, A_ROWS_FASTEST>(t, j, r, c))
       s.a[c][r] = cvt(ra[j]);
   }
-FDL_UNROLL
+  FDL_UNROLL
   for (int j = 0; j < Cfg::kBLoads; ++j) {
     int r, c;
     if (tile_slot<Cfg::BK, Cfg::BN, Cfg::kThreads, true>(t, j, r, c)) s.b[r][c] = cvt(rb[j]);
@@ -171,17 +173,16 @@ template <class Cfg>
 FDL_HD void ffma_compute(int t, const TileSmem<Cfg, float>& s, float (&acc)[Cfg::TM][Cfg::TN]) {
   constexpr int RS = Cfg::BM / Cfg::TM;
   const int tm = t % RS, tn = t / RS;
-FDL_UNROLL
+  FDL_UNROLL
   for (int kk = 0; kk < Cfg::BK; ++kk) {
     float a[Cfg::TM], b[Cfg::TN];
-FDL_UNROLL
+    FDL_UNROLL
     for (int i = 0; i < Cfg::TM; ++i) a[i] = s.a[kk][tm + i * RS];
-FDL_UNROLL
+    FDL_UNROLL
     for (int j = 0; j < Cfg::TN; ++j) b[j] = s.b[kk][tn * Cfg::TN + j];
-FDL_UNROLL
-    for (int i = 0; i < Cfg::TM; ++i)
-FDL_UNROLL
-      for (int j = 0; j < Cfg::TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    FDL_UNROLL
+    for (int i = 0; i < Cfg::TM; ++i) FDL_UNROLL
+    for (int j = 0; j < Cfg::TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
   }
 }
 
@@ -191,13 +192,12 @@ FDL_HD void ffma_epilogue(const Part& p, int t, int64_t m0, int64_t n0,
                           bool atomic) {
   constexpr int RS = Cfg::BM / Cfg::TM;
   const int tm = t % RS, tn = t / RS;
-FDL_UNROLL
-  for (int i = 0; i < Cfg::TM; ++i)
-FDL_UNROLL
-    for (int j = 0; j < Cfg::TN; ++j) {
-      const int64_t m = m0 + tm + i * RS, n = n0 + tn * Cfg::TN + j;
-      if (m < p.M && n < p.N) put(out, p.c_index(m, n), acc[i][j] + (bias ? bias[n] : 0.f), atomic);
-    }
+  FDL_UNROLL
+  for (int i = 0; i < Cfg::TM; ++i) FDL_UNROLL
+  for (int j = 0; j < Cfg::TN; ++j) {
+    const int64_t m = m0 + tm + i * RS, n = n0 + tn * Cfg::TN + j;
+    if (m < p.M && n < p.N) put(out, p.c_index(m, n), acc[i][j] + (bias ? bias[n] : 0.f), atomic);
+  }
 }
 
 // ---- TF32 mma -----------------------------------------------------------------------
@@ -207,16 +207,14 @@ template <class Cfg>
 FDL_HD void mma_fragments(int w, int lane, int ks, const TileSmem<Cfg, uint32_t>& s,
                           uint32_t (&fa)[Cfg::MT][4], uint32_t (&fb)[Cfg::NT][2]) {
   const int wm0 = (w % Cfg::WM) * Cfg::WTM, wn0 = (w / Cfg::WM) * Cfg::WTN;
-FDL_UNROLL
-  for (int mi = 0; mi < Cfg::MT; ++mi)
-FDL_UNROLL
-    for (int r = 0; r < 4; ++r)
-      fa[mi][r] = s.a[ks + mma_a_col(lane, r)][wm0 + mi * 16 + mma_a_row(lane, r)];
-FDL_UNROLL
-  for (int ni = 0; ni < Cfg::NT; ++ni)
-FDL_UNROLL
-    for (int r = 0; r < 2; ++r)
-      fb[ni][r] = s.b[ks + mma_b_row(lane, r)][wn0 + ni * 8 + mma_b_col(lane, r)];
+  FDL_UNROLL
+  for (int mi = 0; mi < Cfg::MT; ++mi) FDL_UNROLL
+  for (int r = 0; r < 4; ++r)
+    fa[mi][r] = s.a[ks + mma_a_col(lane, r)][wm0 + mi * 16 + mma_a_row(lane, r)];
+  FDL_UNROLL
+  for (int ni = 0; ni < Cfg::NT; ++ni) FDL_UNROLL
+  for (int r = 0; r < 2; ++r)
+    fb[ni][r] = s.b[ks + mma_b_row(lane, r)][wn0 + ni * 8 + mma_b_col(lane, r)];
 }
 
 template <class Cfg, class Part>
@@ -224,17 +222,15 @@ FDL_HD void mma_epilogue(const Part& p, int w, int lane, int64_t m0, int64_t n0,
                          const float (&acc)[Cfg::MT][Cfg::NT][4], const float* bias, float* out,
                          bool atomic) {
   const int wm0 = (w % Cfg::WM) * Cfg::WTM, wn0 = (w / Cfg::WM) * Cfg::WTN;
-FDL_UNROLL
-  for (int mi = 0; mi < Cfg::MT; ++mi)
-FDL_UNROLL
-    for (int ni = 0; ni < Cfg::NT; ++ni)
-FDL_UNROLL
-      for (int r = 0; r < 4; ++r) {
-        const int64_t m = m0 + wm0 + mi * 16 + mma_c_row(lane, r);
-        const int64_t n = n0 + wn0 + ni * 8 + mma_c_col(lane, r);
-        if (m < p.M && n < p.N)
-          put(out, p.c_index(m, n), acc[mi][ni][r] + (bias ? bias[n] : 0.f), atomic);
-      }
+  FDL_UNROLL
+  for (int mi = 0; mi < Cfg::MT; ++mi) FDL_UNROLL
+  for (int ni = 0; ni < Cfg::NT; ++ni) FDL_UNROLL
+  for (int r = 0; r < 4; ++r) {
+    const int64_t m = m0 + wm0 + mi * 16 + mma_c_row(lane, r);
+    const int64_t n = n0 + wn0 + ni * 8 + mma_c_col(lane, r);
+    if (m < p.M && n < p.N)
+      put(out, p.c_index(m, n), acc[mi][ni][r] + (bias ? bias[n] : 0.f), atomic);
+  }
 }
 
 }  // namespace fdl::kernels

@@ -113,12 +113,12 @@ void conv3d_backward_bias(const Conv3dShape& s, const T* gy, T* gb, T* scratch) 
   if (splits > 1) sum_planes(scratch, gb, s.cout, splits, "conv3d (cuda): backward_bias reduce");
 }
 
-#define FDL_INSTANTIATE(T)                                                                     \
-  template void conv3d_forward<T>(ConvKernel, const Conv3dShape&, const T*, const T*, const T*, \
-                                  T*);                                                         \
-  template void conv3d_backward_data<T>(ConvKernel, const Conv3dShape&, const T*, const T*, T*); \
-  template void conv3d_backward_weight<T>(ConvKernel, const Conv3dShape&, const T*, const T*,  \
-                                          T*, T*, bool);                                        \
+#define FDL_INSTANTIATE(T)                                                                        \
+  template void conv3d_forward<T>(ConvKernel, const Conv3dShape&, const T*, const T*, const T*,   \
+                                  T*);                                                            \
+  template void conv3d_backward_data<T>(ConvKernel, const Conv3dShape&, const T*, const T*, T*);  \
+  template void conv3d_backward_weight<T>(ConvKernel, const Conv3dShape&, const T*, const T*, T*, \
+                                          T*, bool);                                              \
   template void conv3d_backward_bias<T>(const Conv3dShape&, const T*, T*, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

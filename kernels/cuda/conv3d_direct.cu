@@ -33,15 +33,19 @@ void launch(const View& v, const T* bias, T* out, bool atomic, const char* what)
 template <class T>
 void direct_forward(const Conv3dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const char* what = "conv3d (cuda): direct forward";
-  if (s.k == 1) launch(ConvFwdGemm<T, 1>::make(s, x, w), bias, y, false, what);
-  else launch(ConvFwdGemm<T, 3>::make(s, x, w), bias, y, false, what);
+  if (s.k == 1)
+    launch(ConvFwdGemm<T, 1>::make(s, x, w), bias, y, false, what);
+  else
+    launch(ConvFwdGemm<T, 3>::make(s, x, w), bias, y, false, what);
 }
 
 template <class T>
 void direct_backward_data(const Conv3dShape& s, const T* gy, const T* w, T* gx) {
   const char* what = "conv3d (cuda): direct backward_data";
-  if (s.k == 1) launch(ConvDataView<T, 1>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
-  else launch(ConvDataView<T, 3>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
+  if (s.k == 1)
+    launch(ConvDataView<T, 1>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
+  else
+    launch(ConvDataView<T, 3>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
 }
 
 template <class T>
@@ -49,15 +53,16 @@ void direct_backward_weight(const Conv3dShape& s, const T* x, const T* gy, T* ou
                             bool atomic) {
   const char* what = "conv3d (cuda): direct backward_weight";
   const T* none = nullptr;
-  if (s.k == 1) launch(ConvWeightView<T, 1>::make(s, x, gy, split, !atomic), none, out, atomic, what);
-  else launch(ConvWeightView<T, 3>::make(s, x, gy, split, !atomic), none, out, atomic, what);
+  if (s.k == 1)
+    launch(ConvWeightView<T, 1>::make(s, x, gy, split, !atomic), none, out, atomic, what);
+  else
+    launch(ConvWeightView<T, 3>::make(s, x, gy, split, !atomic), none, out, atomic, what);
 }
 
-#define FDL_INSTANTIATE(T)                                                                     \
-  template void direct_forward<T>(const Conv3dShape&, const T*, const T*, const T*, T*);       \
-  template void direct_backward_data<T>(const Conv3dShape&, const T*, const T*, T*);           \
-  template void direct_backward_weight<T>(const Conv3dShape&, const T*, const T*, T*, SplitK, \
-                                          bool);
+#define FDL_INSTANTIATE(T)                                                               \
+  template void direct_forward<T>(const Conv3dShape&, const T*, const T*, const T*, T*); \
+  template void direct_backward_data<T>(const Conv3dShape&, const T*, const T*, T*);     \
+  template void direct_backward_weight<T>(const Conv3dShape&, const T*, const T*, T*, SplitK, bool);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)
 #undef FDL_INSTANTIATE

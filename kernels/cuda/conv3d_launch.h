@@ -15,12 +15,14 @@ template <class T>
 void direct_backward_weight(const Conv3dShape& s, const T* x, const T* gy, T* out, SplitK split,
                             bool atomic);
 
-void tiled_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y);
+void tiled_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
+                   float* y);
 void tiled_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx);
 void tiled_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
                            SplitK split, bool atomic);
 
-void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y);
+void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
+                  float* y);
 void tf32_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx);
 void tf32_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
                           SplitK split, bool atomic);

@@ -57,28 +57,36 @@ void launch_cfg(const View& v, const float* bias, float* out, bool atomic, const
 
 template <class View>
 void launch(const View& v, const float* bias, float* out, bool atomic, const char* what) {
-  with_mma_tile(v.part(0).N, [&](auto cfg) { launch_cfg<decltype(cfg)>(v, bias, out, atomic, what); });
+  with_mma_tile(v.part(0).N,
+                [&](auto cfg) { launch_cfg<decltype(cfg)>(v, bias, out, atomic, what); });
 }
 
 }  // namespace
 
-void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y) {
+void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
+                  float* y) {
   const char* what = "conv3d (cuda): tf32 forward";
-  if (s.k == 1) launch(ConvFwdGemm<float, 1>::make(s, x, w), bias, y, false, what);
-  else launch(ConvFwdGemm<float, 3>::make(s, x, w), bias, y, false, what);
+  if (s.k == 1)
+    launch(ConvFwdGemm<float, 1>::make(s, x, w), bias, y, false, what);
+  else
+    launch(ConvFwdGemm<float, 3>::make(s, x, w), bias, y, false, what);
 }
 
 void tf32_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx) {
   const char* what = "conv3d (cuda): tf32 backward_data";
-  if (s.k == 1) launch(ConvDataView<float, 1>{s, gy, w}, nullptr, gx, false, what);
-  else launch(ConvDataView<float, 3>{s, gy, w}, nullptr, gx, false, what);
+  if (s.k == 1)
+    launch(ConvDataView<float, 1>{s, gy, w}, nullptr, gx, false, what);
+  else
+    launch(ConvDataView<float, 3>{s, gy, w}, nullptr, gx, false, what);
 }
 
 void tf32_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
                           SplitK split, bool atomic) {
   const char* what = "conv3d (cuda): tf32 backward_weight";
-  if (s.k == 1) launch(ConvWeightView<float, 1>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
-  else launch(ConvWeightView<float, 3>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+  if (s.k == 1)
+    launch(ConvWeightView<float, 1>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+  else
+    launch(ConvWeightView<float, 3>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
 }
 
 }  // namespace fdl::kernels::cuda::detail

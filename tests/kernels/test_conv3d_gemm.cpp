@@ -40,8 +40,9 @@ struct Reference {
   std::vector<double> y, gx, gw;
 };
 
-Reference reference(const Conv3dShape& s, const std::vector<double>& x, const std::vector<double>& w,
-                    const std::vector<double>& b, const std::vector<double>& gy) {
+Reference reference(const Conv3dShape& s, const std::vector<double>& x,
+                    const std::vector<double>& w, const std::vector<double>& b,
+                    const std::vector<double>& gy) {
   namespace kc = kernels::cpu;
   Reference r;
   r.y.resize(size_t(s.y_numel()));
@@ -187,7 +188,9 @@ void emulate(Emu e, const View& v, const float* bias, float* out, bool atomic) {
 }
 
 ConvKernel kernel_of(Emu e) {
-  return e == Emu::Direct ? ConvKernel::Direct : e == Emu::Tiled ? ConvKernel::Tiled : ConvKernel::Tf32;
+  return e == Emu::Direct  ? ConvKernel::Direct
+         : e == Emu::Tiled ? ConvKernel::Tiled
+                           : ConvKernel::Tf32;
 }
 
 std::vector<float> poisoned(int64_t n) {
@@ -248,8 +251,10 @@ void check_all(Emu e, double tol, const std::vector<Conv3dShape>& shapes) {
     CAPTURE(s.k);
     CAPTURE(s.stride);
     CAPTURE(s.pad);
-    if (s.k == 1) check_kernel<1>(e, s, tol);
-    else check_kernel<3>(e, s, tol);
+    if (s.k == 1)
+      check_kernel<1>(e, s, tol);
+    else
+      check_kernel<3>(e, s, tol);
   }
 }
 
@@ -291,8 +296,8 @@ TEST_CASE("conv3d gemm: the direct kernel's loops match the CPU convolution") {
   const Reference ref = reference(s, x, w, b, gy);
   std::vector<double> y(size_t(s.y_numel())), gx(size_t(s.x_numel()));
   emulate_direct(ConvFwdGemm<double, 3>::make(s, x.data(), w.data()), b.data(), y.data(), false);
-  emulate_direct(ConvDataView<double, 3>{s, gy.data(), w.data()}, static_cast<const double*>(nullptr),
-                 gx.data(), false);
+  emulate_direct(ConvDataView<double, 3>{s, gy.data(), w.data()},
+                 static_cast<const double*>(nullptr), gx.data(), false);
   CHECK(rel_error(y, ref.y) < 1e-12);
   CHECK(rel_error(gx, ref.gx) < 1e-12);
 }
@@ -305,8 +310,9 @@ TEST_CASE("conv3d gemm: the TF32 mma kernel's warps and fragments match the CPU 
   check_all(Emu::Tf32, 5e-3, shapes());
 }
 
-TEST_CASE("conv3d gemm: the stride-2 phase classes give every input position one class and "
-          "exactly the taps that reach it") {
+TEST_CASE(
+    "conv3d gemm: the stride-2 phase classes give every input position one class and "
+    "exactly the taps that reach it") {
   for (int k : {1, 3})
     for (int pad : {0, 1}) {
       const Conv3dShape s = shape(1, 1, 1, 5, 6, 7, k, 2, pad);
@@ -346,9 +352,12 @@ TEST_CASE("conv3d gemm: mma m16n8k8 fragment maps cover each matrix once and mul
   std::mt19937 g(9);
   std::uniform_int_distribution<int> d(-8, 8);
   float A[16][8], B[8][8], C[16][8];
-  for (auto& r : A) for (float& e : r) e = float(d(g));
-  for (auto& r : B) for (float& e : r) e = float(d(g));
-  for (auto& r : C) for (float& e : r) e = float(d(g));
+  for (auto& r : A)
+    for (float& e : r) e = float(d(g));
+  for (auto& r : B)
+    for (float& e : r) e = float(d(g));
+  for (auto& r : C)
+    for (float& e : r) e = float(d(g));
   uint32_t fa[32][4], fb[32][2];
   float fd[32][4];
   for (int l = 0; l < 32; ++l) {
@@ -392,8 +401,9 @@ TEST_CASE("conv3d gemm: tile load slots cover each tile exactly once") {
       for (int t = 0; t < Cfg::kThreads; ++t)
         for (int j = 0; j < Cfg::kALoads; ++j) {
           int r, c;
-          const bool in = rows_fastest ? tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, true>(t, j, r, c)
-                                       : tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, false>(t, j, r, c);
+          const bool in = rows_fastest
+                              ? tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, true>(t, j, r, c)
+                              : tile_slot<Cfg::BM, Cfg::BK, Cfg::kThreads, false>(t, j, r, c);
           if (in) {
             CHECK((r >= 0 && r < Cfg::BM && c >= 0 && c < Cfg::BK));
             CHECK(a.insert(r * Cfg::BK + c).second);
@@ -423,8 +433,8 @@ TEST_CASE("conv3d gemm: tile load slots cover each tile exactly once") {
 }
 
 TEST_CASE("conv3d gemm: split-K and block counts stay within the grid and scratch limits") {
-  for (int64_t K : {int64_t(1), int64_t(31), int64_t(420), int64_t(100000),
-                    int64_t(2) * 160 * 160 * 128})
+  for (int64_t K :
+       {int64_t(1), int64_t(31), int64_t(420), int64_t(100000), int64_t(2) * 160 * 160 * 128})
     for (int64_t blocks : {int64_t(1), int64_t(7), int64_t(5000)})
       for (int64_t plane : {int64_t(1), int64_t(54), int64_t(64) * 64 * 27}) {
         CAPTURE(K);
@@ -435,7 +445,7 @@ TEST_CASE("conv3d gemm: split-K and block counts stay within the grid and scratc
         CHECK(s.splits <= 1024);
         CHECK(s.chunk % 32 == 0);
         CHECK(s.chunk >= 32);
-        CHECK(int64_t(s.splits) * s.chunk >= K);           // the parts cover the depth
+        CHECK(int64_t(s.splits) * s.chunk >= K);  // the parts cover the depth
         CHECK(int64_t(s.splits - 1) * s.chunk < std::max<int64_t>(K, 1));  // none empty
         if (s.splits > 1) CHECK(int64_t(s.splits) * plane <= int64_t(1) << 24);
       }
