@@ -4,13 +4,21 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/checks.h"
+#include "engine/profile.h"
 #include "kernels/cpu/conv3d.h"
+#ifdef FDL_HAVE_CUDA
+#include "kernels/cuda/conv3d.h"
+#endif
 
 namespace fdl {
 
 namespace kc = kernels::cpu;
 
 namespace {
+
+// The GPU's choice, set once by the command line (not per thread).
+ConvAlgo g_algo = ConvAlgo::Tiled;
+bool g_nondeterministic = false;
 
 kernels::Conv3dShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& bias, int stride,
                                 int padding) {
@@ -56,11 +64,111 @@ Shape out_shape(const kernels::Conv3dShape& s) {
 
 Tensor scratch(int64_t elements, DType t) { return Tensor::empty({elements}, t); }
 
+#ifdef FDL_HAVE_CUDA
+namespace kg = kernels::cuda;
+
+// Float64 always runs the direct kernels.
+kernels::ConvKernel gpu_kernel(DType t) {
+  if (t == DType::F64) return kernels::ConvKernel::Direct;
+  switch (g_algo) {
+    case ConvAlgo::Direct: return kernels::ConvKernel::Direct;
+    case ConvAlgo::Tf32: return kernels::ConvKernel::Tf32;
+    case ConvAlgo::Tiled: break;
+  }
+  return kernels::ConvKernel::Tiled;
+}
+
+// Scratch on the GPU from the caching allocator; at least one element so it is allocated.
+Tensor gpu_scratch(int64_t elements, DType t) {
+  return Tensor::empty({elements > 0 ? elements : 1}, t, Device::CUDA);
+}
+
+Tensor conv3d_cuda(const kernels::Conv3dShape& s, const Tensor& x, const Tensor& w,
+                   const Tensor& bias) {
+  Tensor y = Tensor::empty(out_shape(s), x.dtype(), Device::CUDA);
+  const kernels::ConvKernel kind = gpu_kernel(x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::conv3d_forward<T>(kind, s, x.data<T>(), w.data<T>(),
+                          bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+  });
+  return y;
+}
+
+// The gradients of conv3d on the GPU: grads[0..2] for x, w, bias where wanted.
+std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, const Tensor& g,
+                                         const Tensor& xs, const Tensor& ws, bool gx, bool gw,
+                                         bool gb) {
+  std::vector<Tensor> grads(3);
+  const kernels::ConvKernel kind = gpu_kernel(g.dtype());
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (gx) {
+      grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype(), Device::CUDA);
+      kg::conv3d_backward_data<T>(kind, s, g.data<T>(), ws.data<T>(), grads[0].data<T>());
+    }
+    if (gw) {
+      const bool deterministic = !g_nondeterministic;
+      Tensor work = gpu_scratch(kernels::conv_weight_scratch(s, kind, deterministic), g.dtype());
+      grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype(), Device::CUDA);
+      kg::conv3d_backward_weight<T>(kind, s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
+                                    work.data<T>(), deterministic);
+    }
+    if (gb) {
+      Tensor work = gpu_scratch(kernels::conv_bias_scratch(s), g.dtype());
+      grads[2] = Tensor::empty({s.cout}, g.dtype(), Device::CUDA);
+      kg::conv3d_backward_bias<T>(s, g.data<T>(), grads[2].data<T>(), work.data<T>());
+    }
+  });
+  return grads;
+}
+#else
+[[noreturn]] void no_cuda_build() {
+  throw Error("conv3d: the tensor is on cuda but this build of fdl has no CUDA backend");
+}
+#endif
+
 }  // namespace
 
+void set_cuda_conv_algo(ConvAlgo a) { g_algo = a; }
+ConvAlgo cuda_conv_algo() { return g_algo; }
+void set_cuda_conv_nondeterministic(bool on) { g_nondeterministic = on; }
+
+ConvAlgo parse_conv_algo(const std::string& name) {
+  for (ConvAlgo a : {ConvAlgo::Direct, ConvAlgo::Tiled, ConvAlgo::Tf32})
+    if (name == conv_algo_name(a)) return a;
+  throw Error("conv algorithm: unknown '" + name + "' (choose direct, tiled or tf32)");
+}
+
+const char* conv_algo_name(ConvAlgo a) {
+  switch (a) {
+    case ConvAlgo::Direct: return "direct";
+    case ConvAlgo::Tiled: return "tiled";
+    case ConvAlgo::Tf32: return "tf32";
+  }
+  return "?";
+}
+
 Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
+  FDL_PROFILE_RANGE("conv3d");
   const kernels::Conv3dShape s = conv_shape(x, w, bias, stride, padding);
-  if (x.device() == Device::CUDA) ops::no_cuda("conv3d");
+  if (x.device() == Device::CUDA) {
+#ifdef FDL_HAVE_CUDA
+    Tensor y = conv3d_cuda(s, x, w, bias);
+    if (autograd::wants({x, w, bias})) {
+      const bool gx = x.requires_grad(), gw = w.requires_grad(),
+                 gb = bias.defined() && bias.requires_grad();
+      autograd::record("conv3d", y, {x, w, bias},
+                       [s, gx, gw, gb, xs = gw ? x.detach() : Tensor(),
+                        ws = gx ? w.detach() : Tensor()](const Tensor& g) {
+                         return conv3d_cuda_backward(s, g, xs, ws, gx, gw, gb);
+                       });
+    }
+    return y;
+#else
+    no_cuda_build();
+#endif
+  }
   const int threads = omp_get_max_threads();
   Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
   dispatch_float(x.dtype(), [&](auto tag) {

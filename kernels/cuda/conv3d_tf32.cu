@@ -1,0 +1,92 @@
+// conv3d, TF32 tensor-core version: the tiled version's staging with A and B rounded to
+// TF32 (cvt.rna) as they enter shared memory; each warp multiplies its warp tile with
+// mma.sync m16n8k8, accumulating in FP32 registers (fragment layouts: mma_tf32.h).
+#include <string>
+
+#include "kernels/common/conv3d_tile.h"
+#include "kernels/cuda/conv3d_launch.h"
+#include "kernels/cuda/runtime.h"
+
+namespace fdl::kernels::cuda::detail {
+
+namespace {
+
+template <class Cfg, class View>
+__global__ void __launch_bounds__(Cfg::kThreads)
+    tf32_kernel(View v, const float* bias, float* out, bool atomic) {
+  using Part = decltype(v.part(0));
+  __shared__ TileSmem<Cfg, uint32_t> s;
+  const Part p = v.part(int(blockIdx.z));
+  const int64_t m0 = int64_t(blockIdx.x) * Cfg::BM, n0 = int64_t(blockIdx.y) * Cfg::BN;
+  if (m0 >= p.M) return;  // the whole block, so every warp that runs an mma is complete
+  const int t = int(threadIdx.x), warp = t / 32, lane = t % 32;
+  float acc[Cfg::MT][Cfg::NT][4] = {};
+  float ra[Cfg::kALoads] = {}, rb[Cfg::kBLoads] = {};
+  if (p.k0 < p.k1) {
+    stage_tiles<Cfg>(p, t, m0, n0, p.k0, ra, rb);
+    for (int64_t k0 = p.k0;; k0 += Cfg::BK) {
+      store_tiles<Cfg, Part::kRowsFastest>(t, ra, rb, s);
+      __syncthreads();
+      const bool more = k0 + Cfg::BK < p.k1;
+      if (more) stage_tiles<Cfg>(p, t, m0, n0, k0 + Cfg::BK, ra, rb);  // in flight meanwhile
+#pragma unroll
+      for (int ks = 0; ks < Cfg::BK; ks += 8) {
+        uint32_t fa[Cfg::MT][4], fb[Cfg::NT][2];
+        mma_fragments<Cfg>(warp, lane, ks, s, fa, fb);
+#pragma unroll
+        for (int mi = 0; mi < Cfg::MT; ++mi)
+#pragma unroll
+          for (int ni = 0; ni < Cfg::NT; ++ni) mma_m16n8k8_tf32(acc[mi][ni], fa[mi], fb[ni]);
+      }
+      __syncthreads();
+      if (!more) break;
+    }
+  }
+  mma_epilogue<Cfg>(p, warp, lane, m0, n0, acc, bias, out, atomic);
+}
+
+template <class Cfg, class View>
+void launch_cfg(const View& v, const float* bias, float* out, bool atomic, const char* what) {
+  static_assert(Cfg::BM == kConvTileBM && Cfg::kThreads == 256, "tile configuration");
+  const TileGrid g = tile_grid(v.max_rows(), v.part(0).N, v.parts(), Cfg::BM, Cfg::BN);
+  if (!tile_grid_ok(g)) throw Error(std::string(what) + ": the problem is too large for one grid");
+  const dim3 grid(unsigned(g.x), unsigned(g.y), unsigned(g.z));
+  tf32_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
+  check_launch(what);
+}
+
+template <class View>
+void launch(const View& v, const float* bias, float* out, bool atomic, const char* what) {
+  with_mma_tile(v.part(0).N,
+                [&](auto cfg) { launch_cfg<decltype(cfg)>(v, bias, out, atomic, what); });
+}
+
+}  // namespace
+
+void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
+                  float* y) {
+  const char* what = "conv3d (cuda): tf32 forward";
+  if (s.k == 1)
+    launch(ConvFwdGemm<float, 1>::make(s, x, w), bias, y, false, what);
+  else
+    launch(ConvFwdGemm<float, 3>::make(s, x, w), bias, y, false, what);
+}
+
+void tf32_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx) {
+  const char* what = "conv3d (cuda): tf32 backward_data";
+  if (s.k == 1)
+    launch(ConvDataView<float, 1>{s, gy, w}, nullptr, gx, false, what);
+  else
+    launch(ConvDataView<float, 3>{s, gy, w}, nullptr, gx, false, what);
+}
+
+void tf32_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
+                          SplitK split, bool atomic) {
+  const char* what = "conv3d (cuda): tf32 backward_weight";
+  if (s.k == 1)
+    launch(ConvWeightView<float, 1>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+  else
+    launch(ConvWeightView<float, 3>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+}
+
+}  // namespace fdl::kernels::cuda::detail
