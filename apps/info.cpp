@@ -5,6 +5,7 @@
 
 #include "apps/command.h"
 #include "engine/device.h"
+#include "engine/device_info.h"
 
 namespace {
 const bool registered = fdl::app::add_command("info", "Show the build's backends and threads", [](CLI::App& cmd) {
@@ -14,8 +15,13 @@ const bool registered = fdl::app::add_command("info", "Show the build's backends
 #else
     const char* built = "no";
 #endif
-    std::printf("cuda backend built: %s\ncuda device present: %s\ncpu threads: %d\n", built,
-                fdl::cuda_available() ? "yes" : "no", omp_get_max_threads());
+#ifdef FDL_HAVE_CUDNN
+    const char* cudnn = "yes (fdl bench conv3d --conv cudnn only)";
+#else
+    const char* cudnn = "no";
+#endif
+    std::printf("cuda backend built: %s\ncudnn comparison built: %s\ncuda device: %s\ncpu threads: %d\n",
+                built, cudnn, fdl::cuda_device_summary().c_str(), omp_get_max_threads());
   });
 });
 }  // namespace
