@@ -225,8 +225,8 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
       const auto t0 = Clock::now();
       const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
       const Tensor loss = batch_loss(model, x, y, classes, dev).loss;
-      const double l = loss.item();
       update(loss, opt);
+      const double l = loss.item();
       device_synchronize();
       times.push_back(seconds_since(t0));
       std::fprintf(stderr, "step %zu: %.3f s  loss %.5f  %s\n", times.size(), times.back(), l,
@@ -363,10 +363,12 @@ TrainResult train(const TrainOptions& o) {
       const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
       const auto [x, y] = stack(train_set, order, b0, b1);
       const Tensor loss = batch_loss(*model, x, y, ds.classes, dev).loss;
-      const double l = loss.item();  // the step's one wait for the GPU
+      update(loss, opt);
+      // The step's one wait for the GPU, after the whole step is queued. A non-finite loss
+      // stops the run before these weights reach a checkpoint.
+      const double l = loss.item();
       FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
                 "; stopping. ", kept(st, dir), " (try a smaller --lr)");
-      update(loss, opt);
       loss_sum += l;
       voxels += double(b1 - b0) * voxels_per_case;
       train_seconds += seconds_since(t_step);
