@@ -61,9 +61,14 @@ void* Allocator::raw_alloc(size_t bytes) {
     p = std::aligned_alloc(64, bytes);
   } else {
 #ifdef FDL_HAVE_CUDA
-    if (cudaMalloc(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();
+    const cudaError_t e = cudaMalloc(&p, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // out of memory is not sticky: the caller may free the cache and retry
       p = nullptr;
+    } else {
+      // Anything else (often a fault of an earlier kernel, reported by the next call) is not
+      // "out of memory" and freeing the cache would not cure it.
+      kernels::cuda::check(e, detail::concat("cuda allocator: cudaMalloc of ", bytes, " bytes").c_str());
     }
 #else
     throw Error("cuda: this build of fdl has no CUDA backend");
