@@ -198,6 +198,11 @@ void Allocator::reset_peak() {
 }
 
 void Allocator::drop_cache() {
+#ifdef FDL_HAVE_CUDA
+  // A block is cached as soon as its tensor dies, while queued kernels may still use it: let
+  // them finish before the memory goes back (not relying on cudaFree's implicit wait).
+  if (device_ == Device::CUDA && !cache_.empty()) kernels::cuda::synchronize();
+#endif
   for (auto& [sz, q] : cache_) raw_free(q), stats_.reserved -= sz;
   cache_.clear();
 }
