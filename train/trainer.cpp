@@ -363,7 +363,7 @@ TrainResult train(const TrainOptions& o) {
       const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
       const auto [x, y] = stack(train_set, order, b0, b1);
       const Tensor loss = batch_loss(*model, x, y, ds.classes, dev).loss;
-      const double l = loss.item();  // the step's one wait for the GPU
+      const double l = loss.item();  // waits for the forward pass on the GPU
       FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
                 "; stopping. ", kept(st, dir), " (try a smaller --lr)");
       update(loss, opt);
