@@ -61,9 +61,14 @@ void* Allocator::raw_alloc(size_t bytes) {
     p = std::aligned_alloc(64, bytes);
   } else {
 #ifdef FDL_HAVE_CUDA
-    if (cudaMalloc(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();
+    const cudaError_t e = cudaMalloc(&p, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // out of memory is not sticky: the caller may free the cache and retry
       p = nullptr;
+    } else {
+      // Anything else (often a fault of an earlier kernel, reported by the next call) is not
+      // "out of memory" and freeing the cache would not cure it.
+      kernels::cuda::check(e, detail::concat("cuda allocator: cudaMalloc of ", bytes, " bytes").c_str());
     }
 #else
     throw Error("cuda: this build of fdl has no CUDA backend");
@@ -193,6 +198,11 @@ void Allocator::reset_peak() {
 }
 
 void Allocator::drop_cache() {
+#ifdef FDL_HAVE_CUDA
+  // A block is cached as soon as its tensor dies, while queued kernels may still use it: let
+  // them finish before the memory goes back (not relying on cudaFree's implicit wait).
+  if (device_ == Device::CUDA && !cache_.empty()) kernels::cuda::synchronize();
+#endif
   for (auto& [sz, q] : cache_) raw_free(q), stats_.reserved -= sz;
   cache_.clear();
 }

@@ -42,9 +42,13 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
                                                        : cudaMemcpyDeviceToDevice;
   kc::check(cudaMemcpyAsync(dst, src, bytes, kind, kc::stream()),
             detail::concat("cuda copy of ", bytes, " bytes").c_str());
-  // The host buffer must hold the data when we return; device-to-device stays queued. (From
-  // pageable memory the host-to-device copy has been staged by then, so it may stay queued.)
-  if (dst_dev == Device::CPU) kc::synchronize();
+  // Device-to-device stays queued. Device-to-host: the host buffer must hold the data when
+  // we return. Host-to-device: the caller may free or reuse the host buffer at once (a
+  // batch's staging tensor, a converted copy), and from pageable memory cudaMemcpyAsync only
+  // "might" have consumed it on return (the runtime API's synchronisation notes; older ones
+  // stage it from a worker thread), so wait for the copy. (cudaMemcpy would not do: it runs
+  // on the legacy stream, unordered with stream(), whose queued work may still use dst.)
+  if (src_dev == Device::CPU || dst_dev == Device::CPU) kc::synchronize();
 #else
   no_cuda_build();
 #endif

@@ -1,7 +1,8 @@
 #pragma once
 // The few runtime calls the engine makes outside kernels: device presence, copies, fills
 // and the wait for queued GPU work. All GPU work goes to one stream per device
-// (kernels/cuda/runtime.h), so a copy to the host waits for the work before it.
+// (kernels/cuda/runtime.h), so a copy to the host waits for the work before it; a copy
+// between host and device returns when it has finished, device to device stays queued.
 #include <cstddef>
 #include <cstdint>
 

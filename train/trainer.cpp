@@ -364,8 +364,8 @@ TrainResult train(const TrainOptions& o) {
       const auto [x, y] = stack(train_set, order, b0, b1);
       const Tensor loss = batch_loss(*model, x, y, ds.classes, dev).loss;
       update(loss, opt);
-      // The step's one wait for the GPU, after the whole step is queued. A non-finite loss
-      // stops the run before these weights reach a checkpoint.
+      // Read once the whole step is queued, so the GPU is not idle while the host waits. A
+      // non-finite loss stops the run before these weights reach a checkpoint.
       const double l = loss.item();
       FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
                 "; stopping. ", kept(st, dir), " (try a smaller --lr)");

@@ -54,13 +54,36 @@ struct CudnnConv3d::State {
   cudnnConvolutionFwdAlgo_t fwd{};
   cudnnConvolutionBwdDataAlgo_t dgrad{};
   cudnnConvolutionBwdFilterAlgo_t wgrad{};
+  // The math type each pass runs with, set on the descriptor before the pass: cuDNN picks the
+  // kernel from the algorithm and the descriptor's math type, so with TF32 allowed it must be
+  // the type Find timed the algorithm with (or another variant runs, which may need other
+  // workspace); without TF32 it stays FMA, since a DEFAULT_MATH result would permit TF32.
+  cudnnMathType_t fwd_math{}, dgrad_math{}, wgrad_math{};
   size_t work = 0;
   std::string names;
 
-  void require(size_t work_bytes, const char* pass) const {
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  // Here rather than in ~CudnnConv3d, so a constructor that throws half way frees what it made.
+  // Teardown errors cannot be reported from a destructor; the handle goes last.
+  ~State() {
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (handle) cudnnDestroy(handle);
+  }
+
+  cudnnMathType_t run_math(cudnnMathType_t found) const {
+    return math == CudnnMath::Tf32 ? found : CUDNN_FMA_MATH;
+  }
+
+  void require(size_t work_bytes, cudnnMathType_t pass_math, const char* pass) const {
     if (!tuned) throw Error(detail::concat("conv3d (cudnn): ", pass, " before tune()"));
     if (work_bytes < work)
       throw Error(detail::concat("conv3d (cudnn): ", pass, " needs ", work, " bytes of workspace, got ", work_bytes));
+    check_cudnn(cudnnSetConvolutionMathType(conv, pass_math), "cudnnSetConvolutionMathType");
   }
 };
 
@@ -84,8 +107,6 @@ CudnnConv3d::CudnnConv3d(const Conv3dShape& s, CudnnMath math) : st_(std::make_u
   check_cudnn(cudnnSetConvolutionNdDescriptor(t.conv, 3, pad, stride, dil, CUDNN_CROSS_CORRELATION,
                                               CUDNN_DATA_FLOAT),
               "cudnnSetConvolutionNdDescriptor");
-  check_cudnn(cudnnSetConvolutionMathType(t.conv, math == CudnnMath::Fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH),
-              "cudnnSetConvolutionMathType");
   // cuDNN's output geometry must be ours, or every comparison is meaningless.
   int got[5] = {};
   check_cudnn(cudnnGetConvolutionNdForwardOutputDim(t.conv, t.x, t.w, 5, got), "cudnnGetConvolutionNdForwardOutputDim");
@@ -95,19 +116,14 @@ CudnnConv3d::CudnnConv3d(const Conv3dShape& s, CudnnMath math) : st_(std::make_u
                                "x", out[2]));
 }
 
-CudnnConv3d::~CudnnConv3d() {
-  // Teardown errors cannot be reported from a destructor; the handle goes last.
-  State& t = *st_;
-  if (t.conv) cudnnDestroyConvolutionDescriptor(t.conv);
-  if (t.w) cudnnDestroyFilterDescriptor(t.w);
-  if (t.y) cudnnDestroyTensorDescriptor(t.y);
-  if (t.x) cudnnDestroyTensorDescriptor(t.x);
-  if (t.handle) cudnnDestroy(t.handle);
-}
+CudnnConv3d::~CudnnConv3d() = default;
 
 void CudnnConv3d::tune(const float* x, const float* w, float* y, float* gx, float* gw, void* work,
                        size_t work_bytes) {
   State& t = *st_;
+  // Find searches under the descriptor's math type (a pass may have changed it since).
+  check_cudnn(cudnnSetConvolutionMathType(t.conv, t.math == CudnnMath::Fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH),
+              "cudnnSetConvolutionMathType");
   int max = 0, n = 0;
   check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(t.handle, &max), "cudnnGetConvolutionForwardAlgorithmMaxCount");
   std::vector<cudnnConvolutionFwdAlgoPerf_t> fp(size_t(max > 0 ? max : 1));
@@ -135,6 +151,9 @@ void CudnnConv3d::tune(const float* x, const float* w, float* y, float* gx, floa
   t.fwd = f.algo;
   t.dgrad = d.algo;
   t.wgrad = g.algo;
+  t.fwd_math = t.run_math(f.mathType);
+  t.dgrad_math = t.run_math(d.mathType);
+  t.wgrad_math = t.run_math(g.mathType);
   t.work = std::max({f.memory, d.memory, g.memory});
   t.names = detail::concat("fwd ", int(t.fwd), ", dgrad ", int(t.dgrad), ", wgrad ", int(t.wgrad));
   t.tuned = true;
@@ -146,7 +165,7 @@ const char* CudnnConv3d::algorithms() const { return st_->names.c_str(); }
 
 void CudnnConv3d::forward(const float* x, const float* w, float* y, void* work, size_t work_bytes) const {
   const State& t = *st_;
-  t.require(work_bytes, "forward");
+  t.require(work_bytes, t.fwd_math, "forward");
   const float one = 1, zero = 0;
   check_cudnn(cudnnConvolutionForward(t.handle, &one, t.x, x, t.w, w, t.conv, t.fwd, work, work_bytes, &zero, t.y, y),
               "cudnnConvolutionForward");
@@ -154,7 +173,7 @@ void CudnnConv3d::forward(const float* x, const float* w, float* y, void* work, 
 
 void CudnnConv3d::backward_data(const float* gy, const float* w, float* gx, void* work, size_t work_bytes) const {
   const State& t = *st_;
-  t.require(work_bytes, "data gradient");
+  t.require(work_bytes, t.dgrad_math, "data gradient");
   const float one = 1, zero = 0;
   check_cudnn(cudnnConvolutionBackwardData(t.handle, &one, t.w, w, t.y, gy, t.conv, t.dgrad, work, work_bytes, &zero,
                                            t.x, gx),
@@ -163,7 +182,7 @@ void CudnnConv3d::backward_data(const float* gy, const float* w, float* gx, void
 
 void CudnnConv3d::backward_weight(const float* x, const float* gy, float* gw, void* work, size_t work_bytes) const {
   const State& t = *st_;
-  t.require(work_bytes, "weight gradient");
+  t.require(work_bytes, t.wgrad_math, "weight gradient");
   const float one = 1, zero = 0;
   check_cudnn(cudnnConvolutionBackwardFilter(t.handle, &one, t.x, x, t.y, gy, t.conv, t.wgrad, work, work_bytes,
                                              &zero, t.w, gw),

@@ -1,6 +1,6 @@
 #pragma once
 // CUDA twins of kernels/cpu/spectral.h (same contract, same per-element code from
-// spectral_block.h). Pointers are device memory; launches go to the default stream and
+// spectral_block.h). Pointers are device memory; launches go to stream() (runtime.h) and
 // are checked.
 #include <cstdint>
 
