@@ -1,7 +1,9 @@
 #pragma once
-// Caching allocator, one per device. Freed blocks go to a size-ordered cache and are reused
-// for requests of up to their size, so a training step reaches a steady state with no
-// system allocation. It reports the bytes in use, their peak, and the bytes reserved.
+// Caching allocator, one per device. Sizes are rounded (512 B below 1 MiB, 2 MiB above) and
+// a freed block is reused for the next request of the same rounded size, so a training step,
+// which asks for the same sizes every time, reaches a steady state with no system allocation.
+// Other sizes (validation's batch of 1) add blocks of their own; when the system refuses a
+// block the cache is freed and the request tried once more. It reports the bytes in use, their peak, and the bytes reserved.
 //
 // Debug mode (Allocator::set_debug, or FDL_ALLOC_DEBUG=1 in the environment at start), for
 // the tests: every block handed out is filled with 0xFF bytes (NaN as a float or double, -1
