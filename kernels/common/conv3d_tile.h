@@ -73,8 +73,10 @@ struct MmaTile {
   static constexpr int BM = BM_, BN = BN_, BK = 16, PAD = 8, WM = WM_, WN = WN_;
   static constexpr int kThreads = 32 * WM * WN;
   static constexpr int WTM = BM / WM, WTN = BN / WN, MT = WTM / 16, NT = WTN / 8;
-  // Row stride = 8 mod 32 words: the fragment loads (q * LD + g) hit 32 distinct banks.
-  static constexpr int LDA = BM + PAD, LDB = BN + PAD;
+  // Row strides = 8 mod 32 words, so a fragment load (word q * LD + g, q < 4, g < 8, plus a
+  // constant) hits 32 distinct banks; BN + PAD alone gave 16 mod 32 for BN = 8 (2-way).
+  static constexpr int LDA = BM + PAD, LDB = BN + ((8 - BN) % 32 + 32) % 32;
+  static_assert(LDA % 32 == 8 && LDB % 32 == 8 && LDB >= BN, "conflict-free fragment loads");
   static constexpr int kALoads = (BM * BK + kThreads - 1) / kThreads;
   static constexpr int kBLoads = (BK * BN + kThreads - 1) / kThreads;
   static_assert(WTM % 16 == 0 && WTN % 8 == 0 && BK % 8 == 0, "warp tile must hold mma tiles");
