@@ -83,10 +83,9 @@ Tensor gpu_scratch(int64_t elements, DType t) {
   return Tensor::empty({elements > 0 ? elements : 1}, t, Device::CUDA);
 }
 
-Tensor conv3d_cuda(const kernels::Conv3dShape& s, const Tensor& x, const Tensor& w,
-                   const Tensor& bias) {
+Tensor conv3d_cuda(const kernels::Conv3dShape& s, kernels::ConvKernel kind, const Tensor& x,
+                   const Tensor& w, const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape(s), x.dtype(), Device::CUDA);
-  const kernels::ConvKernel kind = gpu_kernel(x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     kg::conv3d_forward<T>(kind, s, x.data<T>(), w.data<T>(),
@@ -95,12 +94,15 @@ Tensor conv3d_cuda(const kernels::Conv3dShape& s, const Tensor& x, const Tensor&
   return y;
 }
 
-// The gradients of conv3d on the GPU: grads[0..2] for x, w, bias where wanted.
-std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, const Tensor& g,
-                                         const Tensor& xs, const Tensor& ws, bool gx, bool gw,
-                                         bool gb) {
+// The gradients of conv3d on the GPU: grads[0..2] for x, w, bias where wanted, with the
+// kernel and reduction mode the forward ran under.
+std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, kernels::ConvKernel kind,
+                                         bool deterministic, const Tensor& g, const Tensor& xs,
+                                         const Tensor& ws, bool gx, bool gw, bool gb) {
+  // The kernels would read a host pointer: refuse a gradient that did not follow the output.
+  FDL_CHECK(g.device() == Device::CUDA, "conv3d backward: the output gradient is on ",
+            device_name(g.device()), " but the convolution ran on cuda");
   std::vector<Tensor> grads(3);
-  const kernels::ConvKernel kind = gpu_kernel(g.dtype());
   dispatch_float(g.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (gx) {
@@ -108,7 +110,6 @@ std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, const Te
       kg::conv3d_backward_data<T>(kind, s, g.data<T>(), ws.data<T>(), grads[0].data<T>());
     }
     if (gw) {
-      const bool deterministic = !g_nondeterministic;
       Tensor work = gpu_scratch(kernels::conv_weight_scratch(s, kind, deterministic), g.dtype());
       grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype(), Device::CUDA);
       kg::conv3d_backward_weight<T>(kind, s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
@@ -154,14 +155,18 @@ Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
   const kernels::Conv3dShape s = conv_shape(x, w, bias, stride, padding);
   if (x.device() == Device::CUDA) {
 #ifdef FDL_HAVE_CUDA
-    Tensor y = conv3d_cuda(s, x, w, bias);
+    // The settings are read once, so a change before the backward cannot split the pair.
+    const kernels::ConvKernel kind = gpu_kernel(x.dtype());
+    const bool deterministic = !g_nondeterministic;
+    Tensor y = conv3d_cuda(s, kind, x, w, bias);
     if (autograd::wants({x, w, bias})) {
       const bool gx = x.requires_grad(), gw = w.requires_grad(),
                  gb = bias.defined() && bias.requires_grad();
       autograd::record("conv3d", y, {x, w, bias},
-                       [s, gx, gw, gb, xs = gw ? x.detach() : Tensor(),
+                       [s, kind, deterministic, gx, gw, gb, xs = gw ? x.detach() : Tensor(),
                         ws = gx ? w.detach() : Tensor()](const Tensor& g) {
-                         return conv3d_cuda_backward(s, g, xs, ws, gx, gw, gb);
+                         return conv3d_cuda_backward(s, kind, deterministic, g, xs, ws, gx, gw,
+                                                     gb);
                        });
     }
     return y;

@@ -268,6 +268,25 @@ FDL_HD int bias_splits(int64_t per_channel, int64_t per_block = 8192, int max_sp
   return s < 1 ? 1 : s > max_splits ? max_splits : int(s);
 }
 
+// Values [begin, end) of a channel's per_channel ones (j = b * outvol + o) that bias block
+// z of `splits` sums; the last blocks may be empty.
+struct IndexRange {
+  int64_t begin = 0, end = 0;
+};
+FDL_HD IndexRange bias_chunk(int64_t per_channel, int splits, int z) {
+  const int64_t chunk = ceil_div(per_channel, splits < 1 ? 1 : splits);
+  IndexRange r;
+  r.begin = int64_t(z) * chunk;
+  if (r.begin > per_channel) r.begin = per_channel;
+  r.end = r.begin + chunk < per_channel ? r.begin + chunk : per_channel;
+  return r;
+}
+// Offset in gy (n, cout, outvol) of value j of channel co.
+FDL_HD int64_t bias_gy_index(int64_t j, int64_t outvol, int cout, int co) {
+  const int64_t b = j / outvol;
+  return (b * cout + co) * outvol + (j - b * outvol);
+}
+
 // ---- kernel choice and scratch ------------------------------------------------------
 enum class ConvKernel { Direct, Tiled, Tf32 };
 
@@ -288,11 +307,26 @@ FDL_HD SplitK conv_weight_split(const Conv3dShape& s, ConvKernel kind) {
   return split_k(K, blocks, W);
 }
 
+// How conv3d_backward_weight runs: deterministic with several parts, part z writes plane z
+// of the scratch and the planes are summed in order into gw; deterministic with one part,
+// it writes gw; otherwise every part adds atomically into gw, zeroed first.
+struct ConvWeightPlan {
+  SplitK split;
+  bool atomic = false, planes = false;
+};
+FDL_HD ConvWeightPlan conv_weight_plan(const Conv3dShape& s, ConvKernel kind, bool deterministic) {
+  ConvWeightPlan p;
+  p.split = conv_weight_split(s, kind);
+  p.atomic = !deterministic;
+  p.planes = deterministic && p.split.splits > 1;
+  return p;
+}
+
 // Scratch (elements of the tensor's type) of the weight gradient: one plane per part when
 // the parts are reduced in a fixed order; none for one part or atomic adds.
 FDL_HD int64_t conv_weight_scratch(const Conv3dShape& s, ConvKernel kind, bool deterministic) {
-  const SplitK sp = conv_weight_split(s, kind);
-  return deterministic && sp.splits > 1 ? int64_t(sp.splits) * s.w_numel() : 0;
+  const ConvWeightPlan p = conv_weight_plan(s, kind, deterministic);
+  return p.planes ? int64_t(p.split.splits) * s.w_numel() : 0;
 }
 
 // Scratch of the bias gradient: one partial sum per (block, channel).

@@ -73,8 +73,10 @@ struct MmaTile {
   static constexpr int BM = BM_, BN = BN_, BK = 16, PAD = 8, WM = WM_, WN = WN_;
   static constexpr int kThreads = 32 * WM * WN;
   static constexpr int WTM = BM / WM, WTN = BN / WN, MT = WTM / 16, NT = WTN / 8;
-  // Row stride = 8 mod 32 words: the fragment loads (q * LD + g) hit 32 distinct banks.
-  static constexpr int LDA = BM + PAD, LDB = BN + PAD;
+  // Row strides = 8 mod 32 words, so a fragment load (word q * LD + g, q < 4, g < 8, plus a
+  // constant) hits 32 distinct banks; BN + PAD alone gave 16 mod 32 for BN = 8 (2-way).
+  static constexpr int LDA = BM + PAD, LDB = BN + ((8 - BN) % 32 + 32) % 32;
+  static_assert(LDA % 32 == 8 && LDB % 32 == 8 && LDB >= BN, "conflict-free fragment loads");
   static constexpr int kALoads = (BM * BK + kThreads - 1) / kThreads;
   static constexpr int kBLoads = (BK * BN + kThreads - 1) / kThreads;
   static_assert(WTM % 16 == 0 && WTN % 8 == 0 && BK % 8 == 0, "warp tile must hold mma tiles");
@@ -166,6 +168,39 @@ FDL_HD void put(T* out, int64_t i, T v, bool atomic) {
   }
 #endif
   out[i] = v;
+}
+
+// The slab loop of one block, shared by the kernels (each thread runs it with its own
+// steps and sync = __syncthreads) and the host emulation (each step runs every thread of
+// the block, sync does nothing): stage the first slab into registers; then per slab store
+// it to shared memory, sync, prefetch the next slab into registers, compute on the stored
+// one, and sync again so no thread overwrites the tiles while another still reads them.
+// Every thread takes the same branches (they depend on the part only), so no barrier sits
+// in divergent code.
+template <int BK, class Part, class Stage, class Store, class Compute, class Sync>
+FDL_HD void slab_loop(const Part& p, Stage&& stage, Store&& store, Compute&& compute,
+                      Sync&& sync) {
+  if (p.k0 >= p.k1) return;  // an empty depth: C is zero
+  stage(p.k0);
+  for (int64_t k0 = p.k0;; k0 += BK) {
+    store();
+    sync();
+    const bool more = k0 + BK < p.k1;
+    if (more) stage(k0 + BK);
+    compute();
+    sync();
+    if (!more) break;
+  }
+}
+
+// Element e of the direct kernel's grid-stride loop over part p: C[m][n] (+ bias) to out,
+// m fastest so neighbouring threads read and write neighbouring rows.
+template <class T, class Part>
+FDL_HD void direct_element(const Part& p, int64_t e, const T* bias, T* out, bool atomic) {
+  const int64_t n = e / p.M, m = e - n * p.M;
+  T acc = gemm_dot<T>(p, m, n);
+  if (bias) acc += bias[n];
+  put(out, p.c_index(m, n), acc, atomic);
 }
 
 // ---- FFMA ---------------------------------------------------------------------------

@@ -35,14 +35,10 @@ __global__ void __launch_bounds__(kThreads)
     bias_partial_kernel(const T* gy, T* out, int64_t per_channel, int64_t outvol, int cout) {
   __shared__ T red[kThreads];
   const int z = int(blockIdx.x), co = int(blockIdx.y);
-  const int64_t chunk = ceil_div(per_channel, int64_t(gridDim.x));
-  const int64_t begin = int64_t(z) * chunk;
-  const int64_t end = begin + chunk < per_channel ? begin + chunk : per_channel;
+  const IndexRange r = bias_chunk(per_channel, int(gridDim.x), z);
   T acc = T(0);
-  for (int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
-    const int64_t b = j / outvol;
-    acc += gy[(b * cout + co) * outvol + (j - b * outvol)];
-  }
+  for (int64_t j = r.begin + threadIdx.x; j < r.end; j += kThreads)
+    acc += gy[bias_gy_index(j, outvol, cout, co)];
   red[threadIdx.x] = acc;
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half /= 2) {
@@ -81,9 +77,9 @@ void conv3d_backward_weight(ConvKernel kind, const Conv3dShape& s, const T* x, c
   const int64_t W = s.w_numel();
   if (W == 0) return;
   if (!std::is_same_v<T, float>) kind = ConvKernel::Direct;
-  const SplitK split = conv_weight_split(s, kind);
-  const bool atomic = !deterministic;
-  const bool planes = deterministic && split.splits > 1;
+  const ConvWeightPlan plan = conv_weight_plan(s, kind, deterministic);
+  const SplitK split = plan.split;
+  const bool atomic = plan.atomic, planes = plan.planes;
   if (planes && scratch == nullptr)
     throw Error("conv3d (cuda): backward_weight needs a scratch of " +
                 std::to_string(conv_weight_scratch(s, kind, deterministic)) + " elements");

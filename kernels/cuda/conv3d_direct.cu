@@ -11,12 +11,7 @@ namespace {
 template <class T, class View>
 __global__ void direct_kernel(View v, const T* bias, T* out, bool atomic) {
   const auto p = v.part(int(blockIdx.z));
-  FDL_CUDA_LOOP(e, p.M * p.N) {
-    const int64_t n = e / p.M, m = e - n * p.M;  // m fastest: coalesced reads and writes
-    T acc = gemm_dot<T>(p, m, n);
-    if (bias) acc += bias[n];
-    put(out, p.c_index(m, n), acc, atomic);
-  }
+  FDL_CUDA_LOOP(e, p.M * p.N) direct_element(p, e, bias, out, atomic);
 }
 
 template <class T, class View>

@@ -22,26 +22,21 @@ __global__ void __launch_bounds__(Cfg::kThreads)
   const int t = int(threadIdx.x), warp = t / 32, lane = t % 32;
   float acc[Cfg::MT][Cfg::NT][4] = {};
   float ra[Cfg::kALoads] = {}, rb[Cfg::kBLoads] = {};
-  if (p.k0 < p.k1) {
-    stage_tiles<Cfg>(p, t, m0, n0, p.k0, ra, rb);
-    for (int64_t k0 = p.k0;; k0 += Cfg::BK) {
-      store_tiles<Cfg, Part::kRowsFastest>(t, ra, rb, s);
-      __syncthreads();
-      const bool more = k0 + Cfg::BK < p.k1;
-      if (more) stage_tiles<Cfg>(p, t, m0, n0, k0 + Cfg::BK, ra, rb);  // in flight meanwhile
+  auto compute = [&] {
 #pragma unroll
-      for (int ks = 0; ks < Cfg::BK; ks += 8) {
-        uint32_t fa[Cfg::MT][4], fb[Cfg::NT][2];
-        mma_fragments<Cfg>(warp, lane, ks, s, fa, fb);
+    for (int ks = 0; ks < Cfg::BK; ks += 8) {
+      uint32_t fa[Cfg::MT][4], fb[Cfg::NT][2];
+      mma_fragments<Cfg>(warp, lane, ks, s, fa, fb);
 #pragma unroll
-        for (int mi = 0; mi < Cfg::MT; ++mi)
+      for (int mi = 0; mi < Cfg::MT; ++mi)
 #pragma unroll
-          for (int ni = 0; ni < Cfg::NT; ++ni) mma_m16n8k8_tf32(acc[mi][ni], fa[mi], fb[ni]);
-      }
-      __syncthreads();
-      if (!more) break;
+        for (int ni = 0; ni < Cfg::NT; ++ni) mma_m16n8k8_tf32(acc[mi][ni], fa[mi], fb[ni]);
     }
-  }
+  };
+  slab_loop<Cfg::BK>(
+      p, [&](int64_t k0) { stage_tiles<Cfg>(p, t, m0, n0, k0, ra, rb); },
+      [&] { store_tiles<Cfg, Part::kRowsFastest>(t, ra, rb, s); }, compute,
+      [] { __syncthreads(); });
   mma_epilogue<Cfg>(p, warp, lane, m0, n0, acc, bias, out, atomic);
 }
 

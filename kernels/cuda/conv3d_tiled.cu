@@ -21,18 +21,10 @@ __global__ void __launch_bounds__(Cfg::kThreads)
   const int t = int(threadIdx.x);
   float acc[Cfg::TM][Cfg::TN] = {};
   float ra[Cfg::kALoads] = {}, rb[Cfg::kBLoads] = {};
-  if (p.k0 < p.k1) {
-    stage_tiles<Cfg>(p, t, m0, n0, p.k0, ra, rb);
-    for (int64_t k0 = p.k0;; k0 += Cfg::BK) {
-      store_tiles<Cfg, Part::kRowsFastest>(t, ra, rb, s);
-      __syncthreads();
-      const bool more = k0 + Cfg::BK < p.k1;
-      if (more) stage_tiles<Cfg>(p, t, m0, n0, k0 + Cfg::BK, ra, rb);  // in flight meanwhile
-      ffma_compute<Cfg>(t, s, acc);
-      __syncthreads();
-      if (!more) break;
-    }
-  }
+  slab_loop<Cfg::BK>(
+      p, [&](int64_t k0) { stage_tiles<Cfg>(p, t, m0, n0, k0, ra, rb); },
+      [&] { store_tiles<Cfg, Part::kRowsFastest>(t, ra, rb, s); },
+      [&] { ffma_compute<Cfg>(t, s, acc); }, [] { __syncthreads(); });
   ffma_epilogue<Cfg>(p, t, m0, n0, acc, bias, out, atomic);
 }
 

@@ -368,6 +368,27 @@ TEST_CASE("gpu ops: conv3d with nondeterministic weight gradients stays within t
   }
 }
 
+// The grid's volumes are too small to split the bias gradient (more than 8192 values per
+// channel) or to give the weight gradient many parts: at stride 1 this one does both (7
+// bias blocks and about 100 weight parts per channel), and its rows span hundreds of tiles.
+TEST_CASE("gpu ops: conv3d on a volume that splits the bias and weight reductions") {
+  FDL_GPU_RNG(rng);
+  const Shape xs{2, 4, 33, 30, 27};
+  for (ConvAlgo a : kAlgos)
+    for (bool nondeterministic : {false, true})
+      for (int stride : {1, 2}) {
+        CAPTURE(conv_algo_name(a));
+        CAPTURE(nondeterministic);
+        CAPTURE(stride);
+        ConvSettings settings(a, nondeterministic);
+        const Tensor x = grad_leaf(rng.normal(xs)), w = grad_leaf(rng.normal({6, 4, 3, 3, 3}));
+        const Tensor b = grad_leaf(rng.normal({6}));
+        check_op(std::string("conv3d ") + conv_algo_name(a),
+                 [stride](auto& v) { return conv3d(v[0], v[1], v[2], stride, 1); }, {x, w, b},
+                 conv_tol(a, DType::F32), rng);
+      }
+}
+
 TEST_CASE("gpu ops: conv3d gradients are bit-identical across runs by default") {
   FDL_GPU_RNG(rng);
   const Tensor x = rng.normal({2, 16, 24, 20, 18});
