@@ -55,6 +55,13 @@ TEST_CASE("autograd: accumulation over shared inputs, no_grad, and freed saved t
   // Gradients accumulate across backward calls until reset.
   add(x, x).backward(Tensor::full({2}, 1.0, DType::F64));
   CHECK(x.grad().to_vector()[0] == doctest::Approx(g[0] + 2.0));
+  // A seed of another dtype (or device) is refused, naming both.
+  try {
+    add(x, x).backward(Tensor::full({2}, 1.0, DType::F32));
+    FAIL("a float32 seed for a float64 tensor was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("float32 on cpu") != std::string::npos);
+  }
 }
 
 TEST_CASE("gradcheck: elementwise ops") {
