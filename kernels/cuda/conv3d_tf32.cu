@@ -1,11 +1,8 @@
 // conv3d, TF32 tensor-core version: the tiled version's staging with A and B rounded to
 // TF32 (cvt.rna) as they enter shared memory; each warp multiplies its warp tile with
 // mma.sync m16n8k8, accumulating in FP32 registers (fragment layouts: mma_tf32.h).
-#include <string>
-
-#include "kernels/common/conv3d_tile.h"
 #include "kernels/cuda/conv3d_launch.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/conv3d_tile_passes.cuh"
 
 namespace fdl::kernels::cuda::detail {
 
@@ -40,48 +37,32 @@ __global__ void __launch_bounds__(Cfg::kThreads)
   mma_epilogue<Cfg>(p, warp, lane, m0, n0, acc, bias, out, atomic);
 }
 
-template <class Cfg, class View>
-void launch_cfg(const View& v, const float* bias, float* out, bool atomic, const char* what) {
-  static_assert(Cfg::BM == kConvTileBM && Cfg::kThreads == 256, "tile configuration");
-  const TileGrid g = tile_grid(v.max_rows(), v.part(0).N, v.parts(), Cfg::BM, Cfg::BN);
-  if (!tile_grid_ok(g)) throw Error(std::string(what) + ": the problem is too large for one grid");
-  const dim3 grid(unsigned(g.x), unsigned(g.y), unsigned(g.z));
-  tf32_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
-  check_launch(what);
-}
-
-template <class View>
-void launch(const View& v, const float* bias, float* out, bool atomic, const char* what) {
-  with_mma_tile(v.part(0).N,
-                [&](auto cfg) { launch_cfg<decltype(cfg)>(v, bias, out, atomic, what); });
-}
+struct Tf32 {
+  static constexpr const char* kName = "tf32";
+  template <class F>
+  static void pick(int64_t n, F&& f) {
+    with_mma_tile(n, f);
+  }
+  template <class Cfg, class View>
+  static void run(dim3 grid, const View& v, const float* bias, float* out, bool atomic) {
+    tf32_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
+  }
+};
 
 }  // namespace
 
 void tf32_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
                   float* y) {
-  const char* what = "conv3d (cuda): tf32 forward";
-  if (s.k == 1)
-    launch(ConvFwdGemm<float, 1>::make(s, x, w), bias, y, false, what);
-  else
-    launch(ConvFwdGemm<float, 3>::make(s, x, w), bias, y, false, what);
+  tile_forward<Tf32>(s, x, w, bias, y);
 }
 
 void tf32_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx) {
-  const char* what = "conv3d (cuda): tf32 backward_data";
-  if (s.k == 1)
-    launch(ConvDataView<float, 1>{s, gy, w}, nullptr, gx, false, what);
-  else
-    launch(ConvDataView<float, 3>{s, gy, w}, nullptr, gx, false, what);
+  tile_backward_data<Tf32>(s, gy, w, gx);
 }
 
 void tf32_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
                           SplitK split, bool atomic) {
-  const char* what = "conv3d (cuda): tf32 backward_weight";
-  if (s.k == 1)
-    launch(ConvWeightView<float, 1>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
-  else
-    launch(ConvWeightView<float, 3>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+  tile_backward_weight<Tf32>(s, x, gy, out, split, atomic);
 }
 
 }  // namespace fdl::kernels::cuda::detail

@@ -1,10 +1,7 @@
 // conv3d, tiled version: shared-memory tiles of A and B, a register tile of FFMAs per
 // thread (the steps are in kernels/common/conv3d_tile.h, tested on the host).
-#include <string>
-
-#include "kernels/common/conv3d_tile.h"
 #include "kernels/cuda/conv3d_launch.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/conv3d_tile_passes.cuh"
 
 namespace fdl::kernels::cuda::detail {
 
@@ -28,48 +25,32 @@ __global__ void __launch_bounds__(Cfg::kThreads)
   ffma_epilogue<Cfg>(p, t, m0, n0, acc, bias, out, atomic);
 }
 
-template <class Cfg, class View>
-void launch_cfg(const View& v, const float* bias, float* out, bool atomic, const char* what) {
-  static_assert(Cfg::BM == kConvTileBM && Cfg::kThreads == 256, "tile configuration");
-  const TileGrid g = tile_grid(v.max_rows(), v.part(0).N, v.parts(), Cfg::BM, Cfg::BN);
-  if (!tile_grid_ok(g)) throw Error(std::string(what) + ": the problem is too large for one grid");
-  const dim3 grid(unsigned(g.x), unsigned(g.y), unsigned(g.z));
-  tiled_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
-  check_launch(what);
-}
-
-template <class View>
-void launch(const View& v, const float* bias, float* out, bool atomic, const char* what) {
-  with_ffma_tile(v.part(0).N,
-                 [&](auto cfg) { launch_cfg<decltype(cfg)>(v, bias, out, atomic, what); });
-}
+struct Tiled {
+  static constexpr const char* kName = "tiled";
+  template <class F>
+  static void pick(int64_t n, F&& f) {
+    with_ffma_tile(n, f);
+  }
+  template <class Cfg, class View>
+  static void run(dim3 grid, const View& v, const float* bias, float* out, bool atomic) {
+    tiled_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
+  }
+};
 
 }  // namespace
 
 void tiled_forward(const Conv3dShape& s, const float* x, const float* w, const float* bias,
                    float* y) {
-  const char* what = "conv3d (cuda): tiled forward";
-  if (s.k == 1)
-    launch(ConvFwdGemm<float, 1>::make(s, x, w), bias, y, false, what);
-  else
-    launch(ConvFwdGemm<float, 3>::make(s, x, w), bias, y, false, what);
+  tile_forward<Tiled>(s, x, w, bias, y);
 }
 
 void tiled_backward_data(const Conv3dShape& s, const float* gy, const float* w, float* gx) {
-  const char* what = "conv3d (cuda): tiled backward_data";
-  if (s.k == 1)
-    launch(ConvDataView<float, 1>{s, gy, w}, nullptr, gx, false, what);
-  else
-    launch(ConvDataView<float, 3>{s, gy, w}, nullptr, gx, false, what);
+  tile_backward_data<Tiled>(s, gy, w, gx);
 }
 
 void tiled_backward_weight(const Conv3dShape& s, const float* x, const float* gy, float* out,
                            SplitK split, bool atomic) {
-  const char* what = "conv3d (cuda): tiled backward_weight";
-  if (s.k == 1)
-    launch(ConvWeightView<float, 1>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
-  else
-    launch(ConvWeightView<float, 3>::make(s, x, gy, split, !atomic), nullptr, out, atomic, what);
+  tile_backward_weight<Tiled>(s, x, gy, out, split, atomic);
 }
 
 }  // namespace fdl::kernels::cuda::detail
