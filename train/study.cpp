@@ -115,6 +115,8 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
                   "--seed", std::to_string(o.seed), "--epochs", std::to_string(o.epochs), "--shape",
                   std::to_string(o.shape[0]), std::to_string(o.shape[1]), std::to_string(o.shape[2]),
                   "--kspace-centre", arm.kspace_centre, "--device", o.device};
+        if (o.device == "cuda") r.args.insert(r.args.end(), {"--conv", o.conv});
+        if (o.device == "cuda" && o.fast_nondeterministic) r.args.push_back("--fast-nondeterministic");
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
         plan.push_back(r);

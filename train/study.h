@@ -21,6 +21,8 @@ struct StudyOptions {
   std::array<int64_t, 3> shape{160, 160, 128};
   std::string kspace_centre = "shifted";  // shifted | unshifted | both (the ablation)
   std::string device = "cpu";
+  std::string conv = "tiled";         // --conv of every run on the GPU
+  bool fast_nondeterministic = false;  // likewise
   uint64_t seed = 1;
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)

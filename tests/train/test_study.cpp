@@ -150,6 +150,18 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   CHECK(arms[2].find("--model fd-early") != std::string::npos);
   CHECK(arms[2].find("--kspace-centre unshifted") != std::string::npos);
   CHECK(arms[2].find("/fd-early-unshifted/p100/fold1") != std::string::npos);
+  for (const auto& l : arms) CHECK(l.find("--conv") == std::string::npos);  // cpu runs
+
+  // On the GPU every run gets the study's convolution kernels and reduction mode.
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
+                            "' --models unet3d --train-percent 100 --device cuda --conv tf32 "
+                            "--fast-nondeterministic --print-commands",
+                        root / "gpu.log") == 0);
+  const std::string gpu = test::slurp(root / "gpu.log");
+  CHECK_MESSAGE(gpu.find("--device cuda --conv tf32 --fast-nondeterministic") != std::string::npos, gpu);
+  CHECK(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
+                          "' --device cuda --conv fast --print-commands",
+                      root / "badconv.log") != 0);
   fs::remove_all(root);
 }
 
