@@ -4,10 +4,27 @@
 
 namespace fdl::kernels::cuda {
 
+namespace {
+// A device older than every architecture the kernels were built for would fail at its first
+// launch with "no kernel image"; say instead what it is and how to rebuild.
+void check_architecture() {
+  int dev = 0;
+  cudaDeviceProp p{};
+  check(cudaGetDevice(&dev), "cuda: selecting the device");
+  check(cudaGetDeviceProperties(&p, dev), "cuda: reading the device's properties");
+  const int arch = 10 * p.major + p.minor;
+  if (FDL_CUDA_MIN_ARCH > 0 && arch < FDL_CUDA_MIN_ARCH)
+    throw Error(detail::concat("cuda: the device (", p.name, ") is sm_", arch,
+                               " but this build has kernels for sm_", FDL_CUDA_MIN_ARCH,
+                               " and newer only; rebuild with -DCMAKE_CUDA_ARCHITECTURES=", arch));
+}
+}  // namespace
+
 cudaStream_t stream() {
   // One stream for the process's device; created once, never destroyed (work may still be
   // queued on it while statics are torn down).
   static cudaStream_t s = [] {
+    check_architecture();
     cudaStream_t st = nullptr;
     check(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), "cuda: creating the stream");
     return st;
