@@ -42,12 +42,7 @@ const bool registered = fdl::app::add_command(
           ->check(CLI::IsMember({"shifted", "unshifted", "both"}))
           ->capture_default_str();
       cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-      cmd.add_option("--conv", o.conv, "GPU convolution kernels of every run (with --device cuda): direct, "
-                     "tiled or tf32")
-          ->check(CLI::IsMember({"direct", "tiled", "tf32"}))
-          ->capture_default_str();
-      cmd.add_flag("--fast-nondeterministic", o.fast_nondeterministic,
-                   "GPU weight gradients by atomics in every run (with --device cuda)");
+      fdl::app::add_gpu_conv_options(cmd, o.conv, o.fast_nondeterministic);
       cmd.add_option("--seed", o.seed, "Seed of the splits and of every run")->capture_default_str();
       cmd.add_option("--jobs", o.jobs, "Runs in parallel processes")->check(CLI::PositiveNumber)->capture_default_str();
       cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)");

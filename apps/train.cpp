@@ -45,12 +45,7 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
       cmd.add_option("--seed", t.seed, "Seed of the split, weights, dropout and shuffling")->capture_default_str();
       cmd.add_option("--device", t.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-      cmd.add_option("--conv", t.conv, "GPU convolution kernels: direct (simple), tiled (FP32 shared-memory "
-                     "tiles) or tf32 (tensor cores, TF32 inputs)")
-          ->check(CLI::IsMember({"direct", "tiled", "tf32"}))
-          ->capture_default_str();
-      cmd.add_flag("--fast-nondeterministic", t.fast_nondeterministic,
-                   "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible");
+      fdl::app::add_gpu_conv_options(cmd, t.conv, t.fast_nondeterministic);
       cmd.add_option("--beta", a->beta, "Spectral block fraction per axis: BX BY BZ (FD models)")
           ->expected(3)
           ->capture_default_str();
