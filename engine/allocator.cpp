@@ -157,7 +157,7 @@ void* Allocator::allocate(size_t bytes) {
       p = raw_alloc(n);
     }
     FDL_CHECK(p, device_name(device_), " allocator: out of memory allocating ", n, " bytes (",
-              stats_.in_use, " in use)");
+              stats_.in_use, " in use); a smaller --batch or --shape needs less");
     stats_.reserved += n;
   }
   if (dbg) {
