@@ -33,10 +33,18 @@ std::array<int64_t, 3> spatial(const Tensor& t) {
 int64_t half_numel(const std::array<int64_t, 3>& d) { return d[0] * d[1] * (d[2] / 2 + 1); }
 
 #ifdef FDL_HAVE_CUDA
-// cuFFT's work area, from the caching allocator.
+// cuFFT's work area, from the caching allocator. Planning a new shape (validation's batch of
+// one, say) can fail when the allocator's cache holds most of the GPU: the cache is then given
+// back and the plan tried once more.
 template <class T>
 Tensor cufft_work(const std::array<int64_t, 3>& dims, int64_t batch, bool forward) {
-  const size_t bytes = kernels::cuda::fft_workspace_bytes<T>(dims, batch, forward);
+  size_t bytes = 0;
+  try {
+    bytes = kernels::cuda::fft_workspace_bytes<T>(dims, batch, forward);
+  } catch (const Error&) {
+    Allocator::get(Device::CUDA).empty_cache();
+    bytes = kernels::cuda::fft_workspace_bytes<T>(dims, batch, forward);
+  }
   return Tensor::empty({int64_t(bytes / 4 + 1)}, DType::F32, Device::CUDA);
 }
 #endif
