@@ -21,7 +21,8 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("run", p.run_dir, "Run directory of fdl train (config.json, model.safetensors)")->required();
       cmd.add_option("-o,--out", p.out_dir, "Output directory: <name>.nii.gz masks (uint8, the input's grid)")
           ->required();
-      cmd.add_option("inputs", p.inputs, ".nii/.nii.gz files, or directories of them")->required();
+      cmd.add_option("inputs", p.inputs, ".nii/.nii.gz files, or directories of them; for a multi-channel run, "
+                     "nnU-Net's <case>_0000, <case>_0001, ... files are one case")->required();
       cmd.add_flag("--probabilities", p.probabilities,
                    "Also write <name>_prob.nii.gz: float32 (X, Y, Z, K) sigmoid maps on the model's grid");
       cmd.add_option("--device", p.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

@@ -53,6 +53,59 @@ std::vector<fs::path> list_inputs(const std::vector<std::string>& inputs) {
   return out;
 }
 
+// One prediction: the name it is written under, the case whose image it reads, and the file
+// to name in messages.
+struct Input {
+  std::string name;
+  Case image;
+  std::string shown;
+};
+
+// "<case>_0001" -> 1 (nnU-Net's channel suffix); -1 for any other stem.
+int channel_suffix(const std::string& stem) {
+  const size_t n = stem.size();
+  if (n < 6 || stem[n - 5] != '_') return -1;
+  for (size_t i = n - 4; i < n; ++i)
+    if (stem[i] < '0' || stem[i] > '9') return -1;
+  return std::stoi(stem.substr(n - 4));
+}
+
+// With a run of C > 1 channels, nnU-Net's channel files <case>_0000 ... <case>_000{C-1} become
+// one input named <case> (in the order of their first file); any other file is one input.
+// A case missing a channel file, or with an index >= C, is an fdl::Error naming it.
+std::vector<Input> group_channels(const std::vector<fs::path>& files, int channels) {
+  std::vector<Input> out;
+  std::map<std::string, size_t> group_of;           // case -> index in out
+  std::map<std::string, std::map<int, fs::path>> groups;
+  for (const fs::path& f : files) {
+    const std::string stem = nifti_stem(f);
+    const int ch = channels > 1 ? channel_suffix(stem) : -1;
+    if (ch < 0) {
+      out.push_back({stem, Case{stem, f.string(), "", {}}, f.string()});
+      continue;
+    }
+    const std::string id = stem.substr(0, stem.size() - 5);
+    FDL_CHECK(ch < channels, f.string(), ": channel ", ch, " of case ", id, ", but the run was trained on ",
+              channels, " channels (", nnunet_channel_stem(id, 0), " to ", nnunet_channel_stem(id, channels - 1), ")");
+    FDL_CHECK(groups[id].emplace(ch, f).second, f.string(), ": channel ", ch, " of case ", id,
+              " is given twice");
+    if (group_of.emplace(id, out.size()).second) out.push_back({id, Case{id, "", "", {}}, ""});
+  }
+  for (auto& [id, chans] : groups) {
+    Input& in = out[group_of.at(id)];
+    const fs::path& first = chans.begin()->second;
+    for (int c = 0; c < channels; ++c) {
+      const auto it = chans.find(c);
+      FDL_CHECK(it != chans.end(), "case ", id, ": no channel file ", c, " (", nnunet_channel_stem(id, c),
+                ") beside ", first.string(), "; a run of ", channels, " channels needs all of them");
+      in.image.channel_files.push_back(it->second.string());
+    }
+    in.image.image = in.image.channel_files[0];
+    in.shown = in.image.image + " (+" + std::to_string(channels - 1) + " channel files)";
+  }
+  return out;
+}
+
 Tensor argmax_classes(const Tensor& logits) {  // (K, X, Y, Z) float32 -> int32 (X, Y, Z)
   const int64_t k = logits.size(0), n = logits.numel() / k;
   Tensor out = Tensor::empty({logits.size(1), logits.size(2), logits.size(3)}, DType::I32);
@@ -145,31 +198,31 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
   const Device dev = parse_device(o.device);
   FDL_CHECK(!o.out_dir.empty(), "predict: -o OUT_DIR is required");
   const TrainedModel m = load_trained(o.run_dir, dev);
-  const std::vector<fs::path> inputs = list_inputs(o.inputs);
+  const std::vector<Input> inputs = group_channels(list_inputs(o.inputs), m.config.channels);
 
   // Everything is read and checked before the first file is written.
-  std::map<std::string, fs::path> names;
-  for (const fs::path& in : inputs) {
-    const std::string name = nifti_stem(in);
-    const auto [it, fresh] = names.emplace(name, in);
-    FDL_CHECK(fresh, in.string(), " and ", it->second.string(), " would both be written as ", name,
+  std::map<std::string, std::string> names;
+  for (const Input& in : inputs) {
+    const auto [it, fresh] = names.emplace(in.name, in.shown);
+    FDL_CHECK(fresh, in.shown, " and ", it->second, " would both be written as ", in.name,
               ".nii.gz; predict them into different directories");
-    const Volume v = read_case_image(Case{name, in.string(), "", {}});
-    FDL_CHECK(v.data.size(0) == m.config.channels, in.string(), ": has ", v.data.size(0),
+    const Volume v = read_case_image(in.image);
+    FDL_CHECK(v.data.size(0) == m.config.channels, in.shown, ": has ", v.data.size(0),
               " channel(s) but the run was trained on ", m.config.channels,
-              " (a multi-channel input is one 4-D file, channels last)");
+              " (a multi-channel input is one 4-D file, channels last, or nnU-Net's <case>_0000, "
+              "<case>_0001, ... files)");
     const float* x = v.data.data<float>();
     const int64_t bad = std::count_if(x, x + v.data.numel(), [](float f) { return !std::isfinite(f); });
-    FDL_CHECK(bad == 0, in.string(), ": ", bad, " voxel(s) are NaN or Inf");
+    FDL_CHECK(bad == 0, in.shown, ": ", bad, " voxel(s) are NaN or Inf");
   }
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   FDL_CHECK(!ec, o.out_dir, ": cannot create the output directory: ", ec.message());
 
   std::vector<std::string> written;
-  for (const fs::path& in : inputs) {
-    const std::string name = nifti_stem(in);
-    const Volume v = read_case_image(Case{name, in.string(), "", {}});
+  for (const Input& in : inputs) {
+    const std::string& name = in.name;
+    const Volume v = read_case_image(in.image);
     const Prediction p = predict_image(m, v.data, o.probabilities);
     const std::string mask_path = (fs::path(o.out_dir) / (name + ".nii.gz")).string();
     write_nifti(mask_path, p.mask.to(DType::F32), v, NiftiOutType::UInt8);
@@ -179,7 +232,7 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
       write_nifti(prob_path, p.probabilities, model_grid_header(v, m.pre));
       written.push_back(prob_path);
     }
-    std::printf("%s -> %s%s\n", in.string().c_str(), mask_path.c_str(), o.probabilities ? " (+ _prob)" : "");
+    std::printf("%s -> %s%s\n", in.shown.c_str(), mask_path.c_str(), o.probabilities ? " (+ _prob)" : "");
     std::fflush(stdout);
   }
   return written;

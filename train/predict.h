@@ -45,7 +45,9 @@ Volume model_grid_header(const Volume& input, const Preprocess& p);
 
 struct PredictOptions {
   std::string run_dir, out_dir;
-  std::vector<std::string> inputs;  // .nii/.nii.gz files, or directories of them
+  // .nii/.nii.gz files, or directories of them. For a run of C > 1 channels, nnU-Net's
+  // <case>_0000 ... <case>_000{C-1} files are grouped into one input named <case>.
+  std::vector<std::string> inputs;
   bool probabilities = false;
   std::string device = "cpu";
 };

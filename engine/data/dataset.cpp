@@ -138,6 +138,16 @@ void open_msd(Dataset& d, const json& j, const std::string& file) {
   missing.raise();
 }
 
+}  // namespace
+
+std::string nnunet_channel_stem(const std::string& id, int channel) {
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "_%04d", channel);
+  return id + suffix;
+}
+
+namespace {
+
 void open_nnunet(Dataset& d, const json& j, const std::string& file) {
   const fs::path root = d.root;
   FDL_CHECK(j.contains("channel_names"), file, ": no 'channel_names' map");
@@ -158,9 +168,7 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
     Case c;
     c.id = name.substr(0, name.size() - first.size());
     for (int ch = 0; ch < d.channels; ++ch) {
-      char suffix[16];
-      std::snprintf(suffix, sizeof suffix, "_%04d", ch);
-      const fs::path p = root / "imagesTr" / (c.id + suffix + ending);
+      const fs::path p = root / "imagesTr" / (nnunet_channel_stem(c.id, ch) + ending);
       missing.need(p, "case " + c.id + " channel " + std::to_string(ch) + ":");
       c.channel_files.push_back(p.string());
     }

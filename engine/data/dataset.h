@@ -38,6 +38,9 @@ struct Dataset {
 // every label file to count the classes and says so on stderr.
 Dataset open_dataset(const std::string& dir);
 
+// nnU-Net v2's file stem of a case's channel: "<id>_0001" for channel 1.
+std::string nnunet_channel_stem(const std::string& id, int channel);
+
 // The case's image as float32 (C, X, Y, Z) for every layout: a 3-D file gets C = 1, a 4-D
 // file (channels last on disk) is channels first, nnU-Net channel files are stacked after a
 // check that they agree in shape. The geometry (affine, spacing, ...) is the first file's.

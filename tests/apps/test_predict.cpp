@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -13,10 +14,12 @@
 #include <map>
 #include <sstream>
 
+#include "engine/data/dataset.h"
 #include "engine/data/phantoms.h"
 #include "engine/device.h"
 #include "engine/io/nifti.h"
 #include "engine/metrics/segmentation.h"
+#include "engine/ops/elementwise.h"
 #include "train/checkpoint.h"
 #include "tests/support.h"
 
@@ -272,6 +275,56 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   CHECK_MESSAGE(test::slurp(log).find("'case_999' is not in the dataset") != std::string::npos, test::slurp(log));
   CHECK_FALSE(fs::exists(d / "run_bad" / "config.json"));
   CHECK_FALSE(fs::exists(d / "run_bad" / "state.json"));
+}
+
+TEST_CASE("fdl predict: a two-channel run groups nnU-Net's <case>_0000/_0001 files per case") {
+  // An nnU-Net v2 dataset of two channels: the phantom and the phantom negated.
+  const fs::path src = phantoms("nnunet_src", {16, 16, 8}), d = workdir("nnunet");
+  const fs::path ds = d / "data", ts = d / "imagesTs", log = d / "log.txt";
+  fs::create_directories(ds / "imagesTr");
+  fs::create_directories(ds / "labelsTr");
+  fs::create_directories(ts);
+  int cases = 0;
+  for (const auto& e : fs::directory_iterator(src / "imagesTr")) {
+    const std::string name = e.path().filename().string(), id = name.substr(0, name.size() - 7);
+    Volume v = read_nifti(e.path().string());
+    write_nifti((ds / "imagesTr" / (id + "_0000.nii.gz")).string(), v.data, v);
+    write_nifti((ds / "imagesTr" / (id + "_0001.nii.gz")).string(), scale(v.data, -1.0), v);
+    fs::copy_file(src / "labelsTr" / name, ds / "labelsTr" / name);
+    ++cases;
+  }
+  std::ofstream(ds / "dataset.json")
+      << R"({"channel_names": {"0": "QSM", "1": "negated"}, "labels": {"background": 0, "red_nucleus": 1,)"
+      << R"( "dentate": 2}, "numTraining": )" << cases << R"(, "file_ending": ".nii.gz"})";
+  const fs::path run = d / "run";
+  REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "", 1), log) == 0, test::slurp(log));
+  for (const std::string f : {"case_000_0000", "case_000_0001", "case_001_0000", "case_001_0001"})
+    fs::copy_file(ds / "imagesTr" / (f + ".nii.gz"), ts / (f + ".nii.gz"));
+  // The same case as one 4-D file, channels last.
+  const Volume stacked = read_case_image(Case{"case_000", "", "",
+                                              {(ts / "case_000_0000.nii.gz").string(), (ts / "case_000_0001.nii.gz").string()}});
+  write_nifti((d / "stacked.nii.gz").string(), stacked.data, stacked);
+
+  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out").string() + " " + ts.string(), log) == 0,
+                  test::slurp(log));
+  std::vector<std::string> written;
+  for (const auto& e : fs::directory_iterator(d / "out")) written.push_back(e.path().filename().string());
+  std::sort(written.begin(), written.end());
+  CHECK(written == std::vector<std::string>{"case_000.nii.gz", "case_001.nii.gz"});
+  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out4d").string() + " " + (d / "stacked.nii.gz").string(), log) == 0,
+                  test::slurp(log));
+  const Volume grouped = read_nifti((d / "out" / "case_000.nii.gz").string());
+  CHECK(grouped.data.shape() == Shape{16, 16, 8});
+  CHECK(grouped.data.to_vector() == read_nifti((d / "out4d" / "stacked.nii.gz").string()).data.to_vector());
+
+  // A case without its second channel file: a clear error and nothing written.
+  fs::remove(ts / "case_001_0001.nii.gz");
+  CHECK(run_fdl("predict " + run.string() + " -o " + (d / "out2").string() + " " + ts.string(), log) != 0);
+  CHECK_MESSAGE(test::slurp(log).find("case case_001: no channel file 1 (case_001_0001)") != std::string::npos,
+                test::slurp(log));
+  CHECK_FALSE(fs::exists(d / "out2" / "case_000.nii.gz"));
+  fs::remove_all(d);
+  fs::remove_all(src);
 }
 
 TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no output") {
