@@ -64,17 +64,23 @@ std::vector<int64_t> montage_slices(const Tensor& label, int count) {
   const int32_t* l = label.data<int32_t>();
   for (int64_t i = 0; i < nx * ny; ++i)
     for (int64_t z = 0; z < nz; ++z) area[size_t(z)] += l[i * nz + z] != 0;
-  int64_t first = nz, last = -1;
+  // The slices that show a structure (every slice when none does): structures at different
+  // heights leave empty slices between them, which would show only noise.
+  std::vector<int64_t> shown;
   for (int64_t z = 0; z < nz; ++z)
-    if (area[size_t(z)] > 0) first = std::min(first, z), last = z;
-  if (last < 0) first = 0, last = nz - 1;
+    if (area[size_t(z)] > 0) shown.push_back(z);
+  const bool any = !shown.empty();
+  if (!any)
+    for (int64_t z = 0; z < nz; ++z) shown.push_back(z);
   std::vector<int64_t> out;
-  if (area[size_t(first)] > 0)
-    out.push_back(int64_t(std::max_element(area.begin(), area.end()) - area.begin()));
-  for (int q = 1; int(out.size()) < count && q <= count + 1; ++q) {
-    const int64_t z = first + (last - first) * q / (count + 1);
-    if (std::find(out.begin(), out.end(), z) == out.end()) out.push_back(z);
-  }
+  auto add = [&](int64_t z) {
+    if (int(out.size()) < count && std::find(out.begin(), out.end(), z) == out.end()) out.push_back(z);
+  };
+  if (any) add(int64_t(std::max_element(area.begin(), area.end()) - area.begin()));
+  const int64_t n = int64_t(shown.size());
+  for (int q = 1; q <= count + 1; ++q) add(shown[size_t((n - 1) * q / (count + 1))]);
+  // Fewer such slices than asked for: the rest spread over their extent.
+  for (int q = 1; q <= count + 1; ++q) add(shown.front() + (shown.back() - shown.front()) * q / (count + 1));
   out.resize(std::min(out.size(), size_t(count)));
   std::sort(out.begin(), out.end());
   return out;

@@ -38,6 +38,9 @@ TEST_CASE("montage: slices through the largest cross-section and the label's ext
   for (int64_t s : z) CHECK((s >= 2 && s <= 9));
   CHECK(std::is_sorted(z.begin(), z.end()));
   CHECK(std::adjacent_find(z.begin(), z.end()) == z.end());
+  // Structures at two heights: every slice shown cuts one, none falls in the gap between.
+  const Tensor gap = labels({12, 12, 12}, {{4, 4, 2, 1}, {4, 4, 3, 1}, {6, 6, 9, 2}});
+  CHECK(montage_slices(gap, 3) == std::vector<int64_t>{2, 3, 9});
   // No foreground: spread over the volume.
   const std::vector<int64_t> e = montage_slices(Tensor::zeros({4, 4, 8}, DType::I32), 3);
   CHECK(e == std::vector<int64_t>{1, 3, 5});
