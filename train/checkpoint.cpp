@@ -91,7 +91,7 @@ void write_config(const std::string& path, const RunConfig& c) {
                   {"train_percent", c.train_percent},
                   {"folds", c.folds},
                   {"test_fraction", c.test_fraction},
-                  {"lr", c.lr},
+                  {"lr", c.adam.lr},
                   {"batch", c.batch},
                   {"epochs", c.epochs},
                   {"adam",
@@ -130,7 +130,7 @@ RunConfig read_config(const std::string& path) {
   c.train_percent = field<double>(j, "train_percent", path);
   c.folds = field_or<int>(j, "folds", c.folds, path);
   c.test_fraction = field_or<double>(j, "test_fraction", c.test_fraction, path);
-  c.lr = field<double>(j, "lr", path);
+  c.adam.lr = field<double>(j, "lr", path);
   c.batch = field<int>(j, "batch", path);
   c.epochs = field<int>(j, "epochs", path);
   const json adam = field<json>(j, "adam", path);
@@ -138,7 +138,6 @@ RunConfig read_config(const std::string& path) {
   c.adam.beta2 = field<double>(adam, "beta2", path);
   c.adam.eps = field<double>(adam, "eps", path);
   c.adam.weight_decay = field<double>(adam, "weight_decay", path);
-  c.adam.lr = c.lr;
   c.conv = field_or<std::string>(j, "conv", c.conv, path);
   c.fast_nondeterministic = field_or<bool>(j, "fast_nondeterministic", c.fast_nondeterministic, path);
   const json split = field<json>(j, "split", path);
@@ -193,7 +192,7 @@ std::string config_difference(const RunConfig& a, const RunConfig& b) {
       {"--norm", norm_name(a.norm) + " " + str({a.pct_low, a.pct_high}),
        norm_name(b.norm) + " " + str({b.pct_low, b.pct_high})},
       {"--batch", str(a.batch), str(b.batch)},
-      {"--lr", str(a.lr), str(b.lr)},
+      {"--lr", str(a.adam.lr), str(b.adam.lr)},
       {"--seed", str(a.seed), str(b.seed)},
       {"--beta", str(a.beta), str(b.beta)},
       {"--kspace-centre", a.kspace_centre, b.kspace_centre},

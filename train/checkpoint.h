@@ -41,10 +41,9 @@ struct RunConfig {
   double train_percent = 100;
   int folds = 5;
   double test_fraction = 0.2;
-  double lr = 1e-3;
   int batch = 2;
   int epochs = 300;  // the target; a resumed run may change it
-  AdamOptions adam;  // lr is taken from `lr`
+  AdamOptions adam;  // --lr is adam.lr
   // The GPU conv kernels and their weight-gradient reduction (used only on the GPU, but a run
   // keeps them: they change its numbers).
   std::string conv = "tiled";

@@ -281,7 +281,6 @@ TrainResult train(const TrainOptions& o) {
   cfg.train_percent = record.train_percent;
   cfg.folds = record.folds;
   cfg.test_fraction = record.test_fraction;
-  cfg.lr = o.lr;
   cfg.batch = o.batch;
   cfg.epochs = o.epochs;
   cfg.adam.lr = o.lr;

@@ -91,7 +91,7 @@ TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, trai
   CHECK(c.shape == std::array<int64_t, 3>{16, 16, 8});
   CHECK(c.classes == 3);
   CHECK(c.seed == 3);
-  CHECK(c.lr == 0.01);
+  CHECK(c.adam.lr == 0.01);
   CHECK(c.train_cases.size() == 4);
   CHECK(c.val_cases.size() == 1);
   CHECK(c.test_cases.size() == 1);

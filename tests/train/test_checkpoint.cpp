@@ -86,7 +86,7 @@ TEST_CASE("checkpoint: config round trip and the differing option is named") {
   c.seed = 0xFFFFFFFFFFFFFFFFull;
   c.fold = 3;
   c.train_percent = 2.5;
-  c.lr = 3e-4;
+  c.adam.lr = 3e-4;
   c.batch = 1;
   c.epochs = 7;
   c.train_cases = {"a", "b"};
@@ -96,7 +96,7 @@ TEST_CASE("checkpoint: config round trip and the differing option is named") {
   const RunConfig r = read_config((d / "config.json").string());
   CHECK(config_difference(c, r).empty());
   CHECK(r.seed == c.seed);
-  CHECK(r.lr == c.lr);
+  CHECK(r.adam.lr == c.adam.lr);
   CHECK(r.train_percent == c.train_percent);
   CHECK(r.class_names == c.class_names);
   CHECK(r.test_cases == c.test_cases);
@@ -105,7 +105,7 @@ TEST_CASE("checkpoint: config round trip and the differing option is named") {
   e.epochs = 100;  // a resumed run may train longer
   CHECK(config_difference(c, e).empty());
   RunConfig l = c;
-  l.lr = 1e-3;
+  l.adam.lr = 1e-3;
   CHECK(config_difference(c, l).find("--lr") != std::string::npos);
   RunConfig k = c;
   k.kspace_centre = "shifted";
