@@ -120,12 +120,14 @@ uint64_t fresh_seed() {
   return (uint64_t(rd()) << 32) ^ rd();
 }
 
-std::filesystem::path scratch_dir(const std::string& suite, const std::string& name) {
+std::filesystem::path scratch_dir(const std::string& suite, const std::string& name,
+                                  std::initializer_list<const char*> subdirs) {
   namespace fs = std::filesystem;
   const fs::path d =
       fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid())) / name;
   fs::remove_all(d);
   fs::create_directories(d);
+  for (const char* s : subdirs) fs::create_directories(d / s);
   return d;
 }
 

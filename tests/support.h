@@ -2,6 +2,7 @@
 // Shared test helpers: finite-difference gradient checks, closeness checks, fixtures.
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,9 @@ Agreement agreement(const Tensor& got, const Tensor& want);
 uint64_t fresh_seed();
 
 // A fresh, empty directory <tmp>/fdl_test_<suite>_<pid>/<name>.
-std::filesystem::path scratch_dir(const std::string& suite, const std::string& name);
+// With `subdirs`, those are created inside it too (imagesTr, labelsTr, ...).
+std::filesystem::path scratch_dir(const std::string& suite, const std::string& name,
+                                  std::initializer_list<const char*> subdirs = {});
 std::string slurp(const std::filesystem::path& p);  // a whole file; empty if unreadable
 // Runs the fdl binary with `args` (shell words), its output going to `log`, and returns its
 // exit status (-1 when it did not exit normally). OpenMP waits passively: CTest runs tests

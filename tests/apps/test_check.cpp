@@ -17,10 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path workdir(const std::string& name) {
-  const fs::path d = test::scratch_dir("app_check", name);
-  fs::create_directories(d / "imagesTr");
-  fs::create_directories(d / "labelsTr");
-  return d;
+  return test::scratch_dir("app_check", name, {"imagesTr", "labelsTr"});
 }
 
 // Runs `fdl check DIR`; the exit status (-1 for a crash), the output in `out`.

@@ -18,12 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) {
-  const fs::path d = test::scratch_dir("evaluate", name);
-  fs::create_directories(d / "pred");
-  fs::create_directories(d / "label");
-  return d;
-}
+fs::path workdir(const std::string& name) { return test::scratch_dir("evaluate", name, {"pred", "label"}); }
 
 // Runs `fdl evaluate ARGS`; returns the exit status, and the output in `log`.
 int fdl_evaluate(const std::string& args, const fs::path& log) {

@@ -17,10 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path d = test::scratch_dir("check", name);
-  fs::create_directories(d / "imagesTr");
-  fs::create_directories(d / "labelsTr");
-  return d;
+  return test::scratch_dir("check", name, {"imagesTr", "labelsTr"});
 }
 
 Volume oblique() {

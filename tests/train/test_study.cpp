@@ -38,15 +38,20 @@ std::map<std::string, double> values(const fs::path& run, size_t c, const std::s
   return v;
 }
 
+// 8 phantom cases of 16x16x8.
+void tiny_phantoms(const fs::path& dir) {
+  PhantomOptions po;
+  po.cases = 8;
+  po.shape = {16, 16, 8};
+  write_phantoms(dir.string(), po);
+}
+
 }  // namespace
 
 TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers that follow from its runs") {
   const fs::path root = test::scratch_dir("study", "tiny");
   const fs::path ds = root / "phantoms", st = root / "study";
-  PhantomOptions po;
-  po.cases = 8;
-  po.shape = {16, 16, 8};
-  write_phantoms(ds.string(), po);
+  tiny_phantoms(ds);
   const std::string args = "study '" + ds.string() + "' -o '" + st.string() +
                            "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --jobs 2";
   REQUIRE_MESSAGE(test::run_fdl(args, root / "first.log") == 0, test::slurp(root / "first.log"));
@@ -168,10 +173,7 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
 TEST_CASE("study: with several folds each test case counts once, its value the mean over the folds") {
   const fs::path root = test::scratch_dir("study", "folds");
   const fs::path ds = root / "phantoms", st = root / "study";
-  PhantomOptions po;
-  po.cases = 8;
-  po.shape = {16, 16, 8};
-  write_phantoms(ds.string(), po);
+  tiny_phantoms(ds);
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
                             "' --models unet3d,fd-late --train-percent 100 --folds 1,2 --epochs 1 --shape 16 16 8",
                         root / "run.log") == 0);
