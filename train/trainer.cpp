@@ -90,22 +90,21 @@ struct Validation {
   std::vector<double> dice;  // foreground classes
 };
 
-// The loss of a host batch on `dev`: the batch is copied there, its labels one-hot encoded
-// there, and the forward pass and the loss each get their NVTX range.
-struct BatchLoss {
-  Tensor logits, target, loss;
+// A host batch on `dev`: the batch is copied there, its labels one-hot encoded there, and
+// the forward pass runs in its NVTX range.
+struct Batch {
+  Tensor logits, target;
 };
-BatchLoss batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
-  BatchLoss b;
-  const Tensor x = x_host.to(dev);
-  b.target = one_hot(y_host.to(dev), classes);
-  {
-    FDL_PROFILE_RANGE("forward");
-    b.logits = model.forward(x);
-  }
+Batch forward_batch(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
+  FDL_PROFILE_RANGE("forward");
+  return {model.forward(x_host.to(dev)), one_hot(y_host.to(dev), classes)};
+}
+
+// The training loss of a host batch.
+Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
+  const Batch b = forward_batch(model, x_host, y_host, classes, dev);
   FDL_PROFILE_RANGE("loss");
-  b.loss = soft_dice_loss(b.logits, b.target);
-  return b;
+  return soft_dice_loss(b.logits, b.target);
 }
 
 // Backward and the Adam step, each in its NVTX range.
@@ -130,10 +129,16 @@ Validation validate(SegModel& model, const std::vector<Sample>& val, int classes
   std::iota(idx.begin(), idx.end(), 0);
   for (size_t i = 0; i < val.size(); ++i) {
     const auto [x, y] = stack(val, idx, i, i + 1);
-    const BatchLoss b = batch_loss(model, x, y, classes, dev);
-    v.loss += b.loss.item();
+    const Batch b = forward_batch(model, x, y, classes, dev);
+    FDL_PROFILE_RANGE("loss");
+    // The loss is 1 - the mean foreground soft Dice (dice.h): one pass over the logits gives both.
     const std::vector<double> d = dice_per_class(b.logits, b.target);
-    for (int k = 1; k < classes; ++k) v.dice[size_t(k - 1)] += d[size_t(k)];
+    double sum = 0;
+    for (int k = 1; k < classes; ++k) {
+      v.dice[size_t(k - 1)] += d[size_t(k)];
+      sum += d[size_t(k)];
+    }
+    v.loss += 1.0 - sum / double(classes - 1);
   }
   v.loss /= double(val.size());
   for (double& d : v.dice) d /= double(val.size());
@@ -224,7 +229,7 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
     for (size_t b = 0; b < order.size() && int(times.size()) < steps; b += size_t(batch)) {
       const auto t0 = Clock::now();
       const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
-      const Tensor loss = batch_loss(model, x, y, classes, dev).loss;
+      const Tensor loss = batch_loss(model, x, y, classes, dev);
       update(loss, opt);
       const double l = loss.item();
       device_synchronize();
@@ -361,7 +366,7 @@ TrainResult train(const TrainOptions& o) {
       const auto t_step = Clock::now();
       const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
       const auto [x, y] = stack(train_set, order, b0, b1);
-      const Tensor loss = batch_loss(*model, x, y, ds.classes, dev).loss;
+      const Tensor loss = batch_loss(*model, x, y, ds.classes, dev);
       update(loss, opt);
       // Read once the whole step is queued, so the GPU is not idle while the host waits. A
       // non-finite loss stops the run before these weights reach a checkpoint.
