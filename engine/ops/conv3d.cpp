@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/ops/checks.h"
 #include "engine/profile.h"
+#include "kernels/common/conv3d_gemm.h"
 #include "kernels/cpu/conv3d.h"
 #ifdef FDL_HAVE_CUDA
 #include "kernels/cuda/conv3d.h"
@@ -64,58 +65,103 @@ Shape out_shape(const kernels::Conv3dShape& s) {
 
 Tensor scratch(int64_t elements, DType t) { return Tensor::empty({elements}, t); }
 
-#ifdef FDL_HAVE_CUDA
-namespace kg = kernels::cuda;
+// How a GPU convolution runs, read once in the forward so the backward pairs with it.
+struct GpuPlan {
+  kernels::ConvKernel kind = kernels::ConvKernel::Tiled;
+  bool deterministic = true;
+};
 
 // Float64 always runs the direct kernels.
-kernels::ConvKernel gpu_kernel(DType t) {
-  if (t == DType::F64) return kernels::ConvKernel::Direct;
-  switch (g_algo) {
-    case ConvAlgo::Direct: return kernels::ConvKernel::Direct;
-    case ConvAlgo::Tf32: return kernels::ConvKernel::Tf32;
-    case ConvAlgo::Tiled: break;
-  }
-  return kernels::ConvKernel::Tiled;
+GpuPlan gpu_plan(DType t) {
+  GpuPlan p;
+  p.deterministic = !g_nondeterministic;
+  if (t == DType::F64 || g_algo == ConvAlgo::Direct)
+    p.kind = kernels::ConvKernel::Direct;
+  else if (g_algo == ConvAlgo::Tf32)
+    p.kind = kernels::ConvKernel::Tf32;
+  return p;
 }
+
+// Which of x, w and bias want a gradient. The backward passes return grads[0..2] for them
+// (undefined where not wanted) from the saved input xs and weight ws.
+struct Wanted {
+  bool x, w, bias;
+};
+
+Tensor forward_cpu(const kernels::Conv3dShape& s, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const int threads = omp_get_max_threads();
+  Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor work = scratch(kc::conv3d_forward_scratch<T>(s, threads), x.dtype());
+    kc::conv3d_forward<T>(s, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                          y.data<T>(), work.data<T>(), threads);
+  });
+  return y;
+}
+
+std::vector<Tensor> backward_cpu(const kernels::Conv3dShape& s, const Tensor& g, const Tensor& xs,
+                                 const Tensor& ws, Wanted want) {
+  std::vector<Tensor> grads(3);
+  const int threads = omp_get_max_threads();
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (want.x) {
+      Tensor work = scratch(kc::conv3d_backward_data_scratch<T>(s, threads), g.dtype());
+      grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype());
+      kc::conv3d_backward_data<T>(s, g.data<T>(), ws.data<T>(), grads[0].data<T>(), work.data<T>(), threads);
+    }
+    if (want.w) {
+      Tensor work = scratch(kc::conv3d_backward_weight_scratch<T>(s, threads), g.dtype());
+      grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype());
+      kc::conv3d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), grads[1].data<T>(), work.data<T>(), threads);
+    }
+    if (want.bias) {
+      grads[2] = Tensor::empty({s.cout}, g.dtype());
+      kc::conv3d_backward_bias<T>(s, g.data<T>(), grads[2].data<T>());
+    }
+  });
+  return grads;
+}
+
+#ifdef FDL_HAVE_CUDA
+namespace kg = kernels::cuda;
 
 // Scratch on the GPU from the caching allocator; at least one element so it is allocated.
 Tensor gpu_scratch(int64_t elements, DType t) {
   return Tensor::empty({elements > 0 ? elements : 1}, t, Device::CUDA);
 }
 
-Tensor conv3d_cuda(const kernels::Conv3dShape& s, kernels::ConvKernel kind, const Tensor& x,
-                   const Tensor& w, const Tensor& bias) {
+Tensor forward_cuda(const kernels::Conv3dShape& s, GpuPlan plan, const Tensor& x, const Tensor& w,
+                    const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape(s), x.dtype(), Device::CUDA);
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kg::conv3d_forward<T>(kind, s, x.data<T>(), w.data<T>(),
+    kg::conv3d_forward<T>(plan.kind, s, x.data<T>(), w.data<T>(),
                           bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   return y;
 }
 
-// The gradients of conv3d on the GPU: grads[0..2] for x, w, bias where wanted, with the
-// kernel and reduction mode the forward ran under.
-std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, kernels::ConvKernel kind,
-                                         bool deterministic, const Tensor& g, const Tensor& xs,
-                                         const Tensor& ws, bool gx, bool gw, bool gb) {
+std::vector<Tensor> backward_cuda(const kernels::Conv3dShape& s, GpuPlan plan, const Tensor& g,
+                                  const Tensor& xs, const Tensor& ws, Wanted want) {
   // The kernels would read a host pointer: refuse a gradient that did not follow the output.
   FDL_CHECK(g.device() == Device::CUDA, "conv3d backward: the output gradient is on ",
             device_name(g.device()), " but the convolution ran on cuda");
   std::vector<Tensor> grads(3);
   dispatch_float(g.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if (gx) {
+    if (want.x) {
       grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype(), Device::CUDA);
-      kg::conv3d_backward_data<T>(kind, s, g.data<T>(), ws.data<T>(), grads[0].data<T>());
+      kg::conv3d_backward_data<T>(plan.kind, s, g.data<T>(), ws.data<T>(), grads[0].data<T>());
     }
-    if (gw) {
-      Tensor work = gpu_scratch(kernels::conv_weight_scratch(s, kind, deterministic), g.dtype());
+    if (want.w) {
+      Tensor work = gpu_scratch(kernels::conv_weight_scratch(s, plan.kind, plan.deterministic), g.dtype());
       grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype(), Device::CUDA);
-      kg::conv3d_backward_weight<T>(kind, s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
-                                    work.data<T>(), deterministic);
+      kg::conv3d_backward_weight<T>(plan.kind, s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
+                                    work.data<T>(), plan.deterministic);
     }
-    if (gb) {
+    if (want.bias) {
       Tensor work = gpu_scratch(kernels::conv_bias_scratch(s), g.dtype());
       grads[2] = Tensor::empty({s.cout}, g.dtype(), Device::CUDA);
       kg::conv3d_backward_bias<T>(s, g.data<T>(), grads[2].data<T>(), work.data<T>());
@@ -124,8 +170,12 @@ std::vector<Tensor> conv3d_cuda_backward(const kernels::Conv3dShape& s, kernels:
   return grads;
 }
 #else
-[[noreturn]] void no_cuda_build() {
-  throw Error("conv3d: the tensor is on cuda but this build of fdl has no CUDA backend");
+Tensor forward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&, const Tensor&, const Tensor&) {
+  ops::no_cuda("conv3d");
+}
+std::vector<Tensor> backward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&, const Tensor&,
+                                  const Tensor&, Wanted) {
+  ops::no_cuda("conv3d");
 }
 #endif
 
@@ -153,64 +203,16 @@ const char* conv_algo_name(ConvAlgo a) {
 Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
   FDL_PROFILE_RANGE("conv3d");
   const kernels::Conv3dShape s = conv_shape(x, w, bias, stride, padding);
-  if (x.device() == Device::CUDA) {
-#ifdef FDL_HAVE_CUDA
-    // The settings are read once, so a change before the backward cannot split the pair.
-    const kernels::ConvKernel kind = gpu_kernel(x.dtype());
-    const bool deterministic = !g_nondeterministic;
-    Tensor y = conv3d_cuda(s, kind, x, w, bias);
-    if (autograd::wants({x, w, bias})) {
-      const bool gx = x.requires_grad(), gw = w.requires_grad(),
-                 gb = bias.defined() && bias.requires_grad();
-      autograd::record("conv3d", y, {x, w, bias},
-                       [s, kind, deterministic, gx, gw, gb, xs = gw ? x.detach() : Tensor(),
-                        ws = gx ? w.detach() : Tensor()](const Tensor& g) {
-                         return conv3d_cuda_backward(s, kind, deterministic, g, xs, ws, gx, gw,
-                                                     gb);
-                       });
-    }
-    return y;
-#else
-    no_cuda_build();
-#endif
-  }
-  const int threads = omp_get_max_threads();
-  Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    Tensor work = scratch(kc::conv3d_forward_scratch<T>(s, threads), x.dtype());
-    kc::conv3d_forward<T>(s, x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
-                          y.data<T>(), work.data<T>(), threads);
-  });
+  const bool cuda = x.device() == Device::CUDA;
+  const GpuPlan plan = gpu_plan(x.dtype());
+  Tensor y = cuda ? forward_cuda(s, plan, x, w, bias) : forward_cpu(s, x, w, bias);
   if (autograd::wants({x, w, bias})) {
-    const bool gx = x.requires_grad(), gw = w.requires_grad(),
-               gb = bias.defined() && bias.requires_grad();
+    const Wanted want{x.requires_grad(), w.requires_grad(), bias.defined() && bias.requires_grad()};
     // x is saved only when w needs its gradient, w only when x does.
     autograd::record("conv3d", y, {x, w, bias},
-                     [s, gx, gw, gb, xs = gw ? x.detach() : Tensor(), ws = gx ? w.detach() : Tensor()](
-                         const Tensor& g) {
-                       std::vector<Tensor> grads(3);
-                       const int threads = omp_get_max_threads();
-                       dispatch_float(g.dtype(), [&](auto tag) {
-                         using T = typename decltype(tag)::type;
-                         if (gx) {
-                           Tensor work = scratch(kc::conv3d_backward_data_scratch<T>(s, threads), g.dtype());
-                           grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype());
-                           kc::conv3d_backward_data<T>(s, g.data<T>(), ws.data<T>(), grads[0].data<T>(),
-                                                       work.data<T>(), threads);
-                         }
-                         if (gw) {
-                           Tensor work = scratch(kc::conv3d_backward_weight_scratch<T>(s, threads), g.dtype());
-                           grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype());
-                           kc::conv3d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
-                                                         work.data<T>(), threads);
-                         }
-                         if (gb) {
-                           grads[2] = Tensor::empty({s.cout}, g.dtype());
-                           kc::conv3d_backward_bias<T>(s, g.data<T>(), grads[2].data<T>());
-                         }
-                       });
-                       return grads;
+                     [s, cuda, plan, want, xs = want.w ? x.detach() : Tensor(),
+                      ws = want.x ? w.detach() : Tensor()](const Tensor& g) {
+                       return cuda ? backward_cuda(s, plan, g, xs, ws, want) : backward_cpu(s, g, xs, ws, want);
                      });
   }
   return y;
