@@ -79,11 +79,6 @@ Tensor soft_dice_loss_cuda(const Tensor& logits, const Tensor& target) {
   }
   return out;
 }
-#else
-[[noreturn]] void no_cuda_build(const char* op) {
-  throw Error(std::string(op) +
-              ": the tensor is on cuda but this build of fdl has no CUDA backend");
-}
 #endif
 }  // namespace
 
@@ -94,7 +89,7 @@ Tensor soft_dice_loss(const Tensor& logits, const Tensor& target) {
 #ifdef FDL_HAVE_CUDA
     return soft_dice_loss_cuda(logits, target);
 #else
-    no_cuda_build("soft_dice_loss");
+    ops::no_cuda("soft_dice_loss");
 #endif
   }
   const std::vector<double> sums = class_sums(logits, target);
@@ -130,7 +125,7 @@ std::vector<double> dice_per_class(const Tensor& logits, const Tensor& target) {
 #ifdef FDL_HAVE_CUDA
     return dice_from_sums(device_class_sums(logits, target, Tensor()).to_vector());
 #else
-    no_cuda_build("dice_per_class");
+    ops::no_cuda("dice_per_class");
 #endif
   }
   return dice_from_sums(class_sums(logits, target));
