@@ -156,7 +156,7 @@ FDL_HD void store_tiles(int t, const float (&ra)[Cfg::kALoads], const float (&rb
 // Writes one result: plain store, or (atomic, device only) an add into shared output.
 template <class T>
 FDL_HD void put(T* out, int64_t i, T v, bool atomic) {
-#if defined(__CUDA_ARCH__)
+#if defined(FDL_DEVICE_PASS)
   if (atomic) {
     atomicAdd(out + i, v);
     return;

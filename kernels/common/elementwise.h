@@ -1,12 +1,8 @@
 #pragma once
 // Elementwise functors shared by the CPU and CUDA kernels.
-#if defined(__CUDACC__)
-#define FDL_HD __host__ __device__ __forceinline__
-#else
-#define FDL_HD inline
-#endif
-
 #include <cmath>
+
+#include "kernels/common/hd.h"
 
 namespace fdl::kernels {
 

@@ -11,7 +11,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/common/elementwise.h"
+#include "kernels/common/hd.h"
+#include "kernels/common/ptx.h"
 
 namespace fdl::kernels {
 
@@ -25,10 +26,8 @@ FDL_HD int mma_c_col(int lane, int r) { return 2 * (lane & 3) + (r & 1); }
 // f rounded to TF32 (10 mantissa bits, to nearest, ties away from zero: cvt.rna), as the
 // 32-bit pattern the mma reads.
 FDL_HD uint32_t tf32_bits(float f) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(f));
-  return r;
+#if defined(FDL_DEVICE_PASS)
+  return ptx::cvt_rna_tf32(f);
 #else
   uint32_t u;
   std::memcpy(&u, &f, 4);
@@ -38,30 +37,10 @@ FDL_HD uint32_t tf32_bits(float f) {
 }
 
 FDL_HD float bits_float(uint32_t u) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(u);
-#else
   float f;
   std::memcpy(&f, &u, 4);
   return f;
-#endif
 }
-
-#if defined(__CUDACC__)
-// One lane's part of the warp's D = A * B + D.
-__device__ __forceinline__ void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4],
-                                                 const uint32_t (&b)[2]) {
-#if __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-  __trap();  // TF32 tensor cores need sm_80 or newer
-#endif
-}
-#endif
 
 // The whole warp's mma on the host, from all 32 lanes' fragments (for tests).
 inline void mma_m16n8k8_tf32_host(float (&d)[32][4], const uint32_t (&a)[32][4],

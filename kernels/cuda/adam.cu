@@ -2,7 +2,7 @@
 
 #include "kernels/common/adam.h"
 #include "kernels/common/adam_chunks.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -69,8 +69,7 @@ void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double
     adam_chunk_starts(numel, L.count, L.starts);
     const int64_t blocks = L.starts[L.count];
     if (blocks == 0) continue;
-    adam_kernel<T><<<unsigned(blocks < kMaxGrid ? blocks : kMaxGrid), kThreads, 0, stream()>>>(L);
-    check_launch("Adam::step (cuda): multi-tensor update");
+    launch("Adam::step (cuda): multi-tensor update", adam_kernel<T>, unsigned(blocks < kMaxGrid ? blocks : kMaxGrid), kThreads, 0, L);
   }
 }
 

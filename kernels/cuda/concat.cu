@@ -1,7 +1,7 @@
 #include "kernels/cuda/concat.h"
 
 #include "kernels/common/concat.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -38,9 +38,7 @@ void for_each_source(const int64_t* chans, int k, int64_t n, int64_t s, F f) {
 template <class T>
 void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s) {
   for_each_source(chans, k, n, s, [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
-    copy_source_kernel<T, true><<<blocks_for(count), kThreads, 0, stream()>>>(
-        srcs[i], out, count, src_run, dst_offset, dst_run);
-    check_launch("concat_channels (cuda)");
+    launch("concat_channels (cuda)", copy_source_kernel<T, true>, blocks_for(count), kThreads, 0, srcs[i], out, count, src_run, dst_offset, dst_run);
   });
 }
 
@@ -48,9 +46,7 @@ template <class T>
 void split_channels(const T* g, T* const* dsts, const int64_t* chans, int k, int64_t n, int64_t s) {
   for_each_source(chans, k, n, s, [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
     if (!dsts[i]) return;
-    copy_source_kernel<T, false><<<blocks_for(count), kThreads, 0, stream()>>>(
-        g, dsts[i], count, src_run, dst_offset, dst_run);
-    check_launch("concat_channels (cuda): split for the backward");
+    launch("concat_channels (cuda): split for the backward", copy_source_kernel<T, false>, blocks_for(count), kThreads, 0, g, dsts[i], count, src_run, dst_offset, dst_run);
   });
 }
 

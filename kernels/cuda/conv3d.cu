@@ -6,7 +6,7 @@
 #include "kernels/cuda/conv3d.h"
 #include "kernels/cuda/conv3d_launch.h"
 #include "kernels/cuda/fill.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -24,8 +24,7 @@ __global__ void sum_planes_kernel(const T* planes, T* out, int64_t n, int count)
 
 template <class T>
 void sum_planes(const T* planes, T* out, int64_t n, int count, const char* what) {
-  sum_planes_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(planes, out, n, count);
-  check_launch(what);
+  launch(what, sum_planes_kernel<T>, blocks_for(n), kThreads, 0, planes, out, n, count);
 }
 
 // Block (z, co) sums chunk z of channel co's n*outvol values of gy into out[z * cout + co],
@@ -103,9 +102,7 @@ void conv3d_backward_bias(const Conv3dShape& s, const T* gy, T* gb, T* scratch) 
                 std::to_string(conv_bias_scratch(s)) + " elements");
   if (s.cout > 65535) throw Error("conv3d (cuda): backward_bias: too many output channels");
   T* out = splits > 1 ? scratch : gb;
-  bias_partial_kernel<T><<<dim3(unsigned(splits), unsigned(s.cout)), kThreads, 0, stream()>>>(
-      gy, out, per_channel, s.out_volume(), s.cout);
-  check_launch("conv3d (cuda): backward_bias");
+  launch("conv3d (cuda): backward_bias", bias_partial_kernel<T>, dim3(unsigned(splits), unsigned(s.cout)), kThreads, 0, gy, out, per_channel, s.out_volume(), s.cout);
   if (splits > 1) sum_planes(scratch, gb, s.cout, splits, "conv3d (cuda): backward_bias reduce");
 }
 

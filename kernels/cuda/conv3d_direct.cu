@@ -2,7 +2,7 @@
 // order with FMAs. Float and double.
 #include "kernels/common/conv3d_tile.h"
 #include "kernels/cuda/conv3d_launch.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda::detail {
 
@@ -15,12 +15,11 @@ __global__ void direct_kernel(View v, const T* bias, T* out, bool atomic) {
 }
 
 template <class T, class View>
-void launch(const View& v, const T* bias, T* out, bool atomic, const char* what) {
+void run_direct(const View& v, const T* bias, T* out, bool atomic, const char* what) {
   const int64_t cols = v.part(0).N;
   if (v.parts() > 65535) throw Error(std::string(what) + ": too many parts");
   const dim3 grid(blocks_for(v.max_rows() * cols), 1, unsigned(v.parts()));
-  direct_kernel<T><<<grid, kThreads, 0, stream()>>>(v, bias, out, atomic);
-  check_launch(what);
+  launch(what, direct_kernel<T, View>, grid, kThreads, 0, v, bias, out, atomic);
 }
 
 }  // namespace
@@ -29,18 +28,18 @@ template <class T>
 void direct_forward(const Conv3dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const char* what = "conv3d (cuda): direct forward";
   if (s.k == 1)
-    launch(ConvFwdGemm<T, 1>::make(s, x, w), bias, y, false, what);
+    run_direct(ConvFwdGemm<T, 1>::make(s, x, w), bias, y, false, what);
   else
-    launch(ConvFwdGemm<T, 3>::make(s, x, w), bias, y, false, what);
+    run_direct(ConvFwdGemm<T, 3>::make(s, x, w), bias, y, false, what);
 }
 
 template <class T>
 void direct_backward_data(const Conv3dShape& s, const T* gy, const T* w, T* gx) {
   const char* what = "conv3d (cuda): direct backward_data";
   if (s.k == 1)
-    launch(ConvDataView<T, 1>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
+    run_direct(ConvDataView<T, 1>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
   else
-    launch(ConvDataView<T, 3>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
+    run_direct(ConvDataView<T, 3>{s, gy, w}, static_cast<const T*>(nullptr), gx, false, what);
 }
 
 template <class T>
@@ -49,9 +48,9 @@ void direct_backward_weight(const Conv3dShape& s, const T* x, const T* gy, T* ou
   const char* what = "conv3d (cuda): direct backward_weight";
   const T* none = nullptr;
   if (s.k == 1)
-    launch(ConvWeightView<T, 1>::make(s, x, gy, split, !atomic), none, out, atomic, what);
+    run_direct(ConvWeightView<T, 1>::make(s, x, gy, split, !atomic), none, out, atomic, what);
   else
-    launch(ConvWeightView<T, 3>::make(s, x, gy, split, !atomic), none, out, atomic, what);
+    run_direct(ConvWeightView<T, 3>::make(s, x, gy, split, !atomic), none, out, atomic, what);
 }
 
 #define FDL_INSTANTIATE(T)                                                               \

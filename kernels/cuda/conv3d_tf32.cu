@@ -27,7 +27,7 @@ __global__ void __launch_bounds__(Cfg::kThreads)
 #pragma unroll
       for (int mi = 0; mi < Cfg::MT; ++mi)
 #pragma unroll
-        for (int ni = 0; ni < Cfg::NT; ++ni) mma_m16n8k8_tf32(acc[mi][ni], fa[mi], fb[ni]);
+        for (int ni = 0; ni < Cfg::NT; ++ni) ptx::mma_m16n8k8_tf32(acc[mi][ni], fa[mi], fb[ni]);
     }
   };
   slab_loop<Cfg::BK>(
@@ -44,8 +44,9 @@ struct Tf32 {
     with_mma_tile(n, f);
   }
   template <class Cfg, class View>
-  static void run(dim3 grid, const View& v, const float* bias, float* out, bool atomic) {
-    tf32_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
+  static void run(const char* what, dim3 grid, const View& v, const float* bias, float* out,
+                  bool atomic) {
+    launch(what, tf32_kernel<Cfg, View>, grid, Cfg::kThreads, 0, v, bias, out, atomic);
   }
 };
 

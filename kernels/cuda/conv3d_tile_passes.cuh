@@ -3,13 +3,14 @@
 // once. A version is a struct with
 //   template <class F> static void pick(int64_t n, F&& f);  // f(Cfg{}) for N = n
 //   template <class Cfg, class View>
-//   static void run(dim3 grid, const View& v, const float* bias, float* out, bool atomic);
+//   static void run(const char* what, dim3 grid, const View& v, const float* bias, float* out,
+//                   bool atomic);  // launches the version's kernel
 //   static constexpr const char* kName;
 // Included by the version's .cu file only (it launches kernels).
 #include <string>
 
 #include "kernels/common/conv3d_tile.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda::detail {
 
@@ -22,9 +23,8 @@ void launch_tiles(const View& v, const float* bias, float* out, bool atomic, con
     static_assert(Cfg::BM == kConvTileBM && Cfg::kThreads == 256, "tile configuration");
     const TileGrid g = tile_grid(v.max_rows(), v.part(0).N, v.parts(), Cfg::BM, Cfg::BN);
     if (!tile_grid_ok(g)) throw Error(what + ": the problem is too large for one grid");
-    Version::template run<Cfg>(dim3(unsigned(g.x), unsigned(g.y), unsigned(g.z)), v, bias, out,
-                               atomic);
-    check_launch(what.c_str());
+    Version::template run<Cfg>(what.c_str(), dim3(unsigned(g.x), unsigned(g.y), unsigned(g.z)), v,
+                               bias, out, atomic);
   });
 }
 

@@ -32,8 +32,9 @@ struct Tiled {
     with_ffma_tile(n, f);
   }
   template <class Cfg, class View>
-  static void run(dim3 grid, const View& v, const float* bias, float* out, bool atomic) {
-    tiled_kernel<Cfg><<<grid, Cfg::kThreads, 0, stream()>>>(v, bias, out, atomic);
+  static void run(const char* what, dim3 grid, const View& v, const float* bias, float* out,
+                  bool atomic) {
+    launch(what, tiled_kernel<Cfg, View>, grid, Cfg::kThreads, 0, v, bias, out, atomic);
   }
 };
 

@@ -1,7 +1,7 @@
 #include "kernels/cuda/dice.h"
 
 #include "kernels/common/dice.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -130,11 +130,9 @@ void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* 
                double* sums, T* loss) {
   const int64_t blocks = span_blocks(n, k, s), per_row = s > 0 ? dice_spans_per_row(s) : 0;
   if (blocks > 0) {
-    sums_kernel<T><<<grid_for(blocks), kThreads, 0, stream()>>>(x, g, s, blocks, work);
-    check_launch("dice (cuda): class sums");
+    launch("dice (cuda): class sums", sums_kernel<T>, grid_for(blocks), kThreads, 0, x, g, s, blocks, work);
   }
-  finalize_kernel<T><<<1, kThreads, 0, stream()>>>(work, k, n * per_row, per_row, sums, loss);
-  check_launch("dice (cuda): finalize");
+  launch("dice (cuda): finalize", finalize_kernel<T>, 1, kThreads, 0, work, k, n * per_row, per_row, sums, loss);
 }
 
 template <class T>
@@ -142,9 +140,7 @@ void dice_backward(const T* x, const T* g, const double* sums, const T* gout, in
                    int64_t k, int64_t s, T* gx) {
   const int64_t blocks = span_blocks(n, k, s);
   if (blocks == 0) return;
-  backward_kernel<T><<<grid_for(blocks), kThreads, 0, stream()>>>(x, g, sums, gout, k, s,
-                                                                   blocks, gx);
-  check_launch("soft_dice_loss (cuda): backward");
+  launch("soft_dice_loss (cuda): backward", backward_kernel<T>, grid_for(blocks), kThreads, 0, x, g, sums, gout, k, s, blocks, gx);
 }
 
 #define FDL_INSTANTIATE(T)                                                                 \

