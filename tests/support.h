@@ -55,6 +55,40 @@ std::string slurp(const std::filesystem::path& p);  // a whole file; empty if un
 // side by side.
 int run_fdl(const std::string& args, const std::filesystem::path& log);
 
+// A directory where a write fails as on a full disk. As root it is a 16 MiB tmpfs, and a
+// Limit takes all but `bytes` of its free space, so writes fail with ENOSPC. Without the
+// right to mount it is an ordinary directory, and a Limit caps every file this process and
+// the processes it starts write at `bytes` (RLIMIT_FSIZE), so writes fail with EFBIG.
+class FullDisk {
+ public:
+  FullDisk(const std::string& suite, const std::string& name);
+  ~FullDisk();
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+  const std::filesystem::path& dir() const { return dir_; }
+  const char* errno_name() const { return mounted_ ? "ENOSPC" : "EFBIG"; }
+
+  class Limit {
+   public:
+    ~Limit();
+    Limit(const Limit&) = delete;
+    Limit& operator=(const Limit&) = delete;
+
+   private:
+    friend class FullDisk;
+    Limit(const FullDisk& disk, size_t bytes);
+    std::filesystem::path filler_;  // tmpfs: the file that takes the space
+    bool capped_ = false;           // otherwise: RLIMIT_FSIZE set, SIGXFSZ ignored
+    uint64_t saved_cap_ = 0;        // the RLIMIT_FSIZE it replaced
+  };
+  // While it lives, a write of more than about `bytes` under dir() fails.
+  Limit limit(size_t bytes) const { return Limit(*this, bytes); }
+
+ private:
+  std::filesystem::path root_, dir_;
+  bool mounted_ = false;
+};
+
 // tests/fixtures/<name>.safetensors, made by tools/make_fixtures.py.
 io::TensorMap fixture(const std::string& name);
 const Tensor& at(const io::TensorMap& m, const std::string& key);

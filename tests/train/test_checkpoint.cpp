@@ -1,6 +1,7 @@
 // Run directories: config round trip and comparison, checkpoint save/load, the commit
 // protocol under simulated crashes (uncommitted files, committed-but-not-renamed files,
-// leftover temporary files, inconsistent files), and the train.csv / progress.png writers.
+// leftover temporary files, inconsistent files), a save on a full disk, and the train.csv /
+// progress.png writers.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -30,10 +31,14 @@ struct Tiny : Module {
         b(register_parameter("bias", test::randn({5}, seed + 1, DType::F32))) {}
 };
 
+// 64 KiB of weights: larger than the room a full-disk test leaves.
+struct Wide : Module {
+  explicit Wide(uint64_t seed) { register_parameter("weight", test::randn({16384}, seed, DType::F32)); }
+};
+
 // One Adam step with fixed pseudo-random gradients.
-void step(Tiny& m, Adam& opt, uint64_t seed) {
-  m.w.set_grad(test::randn(m.w.shape(), seed, DType::F32));
-  m.b.set_grad(test::randn(m.b.shape(), seed + 7, DType::F32));
+void step(Module& m, Adam& opt, uint64_t seed) {
+  for (auto& [name, p] : m.named_parameters()) p.set_grad(test::randn(p.shape(), seed++, DType::F32));
   opt.step();
   opt.zero_grad();
 }
@@ -237,6 +242,39 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     Adam ro(r.named_parameters());
     CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"), Error);
   }
+}
+
+TEST_CASE("checkpoint: a save on a full disk fails naming the file and errno, and the committed one stays") {
+  test::FullDisk disk("checkpoint", "full");
+  const std::string d = (disk.dir() / "run").string();
+  fs::create_directories(d);
+  Wide m(1);
+  Adam opt(m.named_parameters());
+  step(m, opt, 1);
+  save_checkpoint(d, m, opt, state_at(1), true);
+  const std::string w1 = weight_bytes(m);
+  step(m, opt, 2);
+  std::string error;
+  {
+    const auto full = disk.limit(32 * 1024);  // less than a weight file (64 KiB)
+    try {
+      save_checkpoint(d, m, opt, state_at(2), true);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  CHECK_MESSAGE(error.find(d + "/last.safetensors.next: write failed: ") == 0, error);
+  CHECK_MESSAGE(error.find(std::string("(") + disk.errno_name() + ")") != std::string::npos, error);
+  for (const auto& e : fs::directory_iterator(d))
+    CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
+  Wide r(7);
+  Adam ro(r.named_parameters());
+  CHECK(load_checkpoint(d, r, ro).epoch == 1);
+  CHECK(weight_bytes(r) == w1);
+  // With room again the same save succeeds.
+  save_checkpoint(d, m, opt, state_at(2), true);
+  CHECK(load_checkpoint(d, r, ro).epoch == 2);
+  CHECK(weight_bytes(r) == weight_bytes(m));
 }
 
 TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png drawn") {
