@@ -156,6 +156,14 @@ int run_fdl(const std::string& args, const std::filesystem::path& log) {
 #endif
 }
 
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  return out;
+}
+
 FullDisk::FullDisk(const std::string& suite, const std::string& name)
     : root_(scratch_dir(suite, name)), dir_(root_ / "disk") {
   std::filesystem::create_directories(dir_);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ std::string slurp(const std::filesystem::path& p);  // a whole file; empty if un
 // exit status (-1 when it did not exit normally). OpenMP waits passively: CTest runs tests
 // side by side.
 int run_fdl(const std::string& args, const std::filesystem::path& log);
+// Every file under `dir`, by its path relative to `dir`, with its bytes: two snapshots are
+// equal when no file was added, removed or changed.
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir);
 
 // A directory where a write fails as on a full disk. As root it is a 16 MiB tmpfs, and a
 // Limit takes all but `bytes` of its free space, so writes fail with ENOSPC. Without the
