@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "engine/autograd.h"
 #include "engine/data/check.h"
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
 #include "engine/device.h"
+#include "engine/io/output_dir.h"
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
@@ -257,7 +259,6 @@ TrainResult train(const TrainOptions& o) {
   }
   const bool profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
-  FDL_CHECK(profiling || !fs::exists(dir) || fs::is_directory(dir), dir, ": exists and is not a directory");
   FDL_CHECK(profiling || o.resume || !has_checkpoint(dir), dir,
             ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
 
@@ -302,6 +303,9 @@ TrainResult train(const TrainOptions& o) {
   }
   FDL_CHECK(!resuming || fs::exists(config_path), config_path, ": missing; cannot check that --resume "
             "continues the same run");
+  // Held until the run ends: checks the directory is fdl's and no other writer's.
+  std::optional<io::OutputDir> out;
+  if (!profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
 
   ModelOptions mo;
   mo.in_channels = ds.channels;
@@ -328,9 +332,6 @@ TrainResult train(const TrainOptions& o) {
     return {};
   }
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  FDL_CHECK(!ec, dir, ": cannot create the run directory: ", ec.message());
   const std::vector<std::string> names = foreground_names(ds);
   if (!o.splits_file.empty())
     bar.line("the split of " + o.splits_file + ": fold " + std::to_string(record.fold) + " of " +

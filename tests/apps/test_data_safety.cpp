@@ -1,12 +1,23 @@
-// Data safety through the fdl binary: a write that fails on a full disk ends the command with
-// an error naming the file and the errno, and leaves no partial file.
+// Data safety through the fdl binary: no command writes into or over its inputs, into a
+// directory holding files fdl did not write (without --overwrite), or beside another fdl
+// writing the same directory; a write that fails on a full disk ends the command with an
+// error naming the file and the errno, and leaves no partial file. Each refusal asserts the
+// exit status, the message and that no input or output file changed.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "engine/data/phantoms.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/nifti.h"
+#include "engine/io/output_dir.h"
 #include "tests/support.h"
 
 using namespace fdl;
@@ -44,6 +55,20 @@ Trained trained(const fs::path& d) {
   return t;
 }
 
+// Runs fdl with `args`; checks exit status 1, that the files under `watched` are as they were,
+// and that the output has each of `parts`. Returns the output.
+std::string refused(const std::string& args, const fs::path& watched, std::initializer_list<std::string> parts) {
+  const auto before = test::snapshot(watched);
+  const fs::path log = watched.parent_path() / "refused.log";
+  const int rc = test::run_fdl(args, log);
+  const std::string out = test::slurp(log);
+  CAPTURE(args);
+  CHECK_MESSAGE(rc == 1, "exit status ", rc, ": ", out);
+  for (const std::string& p : parts) CHECK_MESSAGE(has(out, p), "missing '", p, "' in: ", out);
+  CHECK_MESSAGE(test::snapshot(watched) == before, "files under ", watched.string(), " changed");
+  return out;
+}
+
 // The names of fdl's temporary files anywhere under `dir`.
 std::vector<std::string> temp_files(const fs::path& dir) {
   std::vector<std::string> out;
@@ -53,6 +78,111 @@ std::vector<std::string> temp_files(const fs::path& dir) {
 }
 
 }  // namespace
+
+TEST_CASE("data safety: fdl predict into its input folder is refused, with or without --overwrite") {
+  const fs::path d = workdir("predict_into_input");
+  const Trained t = trained(d);
+  const fs::path images = t.data / "imagesTr";
+  fs::create_symlink(images, d / "link");
+  const std::string predict = "predict " + t.run.string() + " --threads 2 ";
+  for (const std::string overwrite : {"", " --overwrite"}) {
+    refused(predict + "-o " + images.string() + " " + images.string() + overwrite, t.data,
+            {"fdl: error: " + images.string() + ": the output directory is the input " + images.string()});
+    // A symlink and a ../ lead to the same folder.
+    refused(predict + "-o " + (d / "link").string() + " " + images.string() + overwrite, t.data,
+            {"the output directory is the input " + images.string()});
+    refused(predict + "-o " + (images / ".." / "imagesTr").string() + " " + images.string() + overwrite, t.data,
+            {"the output directory is the input"});
+    refused(predict + "-o " + (images / "masks").string() + " " + images.string() + overwrite, t.data,
+            {(images / "masks").string() + ": the output directory lies inside the input " + images.string()});
+    refused(predict + "-o " + t.data.string() + " " + images.string() + overwrite, t.data,
+            {t.data.string() + ": the output directory contains the input " + images.string()});
+    refused(predict + "-o " + t.run.string() + " " + images.string() + overwrite, t.run,
+            {"the output directory is the input " + t.run.string()});
+  }
+}
+
+TEST_CASE("data safety: a directory holding files fdl did not write is refused without --overwrite") {
+  const fs::path d = workdir("foreign");
+  const Trained t = trained(d);
+  const fs::path theirs = d / "theirs";
+  fs::create_directories(theirs);
+  std::ofstream(theirs / "notes.txt") << "a researcher's notes";
+  const std::string image = (t.data / "imagesTr" / "case_000.nii.gz").string();
+  const std::string why = theirs.string() + ": holds files fdl did not write (notes.txt)";
+  refused("phantoms --cases 1 --shape 8 8 8 -o " + theirs.string(), theirs, {why, "--overwrite"});
+  refused(train_args(t.data, theirs, 1), theirs, {why});
+  refused("predict " + t.run.string() + " -o " + theirs.string() + " " + image, theirs, {why});
+  refused("disentangle " + image + " -o " + theirs.string(), theirs, {why});
+  refused("evaluate " + (t.data / "labelsTr").string() + " " + (t.data / "labelsTr").string() + " -o " +
+              (theirs / "metrics").string(), theirs, {why});
+  refused("study " + t.data.string() + " -o " + theirs.string() + " --epochs 1 --shape 16 16 8", theirs, {why});
+
+  // --overwrite writes there, beside the files it does not replace.
+  const fs::path log = d / "overwrite.log";
+  REQUIRE_MESSAGE(test::run_fdl("predict " + t.run.string() + " -o " + theirs.string() + " " + image + " --overwrite", log) == 0,
+                  test::slurp(log));
+  CHECK(fs::exists(theirs / "case_000.nii.gz"));
+  CHECK(test::slurp(theirs / "notes.txt") == "a researcher's notes");
+  // It did not make the directory fdl's: the next command must say --overwrite again.
+  refused("predict " + t.run.string() + " -o " + theirs.string() + " " + image, theirs,
+          {theirs.string() + ": holds files fdl did not write (case_000.nii.gz, notes.txt)"});
+}
+
+TEST_CASE("data safety: fdl phantoms -o an existing dataset is refused, a directory fdl made is rewritten") {
+  const fs::path d = workdir("phantoms");
+  const fs::path made = phantoms(d / "made");
+  // The same files without fdl's marker: a dataset fdl did not write.
+  const fs::path theirs = d / "theirs";
+  fs::create_directories(theirs);
+  for (const char* part : {"imagesTr", "labelsTr", "dataset.json"})
+    fs::copy(made / part, theirs / part, fs::copy_options::recursive);
+  refused("phantoms -o " + theirs.string() + " --cases 2 --seed 9", theirs,
+          {theirs.string() + ": holds files fdl did not write (dataset.json, imagesTr, labelsTr)"});
+  const fs::path log = d / "log";
+  REQUIRE_MESSAGE(test::run_fdl("phantoms -o " + made.string() + " --cases 2 --seed 9", log) == 0, test::slurp(log));
+  CHECK(has(test::slurp(made / "dataset.json"), "\"seed\": 9"));
+}
+
+TEST_CASE("data safety: one writer per run directory, and the lock of a killed writer does not block") {
+  const fs::path d = workdir("lock");
+  const fs::path data = phantoms(d / "data"), run = d / "run";
+  // The first writer: long enough to be killed mid-run.
+  const pid_t first = ::fork();
+  REQUIRE(first >= 0);
+  if (first == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    const std::string cmd = std::string(FDL_BINARY) + " " + train_args(data, run, 100000);
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 600 && !fs::exists(run / "state.json"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(fs::exists(run / "state.json"));
+
+  // A second writer, resuming or writing other files there, is refused and names the first one's pid.
+  const std::string holder = run.string() + ": another fdl process (pid " + std::to_string(first) +
+                             ") is writing to this directory";
+  refused(train_args(data, run, 1) + " --resume", data, {holder});
+  refused("evaluate " + (data / "labelsTr").string() + " " + (data / "labelsTr").string() + " -o " +
+              (run / "metrics").string(), data, {holder});
+  CHECK_FALSE(fs::exists(run / "metrics.csv"));
+  const fs::path log = d / "resume.log";
+
+  // Killed, it leaves its pid in the lock file, which blocks nothing.
+  ::kill(first, SIGKILL);
+  ::waitpid(first, nullptr, 0);
+  CHECK(has(test::slurp(run / io::kLockFile), std::to_string(first)));
+  std::string st = test::slurp(run / "state.json");
+  const size_t at = st.find("\"epoch\": ") + 9;
+  const int epochs = std::stoi(st.substr(at)) + 1;
+  REQUIRE_MESSAGE(test::run_fdl(train_args(data, run, epochs) + " --resume", log) == 0, test::slurp(log));
+  CHECK(has(test::slurp(log), "resuming"));
+  CHECK(temp_files(run).empty());
+}
 
 TEST_CASE("data safety: fdl predict --probabilities on a full disk fails naming the file, leaving no partial file") {
   const fs::path d = workdir("predict_full");

@@ -16,6 +16,7 @@
 
 #include "engine/data/phantoms.h"
 #include "engine/device.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "train/checkpoint.h"
@@ -207,6 +208,8 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   const auto rows = train::read_train_csv(run + "/train.csv", 2);
   REQUIRE(rows.size() == 6);
   for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].epoch == int64_t(i + 1));
+  for (const auto& e : fs::directory_iterator(run))  // the killed starts' temporary files are gone
+    CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
 }
 
 TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no checkpoint") {
