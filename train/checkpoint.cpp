@@ -220,7 +220,7 @@ bool has_checkpoint(const std::string& run_dir) {
   std::error_code ec;
   if (fs::exists(run_file(run_dir, "state.json"), ec)) return true;
   for (const char* f : kWeightFiles)
-    if (fs::exists(run_file(run_dir, f), ec) || fs::exists(run_file(run_dir, f) + kNext, ec)) return true;
+    if (fs::exists(run_file(run_dir, f), ec)) return true;
   return false;
 }
 

@@ -81,7 +81,8 @@ struct RunState {
 
 // File paths inside a run directory.
 std::string run_file(const std::string& run_dir, const char* name);
-// True when the directory holds any checkpoint file (a run not to be overwritten).
+// True when the directory holds state.json or a weight file (a run not to be overwritten).
+// .next files alone are the uncommitted first epoch of a killed run, which holds nothing.
 bool has_checkpoint(const std::string& run_dir);
 
 // Commits the checkpoint of epoch st.epoch. `is_best` also replaces model.safetensors (the

@@ -261,6 +261,9 @@ TrainResult train(const TrainOptions& o) {
   const std::string& dir = o.run_dir;
   FDL_CHECK(profiling || o.resume || !has_checkpoint(dir), dir,
             ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
+  const bool resuming = !profiling && o.resume;
+  FDL_CHECK(!resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
+            ": missing, so there is no checkpoint to resume; nothing was changed");
 
   // The dataset, its split and the configuration, before anything is written.
   const Dataset ds = open_dataset(o.dataset_dir);
@@ -296,13 +299,11 @@ TrainResult train(const TrainOptions& o) {
   cfg.val_cases = ids(ds, split.val);
   cfg.test_cases = ids(ds, split.test);
   const std::string config_path = run_file(dir, "config.json");
-  const bool resuming = !profiling && o.resume && fs::exists(run_file(dir, "state.json"));
-  if (!profiling && o.resume && fs::exists(config_path)) {
+  if (resuming) {
+    FDL_CHECK(fs::exists(config_path), config_path, ": missing; cannot check that --resume continues the same run");
     const std::string diff = config_difference(read_config(config_path), cfg);
     FDL_CHECK(diff.empty(), "--resume ", dir, ": ", diff);
   }
-  FDL_CHECK(!resuming || fs::exists(config_path), config_path, ": missing; cannot check that --resume "
-            "continues the same run");
   // Held until the run ends: checks the directory is fdl's and no other writer's.
   std::optional<io::OutputDir> out;
   if (!profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
@@ -348,8 +349,6 @@ TrainResult train(const TrainOptions& o) {
     std::erase_if(rows, [&](const EpochRow& r) { return r.epoch > st.epoch; });  // uncommitted epochs
     bar.line("resuming " + dir + " after epoch " + std::to_string(st.epoch) + " (best epoch " +
              std::to_string(st.best_epoch) + ")");
-  } else if (o.resume) {
-    bar.line(dir + ": no checkpoint yet; starting at epoch 1");
   }
   write_config(config_path, cfg);
 

@@ -53,11 +53,11 @@ struct TrainResult {
 // dataset check with errors (the report goes to stderr) unless skip_check, a splits file
 // naming cases the dataset lacks, a run directory that already holds a checkpoint without
 // `resume`, or one that output_dir.h refuses (another writer holds it, it holds files fdl did
-// not write, it overlaps the dataset or the splits file); with `resume`, for a configuration
-// that differs from the saved one (naming the option; the device may differ, the GPU conv
-// settings may not). The run directory stays locked until training and the test evaluation
-// end. A NaN or Inf loss stops the run with an fdl::Error; the checkpoint of the last
-// completed epoch is left as it was.
+// not write, it overlaps the dataset or the splits file); with `resume`, for a run directory
+// without state.json (nothing to resume) or a configuration that differs from the saved one
+// (naming the option; the device may differ, the GPU conv settings may not). The run
+// directory stays locked until training and the test evaluation end. A NaN or Inf loss stops
+// the run with an fdl::Error; the checkpoint of the last completed epoch is left as it was.
 TrainResult train(const TrainOptions& o);
 
 }  // namespace fdl::train

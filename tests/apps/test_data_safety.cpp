@@ -1,8 +1,9 @@
 // Data safety through the fdl binary: no command writes into or over its inputs, into a
 // directory holding files fdl did not write (without --overwrite), or beside another fdl
-// writing the same directory; a write that fails on a full disk ends the command with an
-// error naming the file and the errno, and leaves no partial file. Each refusal asserts the
-// exit status, the message and that no input or output file changed.
+// writing the same directory; --resume without a checkpoint is an error; a write that fails
+// on a full disk ends the command with an error naming the file and the errno, and leaves no
+// partial file. Each refusal asserts the exit status, the message and that no input or output
+// file changed.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -142,6 +143,17 @@ TEST_CASE("data safety: fdl phantoms -o an existing dataset is refused, a direct
   const fs::path log = d / "log";
   REQUIRE_MESSAGE(test::run_fdl("phantoms -o " + made.string() + " --cases 2 --seed 9", log) == 0, test::slurp(log));
   CHECK(has(test::slurp(made / "dataset.json"), "\"seed\": 9"));
+}
+
+TEST_CASE("data safety: fdl train --resume without state.json is an error and leaves the weights") {
+  const fs::path d = workdir("resume_nothing");
+  const Trained t = trained(d);
+  fs::remove(t.run / "state.json");
+  refused(train_args(t.data, t.run, 2) + " --resume", t.run,
+          {(t.run / "state.json").string() + ": missing, so there is no checkpoint to resume"});
+  // A directory that never held a run has nothing to resume either.
+  fs::create_directories(d / "new");
+  refused(train_args(t.data, d / "new", 2) + " --resume", d / "new", {"no checkpoint to resume"});
 }
 
 TEST_CASE("data safety: one writer per run directory, and the lock of a killed writer does not block") {

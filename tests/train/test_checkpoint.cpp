@@ -227,6 +227,13 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("inconsistent"), Error);
     CHECK(weight_bytes(r) == before);
   }
+  SUBCASE("only the .next files of an uncommitted first epoch: no checkpoint, a run may start afresh") {
+    const fs::path d = root / "first";
+    fs::create_directories(d);
+    for (const char* f : {"last.safetensors", "optimizer.safetensors"})
+      fs::copy_file(later / f, d / (std::string(f) + ".next"));
+    CHECK_FALSE(has_checkpoint(d.string()));
+  }
   SUBCASE("no state.json: no checkpoint, a clear error") {
     const fs::path d = root / "nostate";
     copy_dir(good, d);
