@@ -275,7 +275,7 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
   }
 }
 
-TEST_CASE("fdl train: the GPU conv settings are part of the run; --resume refuses others") {
+TEST_CASE("fdl train: the GPU conv settings are part of the run, and --resume refuses others") {
   const fs::path d = workdir("conv_config");
   const fs::path log = d / "log.txt", run = d / "run";
   // On the CPU the settings change nothing, but the run records them.
