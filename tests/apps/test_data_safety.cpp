@@ -1,9 +1,9 @@
-// Data safety through the fdl binary: no command writes into or over its inputs, into a
-// directory holding files fdl did not write (without --overwrite), or beside another fdl
-// writing the same directory; --resume without a checkpoint is an error; a write that fails
-// on a full disk ends the command with an error naming the file and the errno, and leaves no
-// partial file. Each refusal asserts the exit status, the message and that no input or output
-// file changed.
+// Data safety through the fdl binary (docs/reliability.md): no command writes into or over
+// its inputs, into a directory holding files fdl did not write (without --overwrite), or
+// beside another fdl writing the same directory; --resume without a checkpoint is an error;
+// a write that fails on a full disk ends the command with an error naming the file and the
+// errno, and leaves no partial file. Each refusal asserts the exit status, the message and
+// that no input or output file changed.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
