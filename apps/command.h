@@ -27,4 +27,12 @@ inline void add_gpu_conv_options(CLI::App& cmd, std::string& conv, bool& fast_no
                "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible");
 }
 
+// --overwrite: the one flag that lets a command write into a directory holding files fdl did not
+// write (engine/io/output_dir.h).
+inline void add_overwrite_option(CLI::App& cmd, bool& overwrite) {
+  cmd.add_flag("--overwrite", overwrite, "Write into an output directory that holds files fdl did not write "
+               "(an output replaces a file of its name; the others stay). A directory that is, lies inside or "
+               "contains an input is refused even so");
+}
+
 }  // namespace fdl::app

@@ -9,7 +9,9 @@
 // same extent as the input's n (the field of view of a periodic grid), shifted by
 // (n/m - 1)/2 input voxels against the input's voxel-edge box; moving the origin to match the
 // box instead would misregister the image by that amount (4.5 voxels at beta 0.1).
-// Errors (a bad file, a beta giving an empty block) leave no output behind.
+// Errors (a bad file, a beta giving an empty block, a failed write) leave no output behind;
+// OUT_DIR is claimed as engine/io/output_dir.h says (not around the image, fdl's unless
+// --overwrite, one writer).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +20,7 @@
 
 #include "apps/command.h"
 #include "engine/io/nifti.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/png.h"
 #include "engine/ops/spectral.h"
 
@@ -29,6 +32,7 @@ using namespace fdl;
 struct Options {
   std::string image, out_dir, centre = "shifted";
   std::vector<double> beta{0.1, 0.1, 1.0};
+  bool overwrite = false;
 };
 
 std::string stem_of(const std::string& path) {
@@ -90,23 +94,18 @@ void run(const Options& o) {
   panels[3].image = spectrum_display_plane(input0, centre);
   panels[3].outline = spectrum_display_block(block);
 
-  // Write; on any failure remove what this run wrote, so no partial output remains.
+  // Write; on any failure remove the outputs, so no incomplete set remains.
   const fs::path dir(o.out_dir);
-  const bool made_dir = !fs::exists(dir);
-  FDL_CHECK(made_dir || fs::is_directory(dir), o.out_dir, ": exists and is not a directory");
+  const io::OutputDir out(o.out_dir, {{o.image}, {}, o.overwrite});
   const std::vector<fs::path> outs{dir / (name + "_high.nii.gz"), dir / (name + "_low.nii.gz"),
                                    dir / (name + "_split.png")};
   try {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    FDL_CHECK(!ec, o.out_dir, ": cannot create the output directory: ", ec.message());
     write_nifti(outs[0].string(), high, vol);
     write_nifti(outs[1].string(), low, low_header);
     write_panels_png(outs[2].string(), panels);
   } catch (...) {
     std::error_code ec;
     for (const fs::path& p : outs) fs::remove(p, ec);
-    if (made_dir) fs::remove(dir, ec);
     throw;
   }
   std::printf("%s: %s split (beta %g %g %g) of %s\n", o.image.c_str(), kspace_centre_name(centre),
@@ -128,6 +127,7 @@ const bool registered = fdl::app::add_command(
                      "shifted (the paper: true low frequencies) or unshifted (the release)")
           ->check(CLI::IsMember({"shifted", "unshifted"}))
           ->capture_default_str();
+      fdl::app::add_overwrite_option(cmd, o->overwrite);
       cmd.callback([o] { run(*o); });
     });
 

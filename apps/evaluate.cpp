@@ -7,7 +7,9 @@
 //   --classes K, or the names of all K classes starting with the background; without it K is
 //   the largest value seen plus one, and fdl says so.
 // Writes OUT.csv and OUT.json (engine/metrics/report.h) only after every case has been
-// evaluated, so a bad case leaves no output; prints the summary table.
+// evaluated, so a bad case leaves no output; prints the summary table. OUT's directory is an
+// output directory like any other (engine/io/output_dir.h): not PRED_DIR or LABEL_DIR, nor
+// inside or around them, and fdl's unless --overwrite.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +19,7 @@
 
 #include "apps/command.h"
 #include "engine/io/nifti.h"
+#include "engine/io/output_dir.h"
 #include "engine/metrics/report.h"
 
 namespace {
@@ -27,6 +30,7 @@ using namespace fdl;
 struct Options {
   std::string pred_dir, label_dir, out;
   std::vector<std::string> classes;
+  bool overwrite = false;
 };
 
 // The NIfTI files of a directory by case name (file name less .nii.gz or .nii).
@@ -137,11 +141,7 @@ void run(const Options& o) {
     if (prefix.size() > ext.size() && prefix.compare(prefix.size() - ext.size(), ext.size(), ext) == 0)
       prefix.resize(prefix.size() - ext.size());
   const fs::path parent = fs::path(prefix).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    fs::create_directories(parent, ec);
-    FDL_CHECK(!ec, parent.string(), ": cannot create the output directory: ", ec.message());
-  }
+  const io::OutputDir out(parent.empty() ? "." : parent.string(), {{o.pred_dir, o.label_dir}, {}, o.overwrite});
   const std::string table = write_metrics_report(prefix, cases, names);
   std::printf("%zu cases, %d classes -> %s.csv, %s.json\n%s", cases.size(), classes, prefix.c_str(), prefix.c_str(),
               table.c_str());
@@ -157,6 +157,7 @@ const bool registered =
                      "The class count K, or the names of all K classes starting with the background "
                      "(default: the largest value seen plus one); it takes every word up to the next option, "
                      "so give it after the directories");
+      fdl::app::add_overwrite_option(cmd, o->overwrite);
       cmd.callback([o] { run(*o); });
     });
 

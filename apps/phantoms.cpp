@@ -14,6 +14,7 @@ struct Options {
   int cases = 12;
   std::vector<int64_t> shape{64, 64, 48};
   uint64_t seed = 1;
+  bool overwrite = false;
 };
 
 void run(const Options& o) {
@@ -21,6 +22,7 @@ void run(const Options& o) {
   p.cases = o.cases;
   p.shape = {o.shape[0], o.shape[1], o.shape[2]};
   p.seed = o.seed;
+  p.overwrite = o.overwrite;
   const auto t0 = std::chrono::steady_clock::now();
   fdl::write_phantoms(o.out, p);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -40,6 +42,7 @@ const bool registered = fdl::app::add_command(
           ->check(CLI::Range(int64_t(4), int64_t(1024)))
           ->capture_default_str();
       cmd.add_option("--seed", o->seed, "Random seed")->capture_default_str();
+      fdl::app::add_overwrite_option(cmd, o->overwrite);
       cmd.callback([o] { run(*o); });
     });
 

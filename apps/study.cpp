@@ -6,6 +6,7 @@
 
 #include "apps/command.h"
 #include "engine/error.h"
+#include "engine/io/output_dir.h"
 #include "models/seg_model.h"
 #include "train/study.h"
 
@@ -48,15 +49,19 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)");
       cmd.add_flag("--print-commands", a->print_commands, "Print one `fdl train` command per run and exit");
       cmd.add_flag("--report-only", a->report_only, "Write the report from the finished runs; train nothing");
+      fdl::app::add_overwrite_option(cmd, o.overwrite);
       cmd.callback([a] {
         a->o.shape = {a->shape[0], a->shape[1], a->shape[2]};
         const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
         const auto plan = fdl::train::plan_study(a->o);
+        // Every mode writes (the splits at least); each run's directory is claimed by its own train.
+        const fdl::io::OutputDir out(a->o.study_dir, {{a->o.dataset_dir}, {"splits"}, a->o.overwrite});
+        fdl::train::write_new_splits(plan);
         if (a->print_commands) {
-          for (const auto& r : plan) std::printf("%s\n", fdl::train::shell_command(exe, r).c_str());
+          for (const auto& r : plan.runs) std::printf("%s\n", fdl::train::shell_command(exe, r).c_str());
           return;
         }
-        const int failed = a->report_only ? 0 : fdl::train::run_study(a->o, plan, exe);
+        const int failed = a->report_only ? 0 : fdl::train::run_study(a->o, plan.runs, exe);
         std::printf("%s", fdl::train::write_study_report(a->o).c_str());
         FDL_CHECK(failed == 0, "fdl study: ", failed, " run(s) failed; their logs are named above");
       });

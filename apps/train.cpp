@@ -61,7 +61,9 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("--splits", t.splits_file, "Reuse the split of a splits.json (from another run) instead of "
                      "drawing one; --fold, --folds, --test-fraction and --train-percent are then the file's");
       cmd.add_flag("--skip-check", t.skip_check, "Train even when the dataset integrity check finds errors");
-      cmd.add_flag("--resume", t.resume, "Continue the run in RUN_DIR from its last checkpoint");
+      cmd.add_flag("--resume", t.resume, "Continue the run in RUN_DIR from its last checkpoint (an error when it "
+                   "has none)");
+      fdl::app::add_overwrite_option(cmd, t.overwrite);
       cmd.add_option("--profile-steps", t.profile_steps, "Time N training steps and exit, writing nothing");
       cmd.add_option("--threads", a->threads, "CPU threads (default: OpenMP's)");
       cmd.callback([a] {

@@ -2,8 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -148,6 +154,59 @@ int run_fdl(const std::string& args, const std::filesystem::path& log) {
   FAIL("run_fdl: this test binary was built without FDL_BINARY (", args, ", ", log.string(), ")");
   return -1;
 #endif
+}
+
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  return out;
+}
+
+FullDisk::FullDisk(const std::string& suite, const std::string& name)
+    : root_(scratch_dir(suite, name)), dir_(root_ / "disk") {
+  std::filesystem::create_directories(dir_);
+  mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m") == 0;
+}
+
+FullDisk::~FullDisk() {
+  if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+}
+
+FullDisk::Limit::Limit(const FullDisk& disk, size_t bytes) {
+  if (!disk.mounted_) {
+    rlimit cap{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &cap) == 0);
+    saved_cap_ = cap.rlim_cur;
+    cap.rlim_cur = rlim_t(bytes);
+    const bool ignored = ::signal(SIGXFSZ, SIG_IGN) != SIG_ERR;  // a write past the cap fails, not kills
+    REQUIRE(ignored);
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &cap) == 0);
+    capped_ = true;
+    return;
+  }
+  struct statvfs vfs;
+  REQUIRE(::statvfs(disk.dir_.c_str(), &vfs) == 0);
+  const size_t free = size_t(vfs.f_bavail) * vfs.f_frsize;
+  REQUIRE(free > bytes);
+  filler_ = disk.dir_ / "filler";
+  const int fd = ::open(filler_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  const bool filled = ::posix_fallocate(fd, 0, off_t(free - bytes)) == 0;
+  ::close(fd);
+  REQUIRE(filled);
+}
+
+FullDisk::Limit::~Limit() {
+  if (capped_) {
+    rlimit cap{};
+    ::getrlimit(RLIMIT_FSIZE, &cap);
+    cap.rlim_cur = rlim_t(saved_cap_);
+    ::setrlimit(RLIMIT_FSIZE, &cap);
+    ::signal(SIGXFSZ, SIG_DFL);
+  }
+  if (!filler_.empty()) std::filesystem::remove(filler_);
 }
 
 io::TensorMap fixture(const std::string& name) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,43 @@ std::string slurp(const std::filesystem::path& p);  // a whole file; empty if un
 // exit status (-1 when it did not exit normally). OpenMP waits passively: CTest runs tests
 // side by side.
 int run_fdl(const std::string& args, const std::filesystem::path& log);
+// Every file under `dir`, by its path relative to `dir`, with its bytes: two snapshots are
+// equal when no file was added, removed or changed.
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir);
+
+// A directory where a write fails as on a full disk. As root it is a 16 MiB tmpfs, and a
+// Limit takes all but `bytes` of its free space, so writes fail with ENOSPC. Without the
+// right to mount it is an ordinary directory, and a Limit caps every file this process and
+// the processes it starts write at `bytes` (RLIMIT_FSIZE), so writes fail with EFBIG.
+class FullDisk {
+ public:
+  FullDisk(const std::string& suite, const std::string& name);
+  ~FullDisk();
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+  const std::filesystem::path& dir() const { return dir_; }
+  const char* errno_name() const { return mounted_ ? "ENOSPC" : "EFBIG"; }
+
+  class Limit {
+   public:
+    ~Limit();
+    Limit(const Limit&) = delete;
+    Limit& operator=(const Limit&) = delete;
+
+   private:
+    friend class FullDisk;
+    Limit(const FullDisk& disk, size_t bytes);
+    std::filesystem::path filler_;  // tmpfs: the file that takes the space
+    bool capped_ = false;           // otherwise: RLIMIT_FSIZE set, SIGXFSZ ignored
+    uint64_t saved_cap_ = 0;        // the RLIMIT_FSIZE it replaced
+  };
+  // While it lives, a write of more than about `bytes` under dir() fails.
+  Limit limit(size_t bytes) const { return Limit(*this, bytes); }
+
+ private:
+  std::filesystem::path root_, dir_;
+  bool mounted_ = false;
+};
 
 // tests/fixtures/<name>.safetensors, made by tools/make_fixtures.py.
 io::TensorMap fixture(const std::string& name);

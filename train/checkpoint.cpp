@@ -18,10 +18,6 @@ namespace {
 
 constexpr const char* kWeightFiles[] = {"last.safetensors", "model.safetensors",
                                         "optimizer.safetensors"};
-constexpr const char* kRunFiles[] = {"last.safetensors", "model.safetensors", "optimizer.safetensors",
-                                     "state.json", "config.json", "train.csv", "progress.png",
-                                     "splits.json", "test_metrics.csv", "test_metrics.json",
-                                     "test_montage.png"};
 constexpr const char* kNext = ".next";
 
 json read_json(const std::string& path) {
@@ -224,7 +220,7 @@ bool has_checkpoint(const std::string& run_dir) {
   std::error_code ec;
   if (fs::exists(run_file(run_dir, "state.json"), ec)) return true;
   for (const char* f : kWeightFiles)
-    if (fs::exists(run_file(run_dir, f), ec) || fs::exists(run_file(run_dir, f) + kNext, ec)) return true;
+    if (fs::exists(run_file(run_dir, f), ec)) return true;
   return false;
 }
 
@@ -272,14 +268,6 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   st.dropout.offset = field<uint64_t>(dg, "offset", state_path);
   st.shuffle.seed = field<uint64_t>(sg, "seed", state_path);
   st.shuffle.offset = field<uint64_t>(sg, "offset", state_path);
-
-  // Temporary files of interrupted atomic writes hold nothing committed.
-  for (const auto& e : fs::directory_iterator(run_dir)) {
-    const std::string name = e.path().filename().string();
-    for (const char* f : kRunFiles)
-      if (name.rfind(std::string(f) + ".tmp.", 0) == 0 || name.rfind(std::string(f) + kNext + ".tmp.", 0) == 0)
-        fs::remove(e.path());
-  }
 
   // Roll a committed epoch forward, drop an uncommitted one, then check every file agrees.
   io::SafeTensors files[3];

@@ -81,7 +81,8 @@ struct RunState {
 
 // File paths inside a run directory.
 std::string run_file(const std::string& run_dir, const char* name);
-// True when the directory holds any checkpoint file (a run not to be overwritten).
+// True when the directory holds state.json or a weight file (a run not to be overwritten).
+// .next files alone are the uncommitted first epoch of a killed run, which holds nothing.
 bool has_checkpoint(const std::string& run_dir);
 
 // Commits the checkpoint of epoch st.epoch. `is_best` also replaces model.safetensors (the
@@ -89,9 +90,10 @@ bool has_checkpoint(const std::string& run_dir);
 void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
                      const RunState& st, bool is_best);
 
-// Opens the committed checkpoint: completes or discards an interrupted commit, removes
-// leftover temporary files, loads last.safetensors into `model` and the optimiser state into
-// `opt`, and returns the state. fdl::Error when there is none or the files disagree.
+// Opens the committed checkpoint: completes or discards an interrupted commit, loads
+// last.safetensors into `model` and the optimiser state into `opt`, and returns the state.
+// fdl::Error when there is none or the files disagree. (The temporary files of interrupted
+// writes are removed when the run directory is claimed, engine/io/output_dir.h.)
 RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt);
 
 }  // namespace fdl::train

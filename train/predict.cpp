@@ -7,6 +7,7 @@
 #include <map>
 
 #include "engine/autograd.h"
+#include "engine/io/output_dir.h"
 #include "engine/metrics/report.h"
 #include "engine/metrics/segmentation.h"
 #include "engine/nn/module.h"
@@ -215,9 +216,9 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
     const int64_t bad = std::count_if(x, x + v.data.numel(), [](float f) { return !std::isfinite(f); });
     FDL_CHECK(bad == 0, in.shown, ": ", bad, " voxel(s) are NaN or Inf");
   }
-  std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
-  FDL_CHECK(!ec, o.out_dir, ": cannot create the output directory: ", ec.message());
+  std::vector<std::string> sources = o.inputs;
+  sources.push_back(o.run_dir);
+  const io::OutputDir out(o.out_dir, {sources, {}, o.overwrite});
 
   std::vector<std::string> written;
   for (const Input& in : inputs) {

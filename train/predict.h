@@ -50,12 +50,15 @@ struct PredictOptions {
   std::vector<std::string> inputs;
   bool probabilities = false;
   std::string device = "cpu";
+  bool overwrite = false;  // out_dir may hold files fdl did not write (engine/io/output_dir.h)
 };
 
 // Writes OUT_DIR/<name>.nii.gz (uint8 mask, the input's header) for every input, and with
 // `probabilities` OUT_DIR/<name>_prob.nii.gz (float32 (X', Y', Z', K), model_grid_header).
 // Every input is read and checked (a NIfTI name, readable, the run's channels, no name
-// clash) before anything is written, and each file appears atomically. Returns the paths.
+// clash) before anything is written; then OUT_DIR is claimed (engine/io/output_dir.h: not an
+// input or the run, fdl's or `overwrite`, one writer) and each file appears atomically.
+// Returns the paths.
 std::vector<std::string> predict_files(const PredictOptions& o);
 
 struct EvaluationFiles {

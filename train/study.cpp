@@ -18,6 +18,7 @@
 #include "engine/data/split.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
 #include "engine/metrics/paired.h"
 #include "engine/metrics/summary.h"
 #include "engine/io/png.h"
@@ -79,7 +80,7 @@ std::vector<StudyArm> study_arms(const StudyOptions& o) {
   return arms;
 }
 
-std::vector<StudyRun> plan_study(const StudyOptions& o) {
+StudyPlan plan_study(const StudyOptions& o) {
   FDL_CHECK(!o.models.empty(), "fdl study: --models is empty");
   FDL_CHECK(!o.percents.empty(), "fdl study: --train-percent is empty");
   FDL_CHECK(!o.folds.empty(), "fdl study: --folds is empty");
@@ -87,8 +88,7 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
   const fs::path root = fs::absolute(o.study_dir);
   const std::string dataset = fs::absolute(o.dataset_dir).string();
   const Dataset ds = open_dataset(dataset);
-  fs::create_directories(root / "splits");
-  std::vector<StudyRun> plan;
+  StudyPlan plan;
   for (double p : o.percents)
     for (int fold : o.folds) {
       const std::string cell = std::string("p").append(percent_label(p)) + std::string("_fold").append(std::to_string(fold));
@@ -100,7 +100,7 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
         for (int i : s.test) r.test.push_back(ds.cases[size_t(i)].id);
         for (int i : s.train) r.train.push_back(ds.cases[size_t(i)].id);
         for (int i : s.val) r.val.push_back(ds.cases[size_t(i)].id);
-        write_splits(splits, r);
+        plan.new_splits.emplace(splits, r);
       }
       for (const StudyArm& arm : study_arms(o)) {
         const std::string& m = arm.label;
@@ -119,10 +119,15 @@ std::vector<StudyRun> plan_study(const StudyOptions& o) {
         if (o.device == "cuda" && o.fast_nondeterministic) r.args.push_back("--fast-nondeterministic");
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
-        plan.push_back(r);
+        if (o.overwrite) r.args.push_back("--overwrite");
+        plan.runs.push_back(r);
       }
     }
   return plan;
+}
+
+void write_new_splits(const StudyPlan& plan) {
+  for (const auto& [path, split] : plan.new_splits) write_splits(path, split);
 }
 
 std::string shell_command(const std::string& exe, const StudyRun& r) {
@@ -187,7 +192,7 @@ int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const st
       continue;
     }
     while (int(running.size()) >= jobs) reap();
-    fs::create_directories(r.run_dir);
+    io::make_output_dir(r.run_dir);  // fdl's, so its `fdl train` may write beside the log
     std::vector<std::string> args = r.args;
     if (o.threads <= 0) args.insert(args.end(), {"--threads", std::to_string(threads)});
     std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(), percent_label(r.percent).c_str(), r.fold,

@@ -7,8 +7,11 @@
 // The report compares each model with the baseline (unet3d) on the held-out test cases.
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "train/checkpoint.h"
 
 namespace fdl::train {
 
@@ -26,6 +29,7 @@ struct StudyOptions {
   uint64_t seed = 1;
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)
+  bool overwrite = false;  // --overwrite of the study directory, passed on to every run
 };
 
 // What the study compares: a model with its k-space centre. With kspace_centre "both", every
@@ -49,15 +53,25 @@ struct StudyRun {
 // "15", "12.5": a percent as it appears in paths and tables.
 std::string percent_label(double p);
 
-// Every run of the study with its command line and status. Opens the dataset and writes the
-// splits files that do not exist yet (so printed commands can run elsewhere).
-std::vector<StudyRun> plan_study(const StudyOptions& o);
+struct StudyPlan {
+  std::vector<StudyRun> runs;
+  std::map<std::string, SplitRecord> new_splits;  // the splits files that do not exist yet
+};
+
+// Every run of the study with its command line and status, and the splits it needs. Opens
+// the dataset; writes nothing.
+StudyPlan plan_study(const StudyOptions& o);
+// Writes the plan's new splits files (so printed commands can run elsewhere) into
+// STUDY_DIR/splits, which the caller has claimed with STUDY_DIR (engine/io/output_dir.h).
+void write_new_splits(const StudyPlan& plan);
 
 // A shell command line for `exe` and the run's arguments (words quoted where needed).
 std::string shell_command(const std::string& exe, const StudyRun& r);
 
 // Runs the unfinished runs of `plan` with the binary `exe`, `o.jobs` at a time, each with its
-// output in its log file. Returns the number of runs that failed (they are named on stderr).
+// output in its log file (appended as it comes: the one file fdl writes in place, besides the
+// lock files). Each run's directory is made as fdl's output (engine/io/output_dir.h) and
+// locked by its `fdl train`. Returns the number of runs that failed (they are named on stderr).
 int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe);
 
 // STUDY_DIR/report.md, report.csv, report.json, examples.png (the first test cases of the

@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "engine/autograd.h"
 #include "engine/data/check.h"
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
 #include "engine/device.h"
+#include "engine/io/output_dir.h"
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
@@ -257,9 +259,11 @@ TrainResult train(const TrainOptions& o) {
   }
   const bool profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
-  FDL_CHECK(profiling || !fs::exists(dir) || fs::is_directory(dir), dir, ": exists and is not a directory");
   FDL_CHECK(profiling || o.resume || !has_checkpoint(dir), dir,
             ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
+  const bool resuming = !profiling && o.resume;
+  FDL_CHECK(!resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
+            ": missing, so there is no checkpoint to resume; nothing was changed");
 
   // The dataset, its split and the configuration, before anything is written.
   const Dataset ds = open_dataset(o.dataset_dir);
@@ -295,13 +299,14 @@ TrainResult train(const TrainOptions& o) {
   cfg.val_cases = ids(ds, split.val);
   cfg.test_cases = ids(ds, split.test);
   const std::string config_path = run_file(dir, "config.json");
-  const bool resuming = !profiling && o.resume && fs::exists(run_file(dir, "state.json"));
-  if (!profiling && o.resume && fs::exists(config_path)) {
+  if (resuming) {
+    FDL_CHECK(fs::exists(config_path), config_path, ": missing; cannot check that --resume continues the same run");
     const std::string diff = config_difference(read_config(config_path), cfg);
     FDL_CHECK(diff.empty(), "--resume ", dir, ": ", diff);
   }
-  FDL_CHECK(!resuming || fs::exists(config_path), config_path, ": missing; cannot check that --resume "
-            "continues the same run");
+  // Held until the run ends: checks the directory is fdl's and no other writer's.
+  std::optional<io::OutputDir> out;
+  if (!profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
 
   ModelOptions mo;
   mo.in_channels = ds.channels;
@@ -328,9 +333,6 @@ TrainResult train(const TrainOptions& o) {
     return {};
   }
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  FDL_CHECK(!ec, dir, ": cannot create the run directory: ", ec.message());
   const std::vector<std::string> names = foreground_names(ds);
   if (!o.splits_file.empty())
     bar.line("the split of " + o.splits_file + ": fold " + std::to_string(record.fold) + " of " +
@@ -347,8 +349,6 @@ TrainResult train(const TrainOptions& o) {
     std::erase_if(rows, [&](const EpochRow& r) { return r.epoch > st.epoch; });  // uncommitted epochs
     bar.line("resuming " + dir + " after epoch " + std::to_string(st.epoch) + " (best epoch " +
              std::to_string(st.best_epoch) + ")");
-  } else if (o.resume) {
-    bar.line(dir + ": no checkpoint yet; starting at epoch 1");
   }
   write_config(config_path, cfg);
 

@@ -37,6 +37,7 @@ struct TrainOptions {
   std::string splits_file;  // a splits.json to reuse instead of drawing the split
   bool skip_check = false;  // train even when the dataset check reports errors
   bool resume = false;
+  bool overwrite = false;  // run_dir may hold files fdl did not write (engine/io/output_dir.h)
   int profile_steps = 0;  // > 0: time this many training steps, print, write nothing
 };
 
@@ -50,10 +51,13 @@ struct TrainResult {
 // Runs (or resumes) training. fdl::Error, before anything is written to run_dir, for bad
 // options (--device cuda without a GPU or in a build without CUDA), an unreadable dataset, a
 // dataset check with errors (the report goes to stderr) unless skip_check, a splits file
-// naming cases the dataset lacks, or a run directory that already holds a checkpoint without
-// `resume`; with `resume`, for a configuration that differs from the saved one (naming the
-// option; the device may differ, the GPU conv settings may not). A NaN or Inf loss stops the run with an fdl::Error; the checkpoint of the last
-// completed epoch is left as it was.
+// naming cases the dataset lacks, a run directory that already holds a checkpoint without
+// `resume`, or one that output_dir.h refuses (another writer holds it, it holds files fdl did
+// not write, it overlaps the dataset or the splits file); with `resume`, for a run directory
+// without state.json (nothing to resume) or a configuration that differs from the saved one
+// (naming the option; the device may differ, the GPU conv settings may not). The run
+// directory stays locked until training and the test evaluation end. A NaN or Inf loss stops
+// the run with an fdl::Error; the checkpoint of the last completed epoch is left as it was.
 TrainResult train(const TrainOptions& o);
 
 }  // namespace fdl::train

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/nifti.h"
 #include "kernels/common/philox.h"
 
@@ -208,10 +209,7 @@ void write_phantoms(const std::string& dir, const PhantomOptions& opt) {
   FDL_CHECK(opt.cases >= 1, "phantoms: --cases must be at least 1, got ", opt.cases);
   FDL_CHECK(opt.cases <= 1000, "phantoms: --cases must be at most 1000, got ", opt.cases);
   const fs::path root(dir);
-  std::error_code ec;
-  fs::create_directories(root / "imagesTr", ec);
-  if (!ec) fs::create_directories(root / "labelsTr", ec);
-  FDL_CHECK(!ec, dir, ": cannot create the dataset directories: ", ec.message());
+  const io::OutputDir out(dir, {{}, {"imagesTr", "labelsTr"}, opt.overwrite});
 
   nlohmann::json training = nlohmann::json::array();
   for (int c = 0; c < opt.cases; ++c) {

@@ -16,6 +16,7 @@ struct PhantomOptions {
   int cases = 12;
   std::array<int64_t, 3> shape{64, 64, 48};
   uint64_t seed = 1;
+  bool overwrite = false;  // the directory may hold files fdl did not write (engine/io/output_dir.h)
 };
 
 struct PhantomCase {
@@ -28,7 +29,9 @@ struct PhantomCase {
 PhantomCase make_phantom(const PhantomOptions& opt, int index);
 
 // Writes the MSD layout: dir/dataset.json, dir/imagesTr/case_NNN.nii.gz (float32) and
-// dir/labelsTr/case_NNN.nii.gz (uint8). Each file appears atomically; dataset.json last.
+// dir/labelsTr/case_NNN.nii.gz (uint8), in a directory claimed by engine/io/output_dir.h (so
+// an existing dataset fdl did not write is refused unless opt.overwrite). Each file appears
+// atomically; dataset.json last.
 void write_phantoms(const std::string& dir, const PhantomOptions& opt);
 
 }  // namespace fdl

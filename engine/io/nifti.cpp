@@ -1,13 +1,15 @@
 #include "engine/io/nifti.h"
 
-#include <fcntl.h>
 #include <nifti2_io.h>
-#include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+
+#include "engine/io/atomic_file.h"
 
 namespace fdl {
 
@@ -62,6 +64,36 @@ template <class S>
 void convert(const void* src, float* dst, int64_t n, double slope, double inter) {
   const S* s = static_cast<const S*>(src);
   for (int64_t i = 0; i < n; ++i) dst[i] = float(double(s[i]) * slope + inter);
+}
+
+// A gzip stream of `bytes` at zlib's default level, as nifti_clib writes .nii.gz files. zlib
+// counts in 32 bits, so the input goes in steps of 1 GiB.
+std::string gzip(const std::string& bytes, const std::string& path) {
+  z_stream z{};
+  constexpr int kGzipWindow = 15 + 16;  // 2^15 window; +16: a gzip header and trailer
+  FDL_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindow, 8, Z_DEFAULT_STRATEGY) == Z_OK, path,
+            ": cannot start gzip compression");
+  constexpr size_t kStep = size_t(1) << 30, kOutStep = size_t(1) << 20;
+  std::string out;
+  size_t in_at = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (z.avail_in == 0 && in_at < bytes.size()) {
+      const size_t n = std::min(kStep, bytes.size() - in_at);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + in_at));
+      z.avail_in = uInt(n);
+      in_at += n;
+    }
+    const size_t had = out.size();
+    out.resize(had + kOutStep);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + had);
+    z.avail_out = uInt(kOutStep);
+    rc = deflate(&z, in_at == bytes.size() ? Z_FINISH : Z_NO_FLUSH);
+    out.resize(had + kOutStep - z.avail_out);
+  }
+  deflateEnd(&z);
+  FDL_CHECK(rc == Z_STREAM_END, path, ": gzip compression failed");
+  return out;
 }
 
 // The voxel bytes as stored, in this machine's byte order. nifti_image_load would zero NaN
@@ -194,36 +226,19 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
   }
   nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
 
-  // Temporary name beside the target, keeping the extension that selects gzip.
-  const fs::path target(path);
-  const std::string name = target.filename().string();
-  const size_t ext_at = name.find(".nii");
-  FDL_CHECK(ext_at != std::string::npos, path, ": NIfTI output must end in .nii or .nii.gz");
-  std::string tmp_name = ".";
-  tmp_name.append(name, 0, ext_at).append(".tmp").append(std::to_string(::getpid()));
-  tmp_name.append(name, ext_at);
-  const fs::path tmp = target.parent_path() / tmp_name;
-  std::free(nim->fname);
-  std::free(nim->iname);
-  nim->fname = strdup(tmp.c_str());
-  nim->iname = strdup(tmp.c_str());
-  FDL_CHECK(nim->fname && nim->iname, path, ": out of memory");
-  nifti_image_write(nim.get());  // reports nothing; check what it left on disk
-  NimPtr back(nifti_image_read(tmp.c_str(), 0));
-  const bool ok = back && back->nvox == nim->nvox;
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  std::error_code ec;
-  if (!ok || !synced) {
-    fs::remove(tmp, ec);
-    throw Error(path + ": writing the NIfTI file failed (is the directory writable?)");
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(path + ": rename into place failed: " + ec.message());
-  }
+  // nifti_clib lays out the header; the bytes go through fdl's checked atomic write, since
+  // nifti_image_write reports no failed write (on a full disk it leaves a truncated file).
+  const std::string name = fs::path(path).filename().string();
+  const bool gz = name.size() > 7 && name.compare(name.size() - 7, 7, ".nii.gz") == 0;
+  FDL_CHECK(gz || (name.size() > 4 && name.compare(name.size() - 4, 4, ".nii") == 0), path,
+            ": NIfTI output must end in .nii or .nii.gz");
+  nifti_set_iname_offset(nim.get(), 1);
+  nifti_1_header hdr;
+  FDL_CHECK(nifti_convert_nim2n1hdr(nim.get(), &hdr) == 0, path, ": cannot make a NIfTI-1 header");
+  std::string bytes(size_t(nim->iname_offset), '\0');  // the header, then an empty extension list
+  std::memcpy(bytes.data(), &hdr, sizeof hdr);
+  bytes.append(static_cast<const char*>(nim->data), size_t(nim->nvox) * size_t(nim->nbyper));
+  io::write_file_atomic(path, gz ? gzip(bytes, path) : bytes);
 }
 
 Volume regrid_header(const Volume& header, std::array<double, 3> scale, std::array<double, 3> shift) {

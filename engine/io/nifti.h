@@ -30,8 +30,8 @@ enum class NiftiOutType { Float32, UInt8 };  // UInt8 rounds and clamps to [0, 2
 
 // Writes `data` ((X, Y, Z) or (C, X, Y, Z), any float dtype and device) with the geometry of
 // `header` (its data is ignored): qform and sform with their codes, units, voxel size. The
-// file is NIfTI-1, gzipped when the path ends in .gz, and appears atomically: it is written
-// to a temporary file in the same directory and renamed into place.
+// file is NIfTI-1, gzipped when the path ends in .gz, and is written by write_file_atomic
+// (atomic_file.h): it appears whole or not at all, and a failed write is an error.
 void write_nifti(const std::string& path, const Tensor& data, const Volume& header,
                  NiftiOutType type = NiftiOutType::Float32);
 

@@ -125,10 +125,10 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
 
   // Names for the classes; the -o suffix .csv is taken as the prefix.
   REQUIRE_MESSAGE(fdl_evaluate((d / "pred").string() + " " + (d / "label").string() + " -o " +
-                                   (d / "named.csv").string() + " --classes background liver tumour",
+                                   (d / "out" / "named.csv").string() + " --classes background liver tumour",
                                d / "log2") == 0,
                   test::slurp(d / "log2"));
-  const std::string named = test::slurp(d / "named.csv");
+  const std::string named = test::slurp(d / "out" / "named.csv");
   CHECK(named.find("\na,1,liver,") != std::string::npos);
   CHECK(named.find("\na,2,tumour,") != std::string::npos);
   CHECK(test::slurp(d / "log2").find("inferred") == std::string::npos);

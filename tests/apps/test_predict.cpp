@@ -18,6 +18,7 @@
 #include "engine/data/phantoms.h"
 #include "engine/device.h"
 #include "engine/io/nifti.h"
+#include "engine/io/output_dir.h"
 #include "engine/metrics/segmentation.h"
 #include "engine/ops/elementwise.h"
 #include "train/checkpoint.h"
@@ -308,7 +309,9 @@ TEST_CASE("fdl predict: a two-channel run groups nnU-Net's <case>_0000/_0001 fil
   REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out").string() + " " + ts.string(), log) == 0,
                   test::slurp(log));
   std::vector<std::string> written;
-  for (const auto& e : fs::directory_iterator(d / "out")) written.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(d / "out"))
+    if (e.path().filename() != io::kMarkerFile && e.path().filename() != io::kLockFile)
+      written.push_back(e.path().filename().string());
   std::sort(written.begin(), written.end());
   CHECK(written == std::vector<std::string>{"case_000.nii.gz", "case_001.nii.gz"});
   REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out4d").string() + " " + (d / "stacked.nii.gz").string(), log) == 0,

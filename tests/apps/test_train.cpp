@@ -16,6 +16,7 @@
 
 #include "engine/data/phantoms.h"
 #include "engine/device.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "train/checkpoint.h"
@@ -163,14 +164,15 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   REQUIRE_MESSAGE(fdl_train(args + " -o " + (d / "straight").string(), log) == 0, test::slurp(log));
   const auto full = std::chrono::steady_clock::now() - t0;
 
-  // Start the run (with --resume: the first start finds no checkpoint and begins at epoch
-  // 1) and SIGKILL it after a delay that grows from 25% of a whole run, until a start
+  // Start the run (with --resume once a checkpoint is committed: --resume without one is an
+  // error) and SIGKILL it after a delay that grows from 25% of a whole run, until a start
   // finishes by itself (starting low keeps two or more kills when the measured run was
   // slowed by other load). Each kill lands somewhere in loading, a step, validation or a save.
   const std::string run = (d / "killed").string();
   std::vector<std::string> committed;  // the epoch in state.json after each kill
   bool finished = false;
   for (int k = 0; k < 16 && !finished; ++k) {
+    const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -178,7 +180,7 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
       ::dup2(null, 1);
       ::dup2(null, 2);
       ::setenv("OMP_WAIT_POLICY", "passive", 1);
-      const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2 --resume -o " + run;
+      const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2" + resume + " -o " + run;
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -199,7 +201,10 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   for (const std::string& e : committed) epochs += " " + e;
   MESSAGE(committed.size(), " kills; committed epoch after each:", epochs);
   CHECK(committed.size() >= 2);
-  if (!finished) REQUIRE_MESSAGE(fdl_train(args + " --resume -o " + run, log) == 0, test::slurp(log));
+  if (!finished) {
+    const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
+    REQUIRE_MESSAGE(fdl_train(args + resume + " -o " + run, log) == 0, test::slurp(log));
+  }
   CHECK(tensor_bytes(d / "killed" / "last.safetensors") == tensor_bytes(d / "straight" / "last.safetensors"));
   CHECK(tensor_bytes(d / "killed" / "model.safetensors") == tensor_bytes(d / "straight" / "model.safetensors"));
   CHECK(tensor_bytes(d / "killed" / "optimizer.safetensors") ==
@@ -207,6 +212,8 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   const auto rows = train::read_train_csv(run + "/train.csv", 2);
   REQUIRE(rows.size() == 6);
   for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].epoch == int64_t(i + 1));
+  for (const auto& e : fs::directory_iterator(run))  // the killed starts' temporary files are gone
+    CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
 }
 
 TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no checkpoint") {
@@ -268,7 +275,7 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
   }
 }
 
-TEST_CASE("fdl train: the GPU conv settings are part of the run; --resume refuses others") {
+TEST_CASE("fdl train: the GPU conv settings are part of the run, and --resume refuses others") {
   const fs::path d = workdir("conv_config");
   const fs::path log = d / "log.txt", run = d / "run";
   // On the CPU the settings change nothing, but the run records them.

@@ -50,7 +50,7 @@ TEST_CASE("agreement: elements finite on one side only are counted, not averaged
   CHECK(test::agreement(poisoned, Tensor::zeros({4})).bad_elements == 4);
 }
 
-TEST_CASE("fresh_seed: FDL_TEST_SEED fixes it; otherwise it differs between calls") {
+TEST_CASE("fresh_seed: FDL_TEST_SEED fixes it, otherwise it differs between calls") {
   const char* prev = std::getenv("FDL_TEST_SEED");
   const std::string saved = prev ? prev : "";
   ::setenv("FDL_TEST_SEED", "18446744073709551615", 1);

@@ -1,6 +1,6 @@
 // Run directories: config round trip and comparison, checkpoint save/load, the commit
 // protocol under simulated crashes (uncommitted files, committed-but-not-renamed files,
-// leftover temporary files, inconsistent files), and the train.csv / progress.png writers.
+// inconsistent files), a save on a full disk, and the train.csv / progress.png writers.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -30,10 +30,14 @@ struct Tiny : Module {
         b(register_parameter("bias", test::randn({5}, seed + 1, DType::F32))) {}
 };
 
+// 64 KiB of weights: larger than the room a full-disk test leaves.
+struct Wide : Module {
+  explicit Wide(uint64_t seed) { register_parameter("weight", test::randn({16384}, seed, DType::F32)); }
+};
+
 // One Adam step with fixed pseudo-random gradients.
-void step(Tiny& m, Adam& opt, uint64_t seed) {
-  m.w.set_grad(test::randn(m.w.shape(), seed, DType::F32));
-  m.b.set_grad(test::randn(m.b.shape(), seed + 7, DType::F32));
+void step(Module& m, Adam& opt, uint64_t seed) {
+  for (auto& [name, p] : m.named_parameters()) p.set_grad(test::randn(p.shape(), seed++, DType::F32));
   opt.step();
   opt.zero_grad();
 }
@@ -182,15 +186,11 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
   const std::string w3 = weight_bytes(m);
   REQUIRE(w3 != w2);
 
-  // The .next files of epoch 3 are written, state.json still says 2; plus temp-file debris.
+  // The .next files of epoch 3 are written, state.json still says 2.
   auto crashed_before_commit = [&](const fs::path& d) {
     copy_dir(good, d);
     for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors"})
       fs::copy_file(later / f, d / (std::string(f) + ".next"));
-    io::write_file_atomic((d / "junk").string(), "x");
-    fs::rename(d / "junk", d / "state.json.tmp.12345");
-    io::write_file_atomic((d / "junk").string(), "torn");
-    fs::rename(d / "junk", d / "last.safetensors.next.tmp.777");
   };
 
   SUBCASE("before the commit record: the previous epoch is loaded, the new files dropped") {
@@ -203,8 +203,6 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     CHECK(weight_bytes(r) == w2);
     CHECK(optimizer_bytes(ro) == o2);
     CHECK_FALSE(fs::exists(d / "last.safetensors.next"));
-    CHECK_FALSE(fs::exists(d / "state.json.tmp.12345"));
-    CHECK_FALSE(fs::exists(d / "last.safetensors.next.tmp.777"));
     CHECK(io::load_safetensors((d / "model.safetensors").string()).metadata.at("epoch") == "2");
   }
   SUBCASE("after the commit record, before the renames: the new epoch is rolled forward") {
@@ -229,6 +227,13 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("inconsistent"), Error);
     CHECK(weight_bytes(r) == before);
   }
+  SUBCASE("only the .next files of an uncommitted first epoch: no checkpoint, a run may start afresh") {
+    const fs::path d = root / "first";
+    fs::create_directories(d);
+    for (const char* f : {"last.safetensors", "optimizer.safetensors"})
+      fs::copy_file(later / f, d / (std::string(f) + ".next"));
+    CHECK_FALSE(has_checkpoint(d.string()));
+  }
   SUBCASE("no state.json: no checkpoint, a clear error") {
     const fs::path d = root / "nostate";
     copy_dir(good, d);
@@ -237,6 +242,39 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     Adam ro(r.named_parameters());
     CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"), Error);
   }
+}
+
+TEST_CASE("checkpoint: a save on a full disk fails naming the file and errno, and the committed one stays") {
+  test::FullDisk disk("checkpoint", "full");
+  const std::string d = (disk.dir() / "run").string();
+  fs::create_directories(d);
+  Wide m(1);
+  Adam opt(m.named_parameters());
+  step(m, opt, 1);
+  save_checkpoint(d, m, opt, state_at(1), true);
+  const std::string w1 = weight_bytes(m);
+  step(m, opt, 2);
+  std::string error;
+  {
+    const auto full = disk.limit(32 * 1024);  // less than a weight file (64 KiB)
+    try {
+      save_checkpoint(d, m, opt, state_at(2), true);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  CHECK_MESSAGE(error.find(d + "/last.safetensors.next: write failed: ") == 0, error);
+  CHECK_MESSAGE(error.find(std::string("(") + disk.errno_name() + ")") != std::string::npos, error);
+  for (const auto& e : fs::directory_iterator(d))
+    CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
+  Wide r(7);
+  Adam ro(r.named_parameters());
+  CHECK(load_checkpoint(d, r, ro).epoch == 1);
+  CHECK(weight_bytes(r) == w1);
+  // With room again the same save succeeds.
+  save_checkpoint(d, m, opt, state_at(2), true);
+  CHECK(load_checkpoint(d, r, ro).epoch == 2);
+  CHECK(weight_bytes(r) == weight_bytes(m));
 }
 
 TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png drawn") {
