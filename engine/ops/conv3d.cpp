@@ -184,6 +184,7 @@ std::vector<Tensor> backward_cuda(const kernels::Conv3dShape&, GpuPlan, const Te
 void set_cuda_conv_algo(ConvAlgo a) { g_algo = a; }
 ConvAlgo cuda_conv_algo() { return g_algo; }
 void set_cuda_conv_nondeterministic(bool on) { g_nondeterministic = on; }
+bool cuda_conv_nondeterministic() { return g_nondeterministic; }
 
 ConvAlgo parse_conv_algo(const std::string& name) {
   for (ConvAlgo a : {ConvAlgo::Direct, ConvAlgo::Tiled, ConvAlgo::Tf32})

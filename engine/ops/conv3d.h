@@ -25,5 +25,6 @@ const char* conv_algo_name(ConvAlgo a);
 // Weight gradients on the GPU are reduced in a fixed order (bit-reproducible) unless this
 // is set (`--fast-nondeterministic`), which lets blocks add into them atomically.
 void set_cuda_conv_nondeterministic(bool on);
+bool cuda_conv_nondeterministic();
 
 }  // namespace fdl

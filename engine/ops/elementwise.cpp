@@ -1,6 +1,7 @@
 #include "engine/ops/elementwise.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/activation_tap.h"
 #include "engine/ops/checks.h"
 #include "engine/profile.h"
 #include "kernels/cpu/elementwise.h"
@@ -85,6 +86,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     FDL_ELEMENTWISE(x.device(), "leaky_relu",
                     leaky_relu_forward(x.data<T>(), T(slope), y.data<T>(), x.numel()));
   });
+  ops::tap_activation(y);
   if (autograd::wants({x})) {
     autograd::record("leaky_relu", y, {x}, [x = x.detach(), slope](const Tensor& g) {
       Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/ops/activation_tap.h"
 #include "engine/ops/checks.h"
 #include "engine/profile.h"
 #include "kernels/cpu/instance_norm.h"
@@ -109,7 +110,9 @@ Tensor instance_norm_leaky_relu(const Tensor& x, double slope, double eps) {
   FDL_PROFILE_RANGE("instance_norm_leaky_relu");
   FDL_CHECK(slope > 0 && std::isfinite(slope), "instance_norm_leaky_relu: slope must be finite and > 0 ",
             "(the backward recovers the activation's input from its output), got ", slope);
-  return forward(x, eps, Activation{true, slope, "instance_norm_leaky_relu"});
+  Tensor y = forward(x, eps, Activation{true, slope, "instance_norm_leaky_relu"});
+  ops::tap_activation(y);
+  return y;
 }
 
 }  // namespace fdl

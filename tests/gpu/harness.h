@@ -16,7 +16,9 @@
 namespace fdl::gpu_test {
 
 // Normwise relative error bounds. FFMA float32 paths differ from the CPU only in summation
-// order; TF32 rounds inputs to 10 mantissa bits; float64 paths are near exact.
+// order, FMA fusion and expf (the device's is within 2 ulps, the emulator's, glibc's, within
+// 1; no fast-math intrinsics are used); TF32 rounds inputs to 10 mantissa bits; float64
+// paths are near exact.
 constexpr double kFp32 = 1e-5;
 constexpr double kTf32 = 5e-3;
 constexpr double kF64 = 1e-12;
@@ -62,6 +64,19 @@ class ConvSettings {
   ConvAlgo prev_;
 };
 
+// Runs body once per schedule order of the GPU side, naming the order. On the emulator
+// these are forward, reverse and random:<seed> (kernels/emu/scheduler.h), so a block whose
+// threads race between barriers gives different bits in different orders; on a device,
+// once, in the hardware's own order ("device"). The previous order is restored afterwards.
+void for_each_order(uint64_t seed, const std::function<void(const std::string& order)>& body);
+
+// CHECKs that `got` (computed under `order`) has bitwise the values of `first` (computed
+// under `first_order`), or, where the GPU reduces floats with atomics (nondeterministic
+// convolution), agrees within tol.
+void check_same_across_orders(const Tensor& got, const Tensor& first, double tol,
+                              const std::string& order, const std::string& first_order,
+                              const std::string& what);
+
 using Op = std::function<Tensor(const std::vector<Tensor>&)>;
 
 struct Both {
@@ -73,10 +88,11 @@ struct OpRun {
 };
 
 // Runs op on fresh copies of `inputs` (CPU tensors, or undefined ones, passed through) on the
-// CPU and on the GPU. An input that requires a gradient gets one on both sides: when the
-// output is a float tensor and `backward` is set, both sides run backward from the same
-// random seed gradient. CHECKs the GPU output's device, the agreement of the output and of
-// every input gradient within tol, and that no guard was overwritten meanwhile.
+// CPU and on the GPU, the GPU side once per schedule order (for_each_order). An input that
+// requires a gradient gets one on both sides: when the output is a float tensor and
+// `backward` is set, both sides run backward from the same random seed gradient. CHECKs the
+// GPU output's device, the agreement of the output and of every input gradient within tol,
+// that every order gives the first order's bits, and that no guard was overwritten.
 OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs,
                double tol, Rng& rng, bool backward = true);
 // The same with a different closure per device: a fused GPU kernel against the unfused

@@ -124,13 +124,19 @@ TEST_CASE("gpu ops: dropout3d draws the same mask and advances the generator ali
         const uint64_t seed = rng.generator().seed + 17;
         Generator gc(seed), gg(seed);
         gc.offset = gg.offset = 5;
-        const Op op = [&](const std::vector<Tensor>& x) {
-          return dropout3d(x[0], p, true, x[0].device() == Device::CUDA ? gg : gc);
+        // The GPU side runs once per schedule order, each time from the generator's state
+        // before the call, as the CPU side runs once.
+        Generator before = gc;
+        const Op cpu_op = [&](const std::vector<Tensor>& x) { return dropout3d(x[0], p, true, gc); };
+        const Op gpu_op = [&](const std::vector<Tensor>& x) {
+          gg = before;
+          return dropout3d(x[0], p, true, gg);
         };
         const Tensor x = grad_leaf(rng.normal(s, t));
         for (int call = 0; call < 2; ++call) {  // the second call draws a fresh mask
           CAPTURE(call);
-          const OpRun r = check_op("dropout3d", op, {x}, tol_for(t), rng);
+          before = gg;
+          const OpRun r = check_op("dropout3d", cpu_op, gpu_op, {x}, tol_for(t), rng);
           CHECK(gg.offset == gc.offset);
           CHECK(gg.seed == gc.seed);
           // The same channels dropped: exact zeros in the same places.
