@@ -37,14 +37,15 @@ __global__ void atomics(Counters* c, int* exchanged, int* slot) {
 
 TEST_CASE("emu atomics: add sub max min cas and exch from every thread of every block") {
   int max = -1000, min = 1000;
-  for (int id = 0; id < kTotal; ++id) max = std::max(max, scatter(id)), min = std::min(min, scatter(id));
+  for (int id = 0; id < kTotal; ++id)
+    max = std::max(max, scatter(id)), min = std::min(min, scatter(id));
   for (Schedule s : kOrders) {
     INFO(emu::schedule_name(s));
     ScheduleScope scope(s);
     DeviceBuffer<Counters> c(1, Counters{0, 0, 100, -1000, 1000, 0, -1, 0, 0.0f});
     DeviceBuffer<int> exchanged(kTotal, -2), slot(1, -1);
-    REQUIRE(launch("atomics", atomics, kBlocks, kThreads, 0, c.get(), exchanged.get(), slot.get()) ==
-            cudaSuccess);
+    REQUIRE(launch("atomics", atomics, kBlocks, kThreads, 0, c.get(), exchanged.get(),
+                   slot.get()) == cudaSuccess);
     const Counters h = c.host()[0];
     CHECK(h.add_one == kTotal);
     CHECK(h.add_float == float(kTotal));  // integers below 2^24: every partial sum is exact

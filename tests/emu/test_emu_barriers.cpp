@@ -98,8 +98,8 @@ __global__ void record_coordinates(int* out) {
   const unsigned block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
   const unsigned thread = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
   int* o = out + (block * blockDim.x * blockDim.y * blockDim.z + thread) * kRecord;
-  const unsigned v[kRecord] = {threadIdx.x, threadIdx.y, threadIdx.z, blockIdx.x, blockIdx.y,
-                               blockIdx.z,  blockDim.x,  blockDim.y,  blockDim.z, gridDim.x,
+  const unsigned v[kRecord] = {threadIdx.x, threadIdx.y, threadIdx.z,       blockIdx.x, blockIdx.y,
+                               blockIdx.z,  blockDim.x,  blockDim.y,        blockDim.z, gridDim.x,
                                gridDim.y,   gridDim.z,   unsigned(warpSize)};
   for (int i = 0; i < kRecord; ++i) o[i] = int(v[i]);
 }
@@ -171,10 +171,12 @@ __global__ void dynamic_shared(size_t bytes, int* ok) {
 
 __global__ void dynamic_shared_absent(int* ok) { ok[threadIdx.x] = emu::dynamic_smem() == nullptr; }
 
-TEST_CASE("emu barriers: dynamic shared memory is the launch's size and 0xFF at every block start") {
+TEST_CASE(
+    "emu barriers: dynamic shared memory is the launch's size and 0xFF at every block start") {
   // Sizes not a multiple of the thread count, and one above the default 48 KiB limit.
   REQUIRE(cudaFuncSetAttribute(reinterpret_cast<const void*>(dynamic_shared),
-                               cudaFuncAttributeMaxDynamicSharedMemorySize, 100 << 10) == cudaSuccess);
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               100 << 10) == cudaSuccess);
   for (size_t bytes : {size_t(1), size_t(1000), size_t(70000)}) {
     for (Schedule s : kOrders) {
       INFO(bytes, " bytes, ", emu::schedule_name(s));

@@ -93,7 +93,8 @@ TEST_CASE("emu cufft: a double D2Z then Z2D round trip and the plan errors") {
   REQUIRE(cufftExecD2Z(fwd, d_x.get(), d_X.get()) == CUFFT_SUCCESS);
   REQUIRE(cufftExecZ2D(inv, d_X.get(), d_y.get()) == CUFFT_SUCCESS);
   const std::vector<double> y = d_y.host();
-  for (long long j = 0; j < N; ++j) CHECK(std::fabs(y[size_t(j)] - double(N) * x[size_t(j)]) < 1e-12);
+  for (long long j = 0; j < N; ++j)
+    CHECK(std::fabs(y[size_t(j)] - double(N) * x[size_t(j)]) < 1e-12);
 
   CHECK(cufftExecZ2D(fwd, d_X.get(), d_y.get()) == CUFFT_INVALID_TYPE);
   cufftHandle unmade = 0;

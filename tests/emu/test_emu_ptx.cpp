@@ -61,16 +61,16 @@ TEST_CASE("emu ptx: cvt.rna.tf32 rounds to nearest with ties away from zero") {
   };
   const Case cases[] = {
       {one, one},
-      {one + half, one + ulp10},                                     // tie: away, not to even
-      {-(one + half), -(one + ulp10)},                               // tie, negative
-      {one + half - std::ldexp(1.0f, -23), one},                     // just below the tie
-      {one + ulp10 + half, one + 2 * ulp10},                         // tie from an odd mantissa
-      {2.0f - half, 2.0f},                                           // carries into the exponent
+      {one + half, one + ulp10},                  // tie: away, not to even
+      {-(one + half), -(one + ulp10)},            // tie, negative
+      {one + half - std::ldexp(1.0f, -23), one},  // just below the tie
+      {one + ulp10 + half, one + 2 * ulp10},      // tie from an odd mantissa
+      {2.0f - half, 2.0f},                        // carries into the exponent
       {-(2.0f - half), -2.0f},
       {std::numeric_limits<float>::max(), std::numeric_limits<float>::infinity()},
-      {std::ldexp(1.0f, -149), 0.0f},                                // smallest subnormal: down
-      {denorm_spacing / 2, denorm_spacing},                          // subnormal tie: up
-      {-denorm_spacing * 1.5f, -denorm_spacing * 2},                 // subnormal tie, negative
+      {std::ldexp(1.0f, -149), 0.0f},                 // smallest subnormal: down
+      {denorm_spacing / 2, denorm_spacing},           // subnormal tie: up
+      {-denorm_spacing * 1.5f, -denorm_spacing * 2},  // subnormal tie, negative
       {std::ldexp(1.0f, -126) - denorm_spacing / 2, std::ldexp(1.0f, -126)},  // into the normals
       {-0.0f, -0.0f},
       {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()},

@@ -35,7 +35,8 @@ TEST_CASE("emu runtime: copies and sets past an allocation's end are errors not 
   std::vector<char> host(2 * kBytes, 1);
   char* past = static_cast<char*>(d) + 1;
   CHECK(cudaMemcpy(past, host.data(), kBytes, cudaMemcpyHostToDevice) == cudaErrorInvalidValue);
-  CHECK(message(cudaErrorInvalidValue).find("outside every device allocation") != std::string::npos);
+  CHECK(message(cudaErrorInvalidValue).find("outside every device allocation") !=
+        std::string::npos);
   CHECK(cudaMemcpy(host.data(), past, kBytes, cudaMemcpyDeviceToHost) == cudaErrorInvalidValue);
   CHECK(cudaMemcpy(d, host.data(), 2 * kBytes, cudaMemcpyHostToDevice) == cudaErrorInvalidValue);
   CHECK(cudaMemset(d, 0, kBytes + 1) == cudaErrorInvalidValue);
@@ -155,7 +156,8 @@ TEST_CASE("emu runtime: streams and events keep the order of dependent work") {
   cudaEvent_t start = nullptr, copied = nullptr, stop = nullptr, never = nullptr;
   REQUIRE(cudaStreamCreateWithFlags(&copy, cudaStreamNonBlocking) == cudaSuccess);
   REQUIRE(cudaStreamCreate(&compute) == cudaSuccess);
-  for (cudaEvent_t* e : {&start, &copied, &stop, &never}) REQUIRE(cudaEventCreate(e) == cudaSuccess);
+  for (cudaEvent_t* e : {&start, &copied, &stop, &never})
+    REQUIRE(cudaEventCreate(e) == cudaSuccess);
 
   std::vector<int> host(n), result(n, 0);
   for (int i = 0; i < n; ++i) host[size_t(i)] = i - 40;
@@ -188,8 +190,8 @@ TEST_CASE("emu runtime: streams and events keep the order of dependent work") {
 }
 
 TEST_CASE("emu runtime: schedule names parse back and others are refused") {
-  for (Schedule s : {Schedule{Order::Forward, 0}, Schedule{Order::Reverse, 0},
-                     Schedule{Order::Random, 42}}) {
+  for (Schedule s :
+       {Schedule{Order::Forward, 0}, Schedule{Order::Reverse, 0}, Schedule{Order::Random, 42}}) {
     const Schedule back = emu::parse_schedule(emu::schedule_name(s));
     CHECK(back.order == s.order);
     CHECK(back.seed == s.seed);

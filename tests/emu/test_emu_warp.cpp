@@ -193,9 +193,7 @@ __global__ void mask_names_exited_lane(int* out) {
   out[lane] = 1;
 }
 
-__global__ void mask_leaves_out_caller(int* out) {
-  out[threadIdx.x] = __any_sync(0xfffffffeu, 1);
-}
+__global__ void mask_leaves_out_caller(int* out) { out[threadIdx.x] = __any_sync(0xfffffffeu, 1); }
 
 TEST_CASE("emu warp: a mask naming an exited lane or leaving out the caller is a fault") {
   for (Schedule s : kOrders) {
@@ -232,8 +230,7 @@ TEST_CASE("emu warp: the last warp of a 48-thread block has 16 lanes") {
     ScheduleScope scope(s);
     DeviceBuffer<unsigned> active(48, 0u);
     DeviceBuffer<int> sum(48, 0);
-    REQUIRE(launch("partial_warp", partial_warp, 1, 48, 0, active.get(), sum.get()) ==
-            cudaSuccess);
+    REQUIRE(launch("partial_warp", partial_warp, 1, 48, 0, active.get(), sum.get()) == cudaSuccess);
     const std::vector<unsigned> a = active.host();
     const std::vector<int> h = sum.host();
     for (int t = 0; t < 48; ++t) {
