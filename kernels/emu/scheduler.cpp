@@ -110,6 +110,8 @@ struct Thread {
   Lane result{};               // a warp collective's result for this lane
 };
 
+// A warp collective some lanes wait in. Lanes of a warp that diverged may wait in several at
+// once, as long as their masks are disjoint (independent thread scheduling allows it).
 struct WarpOp {
   unsigned mask = 0, arrived = 0;
   const char* op = nullptr;
@@ -128,7 +130,7 @@ struct Block {
   uint3 idx{};
   int n = 0;
   std::vector<Thread> threads;
-  std::vector<WarpOp> warps;
+  std::vector<std::vector<WarpOp>> warps;  // per warp, the collectives lanes wait in
   std::vector<int> order;  // the first pass's order
   size_t cursor = 0;       // the next unstarted thread of `order`
   int exited = 0, at_barrier = 0;
@@ -245,22 +247,21 @@ std::string deadlock_report(const Block& b) {
   for (const Thread& t : b.threads)
     if (t.state == State::AtBarrier) ++barrier, site = t.site;
   if (barrier) o << " " << barrier << " threads wait at __syncthreads (" << site << ");";
-  for (size_t w = 0; w < b.warps.size(); ++w) {
-    const WarpOp& op = b.warps[w];
-    if (!op.arrived) continue;
-    unsigned exited = 0, elsewhere = 0;
-    for (int l = 0; l < 32; ++l) {
-      if (!(op.mask >> l & 1) || (op.arrived >> l & 1)) continue;
-      const size_t i = w * 32 + size_t(l);
-      (i < b.threads.size() && b.threads[i].state != State::Exited ? elsewhere : exited) |= 1u << l;
+  for (size_t w = 0; w < b.warps.size(); ++w)
+    for (const WarpOp& op : b.warps[w]) {
+      unsigned exited = 0, elsewhere = 0;
+      for (int l = 0; l < 32; ++l) {
+        if (!(op.mask >> l & 1) || (op.arrived >> l & 1)) continue;
+        const size_t i = w * 32 + size_t(l);
+        (i < b.threads.size() && b.threads[i].state != State::Exited ? elsewhere : exited) |= 1u << l;
+      }
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    " warp %zu waits in %s (mask 0x%08x) for lanes 0x%08x that exited and 0x%08x "
+                    "that wait elsewhere;",
+                    w, op.op, op.mask, exited, elsewhere);
+      o << buf;
     }
-    char buf[200];
-    std::snprintf(buf, sizeof buf,
-                  " warp %zu waits in %s (mask 0x%08x) for lanes 0x%08x that exited and 0x%08x "
-                  "that wait elsewhere;",
-                  w, op.op, op.mask, exited, elsewhere);
-    o << buf;
-  }
   o << " " << b.exited << " of " << b.n << " threads exited";
   return o.str();
 }
@@ -314,7 +315,7 @@ void run_block(Block& b) {
     t.state = State::Unstarted;
     t.worker = nullptr;
   }
-  for (WarpOp& w : b.warps) w.arrived = 0;
+  for (std::vector<WarpOp>& w : b.warps) w.clear();
   if (b.dynamic_bytes) std::memset(b.dynamic.get(), 0xFF, b.dynamic_bytes);
   std::iota(b.order.begin(), b.order.end(), 0);
   permute(b.order, b);
@@ -451,30 +452,35 @@ Lane warp_collective(unsigned mask, const char* op, const Lane& in, Resolve reso
                   op, mask, present);
     fault(buf);
   }
-  WarpOp& w = b.warps[size_t(warp)];
-  if (w.arrived == 0) {
-    w.mask = mask;
-    w.op = op;
-    w.resolve = resolve;
-  } else if (w.mask != mask || std::strcmp(w.op, op) != 0) {
+  // The collective this lane joins: the one waiting with the same mask, or a new one if no
+  // waiting lane's mask overlaps this one (lanes that name each other must agree).
+  std::vector<WarpOp>& pending = b.warps[size_t(warp)];
+  auto it = pending.begin();
+  for (; it != pending.end() && !(it->mask & mask); ++it) {
+  }
+  if (it == pending.end()) {
+    pending.push_back(WarpOp{mask, 0, op, resolve, {}});
+    it = pending.end() - 1;
+  } else if (it->mask != mask || std::strcmp(it->op, op) != 0) {
     std::snprintf(buf, sizeof buf,
                   "lane %d calls %s (mask 0x%08x) while lanes 0x%08x wait in %s (mask 0x%08x)",
-                  lane, op, mask, w.arrived, w.op, w.mask);
+                  lane, op, mask, it->arrived, it->op, it->mask);
     fault(buf);
   }
-  w.in[lane] = in;
-  w.arrived |= 1u << lane;
-  if (w.arrived != w.mask) {
+  it->in[lane] = in;
+  it->arrived |= 1u << lane;
+  if (it->arrived != it->mask) {
     t.state = State::AtWarp;
     t.site = op;
     suspend();
     return t.result;
   }
   Lane out[32];
-  w.arrived = 0;
-  w.resolve(w.mask, w.in, out);
+  const unsigned done = it->mask;
+  it->resolve(done, it->in, out);
+  pending.erase(it);
   for (int l = 0; l < 32; ++l) {
-    if (!(w.mask >> l & 1)) continue;
+    if (!(done >> l & 1)) continue;
     Thread& o = b.threads[size_t(warp * 32 + l)];
     o.result = out[l];
     if (l != lane) o.state = State::Ready;
