@@ -20,13 +20,12 @@
 
 namespace fdl::kernels::cpu {
 
-namespace {
-
-// FFTW's planner is not thread-safe; execution with new arrays is.
-std::mutex& planner_mutex() {
-  static std::mutex mu;
-  return mu;
+std::mutex& fftw_planner_mutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
 }
+
+namespace {
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool>;  // dims, batch, forward
 
@@ -48,6 +47,7 @@ template <> struct Fftw<float> {
   }
   static int alignment(const void* p) { return fftwf_alignment_of(const_cast<float*>(static_cast<const float*>(p))); }
   static void exec_r2c(Plan p, float* in, Complex* out) { fftwf_execute_dft_r2c(p, in, out); }
+  static void destroy(Plan p) { fftwf_destroy_plan(p); }
   static void exec_c2r(Plan p, Complex* in, float* out) { fftwf_execute_dft_c2r(p, in, out); }
 };
 // Double precision is for gradient checks; fftw3 (double) is linked without threads.
@@ -66,16 +66,27 @@ template <> struct Fftw<double> {
   }
   static int alignment(const void* p) { return fftw_alignment_of(const_cast<double*>(static_cast<const double*>(p))); }
   static void exec_r2c(Plan p, double* in, Complex* out) { fftw_execute_dft_r2c(p, in, out); }
+  static void destroy(Plan p) { fftw_destroy_plan(p); }
   static void exec_c2r(Plan p, Complex* in, double* out) { fftw_execute_dft_c2r(p, in, out); }
 };
 
+// Plans live until exit, and are destroyed then, so a leak checker sees none.
+template <class T>
+struct PlanCache {
+  std::map<Key, typename Fftw<T>::Plan> plans;
+  ~PlanCache() {
+    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
+    for (auto& kv : plans) Fftw<T>::destroy(kv.second);
+  }
+};
+
 // The cached plan for (dims, batch, direction), made on first use with the caller's arrays
-// (FFTW_ESTIMATE does not touch them). Plans live until exit.
+// (FFTW_ESTIMATE does not touch them).
 template <class T>
 typename Fftw<T>::Plan plan_for(const std::array<int64_t, 3>& d, int64_t batch, bool forward,
                                 const void* in, const void* out) {
   using F = Fftw<T>;
-  static std::map<Key, typename F::Plan> cache;
+  static PlanCache<T> cache;
   static bool threads_ready = false;
   FDL_CHECK(F::alignment(in) == 0 && F::alignment(out) == 0,
             "fft: buffers must be SIMD-aligned (got an offset pointer)");
@@ -85,10 +96,10 @@ typename Fftw<T>::Plan plan_for(const std::array<int64_t, 3>& d, int64_t batch, 
   FDL_CHECK(2 * h <= INT_MAX && n <= INT_MAX && batch <= INT_MAX && d[0] <= INT_MAX &&
                 d[1] <= INT_MAX && d[2] <= INT_MAX,
             "fft: volume ", d[0], "x", d[1], "x", d[2], " too large for FFTW's int sizes");
-  std::lock_guard<std::mutex> lock(planner_mutex());
+  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
   const Key key{d[0], d[1], d[2], batch, forward};
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  auto it = cache.plans.find(key);
+  if (it != cache.plans.end()) return it->second;
   if (!threads_ready) {
     F::init();
     threads_ready = true;
@@ -103,7 +114,7 @@ typename Fftw<T>::Plan plan_for(const std::array<int64_t, 3>& d, int64_t batch, 
                        static_cast<T*>(const_cast<void*>(out)), int(h), int(n));
   FDL_CHECK(p != nullptr, "fft: FFTW could not plan a ", forward ? "forward" : "inverse", " ",
             d[0], "x", d[1], "x", d[2], " transform of batch ", batch);
-  cache.emplace(key, p);
+  cache.plans.emplace(key, p);
   return p;
 }
 

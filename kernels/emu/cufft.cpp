@@ -1,5 +1,7 @@
 // cuFFT's plan-many real transforms over FFTW. A plan is made at its first execution (FFTW
 // plans per array alignment; FFTW_UNALIGNED keeps one plan valid for any arrays).
+#include "kernels/emu/include/cufft.h"
+
 #include <fftw3.h>
 
 #include <cstring>
@@ -7,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "kernels/emu/include/cufft.h"
+#include "kernels/cpu/fft.h"
 
 namespace {
 
@@ -25,8 +27,24 @@ struct Plan {
   fftw_plan dbl = nullptr;
 };
 
+void destroy_fftw(Plan& p) {
+  std::lock_guard<std::mutex> lock(fdl::kernels::cpu::fftw_planner_mutex());
+  if (p.single) fftwf_destroy_plan(p.single);
+  if (p.dbl) fftw_destroy_plan(p.dbl);
+  p.single = nullptr;
+  p.dbl = nullptr;
+}
+
+// The live plans; those never destroyed (a cache that lives until exit) are destroyed at
+// exit, so a leak checker sees none.
+struct PlanTable : std::map<cufftHandle, Plan> {
+  ~PlanTable() {
+    for (auto& kv : *this) destroy_fftw(kv.second);
+  }
+};
+
 std::mutex g_mu;
-std::map<cufftHandle, Plan> g_plans;
+PlanTable g_plans;
 cufftHandle g_next = 1;
 
 Plan* find(cufftHandle h) {
@@ -34,10 +52,17 @@ Plan* find(cufftHandle h) {
   return it == g_plans.end() ? nullptr : &it->second;
 }
 
+// Makes an FFTW plan under the planner's mutex (shared with the CPU's FFT).
+template <class MakeFftw>
+auto plan_fftw(MakeFftw&& make) {
+  std::lock_guard<std::mutex> lock(fdl::kernels::cpu::fftw_planner_mutex());
+  return make();
+}
+
 // Runs `exec` on plan h's FFTW plan, made on first use from the arrays given.
 template <class Make, class Exec>
 cufftResult execute(cufftHandle h, cufftType type, Make&& make, Exec&& exec) {
-  std::lock_guard<std::mutex> lock(g_mu);  // FFTW's planner is not thread-safe
+  std::lock_guard<std::mutex> lock(g_mu);
   Plan* p = find(h);
   if (!p || !p->made) return CUFFT_INVALID_PLAN;
   if (p->type != type) return CUFFT_INVALID_TYPE;
@@ -66,8 +91,7 @@ cufftResult cufftDestroy(cufftHandle plan) {
   std::lock_guard<std::mutex> lock(g_mu);
   Plan* p = find(plan);
   if (!p) return CUFFT_INVALID_PLAN;
-  if (p->single) fftwf_destroy_plan(p->single);
-  if (p->dbl) fftw_destroy_plan(p->dbl);
+  destroy_fftw(*p);
   g_plans.erase(plan);
   return CUFFT_SUCCESS;
 }
@@ -95,8 +119,8 @@ cufftResult cufftSetWorkArea(cufftHandle plan, void* work) {
 
 cufftResult cufftMakePlanMany64(cufftHandle plan, int rank, long long* n, long long* inembed,
                                 long long istride, long long idist, long long* onembed,
-                                long long ostride, long long odist, cufftType type,
-                                long long batch, size_t* work_size) {
+                                long long ostride, long long odist, cufftType type, long long batch,
+                                size_t* work_size) {
   std::lock_guard<std::mutex> lock(g_mu);
   Plan* p = find(plan);
   if (!p) return CUFFT_INVALID_PLAN;
@@ -111,7 +135,8 @@ cufftResult cufftMakePlanMany64(cufftHandle plan, int rank, long long* n, long l
     half *= i == rank - 1 ? n[i] / 2 + 1 : n[i];
   }
   const bool forward = type == CUFFT_R2C || type == CUFFT_D2Z;
-  if (idist < (forward ? real : half) || odist < (forward ? half : real)) return CUFFT_INVALID_VALUE;
+  if (idist < (forward ? real : half) || odist < (forward ? half : real))
+    return CUFFT_INVALID_VALUE;
   p->idist = idist;
   p->odist = odist;
   p->batch = batch;
@@ -126,10 +151,11 @@ cufftResult cufftExecR2C(cufftHandle plan, cufftReal* in, cufftComplex* out) {
       plan, CUFFT_R2C,
       [&](Plan& p) {
         if (!p.single)
-          p.single = fftwf_plan_many_dft_r2c(int(p.n.size()), p.n.data(), int(p.batch), in,
-                                             nullptr, 1, int(p.idist),
-                                             reinterpret_cast<fftwf_complex*>(out), nullptr, 1,
-                                             int(p.odist), kFlags);
+          p.single = plan_fftw([&] {
+            return fftwf_plan_many_dft_r2c(int(p.n.size()), p.n.data(), int(p.batch), in, nullptr,
+                                           1, int(p.idist), reinterpret_cast<fftwf_complex*>(out),
+                                           nullptr, 1, int(p.odist), kFlags);
+          });
         return p.single != nullptr;
       },
       [&](Plan& p) { fftwf_execute_dft_r2c(p.single, in, reinterpret_cast<fftwf_complex*>(out)); });
@@ -140,9 +166,11 @@ cufftResult cufftExecC2R(cufftHandle plan, cufftComplex* in, cufftReal* out) {
       plan, CUFFT_C2R,
       [&](Plan& p) {
         if (!p.single)
-          p.single = fftwf_plan_many_dft_c2r(int(p.n.size()), p.n.data(), int(p.batch),
-                                             reinterpret_cast<fftwf_complex*>(in), nullptr, 1,
-                                             int(p.idist), out, nullptr, 1, int(p.odist), kFlags);
+          p.single = plan_fftw([&] {
+            return fftwf_plan_many_dft_c2r(int(p.n.size()), p.n.data(), int(p.batch),
+                                           reinterpret_cast<fftwf_complex*>(in), nullptr, 1,
+                                           int(p.idist), out, nullptr, 1, int(p.odist), kFlags);
+          });
         return p.single != nullptr;
       },
       [&](Plan& p) { fftwf_execute_dft_c2r(p.single, reinterpret_cast<fftwf_complex*>(in), out); });
@@ -153,9 +181,11 @@ cufftResult cufftExecD2Z(cufftHandle plan, cufftDoubleReal* in, cufftDoubleCompl
       plan, CUFFT_D2Z,
       [&](Plan& p) {
         if (!p.dbl)
-          p.dbl = fftw_plan_many_dft_r2c(int(p.n.size()), p.n.data(), int(p.batch), in, nullptr,
-                                         1, int(p.idist), reinterpret_cast<fftw_complex*>(out),
-                                         nullptr, 1, int(p.odist), kFlags);
+          p.dbl = plan_fftw([&] {
+            return fftw_plan_many_dft_r2c(int(p.n.size()), p.n.data(), int(p.batch), in, nullptr, 1,
+                                          int(p.idist), reinterpret_cast<fftw_complex*>(out),
+                                          nullptr, 1, int(p.odist), kFlags);
+          });
         return p.dbl != nullptr;
       },
       [&](Plan& p) { fftw_execute_dft_r2c(p.dbl, in, reinterpret_cast<fftw_complex*>(out)); });
@@ -166,9 +196,11 @@ cufftResult cufftExecZ2D(cufftHandle plan, cufftDoubleComplex* in, cufftDoubleRe
       plan, CUFFT_Z2D,
       [&](Plan& p) {
         if (!p.dbl)
-          p.dbl = fftw_plan_many_dft_c2r(int(p.n.size()), p.n.data(), int(p.batch),
-                                         reinterpret_cast<fftw_complex*>(in), nullptr, 1,
-                                         int(p.idist), out, nullptr, 1, int(p.odist), kFlags);
+          p.dbl = plan_fftw([&] {
+            return fftw_plan_many_dft_c2r(int(p.n.size()), p.n.data(), int(p.batch),
+                                          reinterpret_cast<fftw_complex*>(in), nullptr, 1,
+                                          int(p.idist), out, nullptr, 1, int(p.odist), kFlags);
+          });
         return p.dbl != nullptr;
       },
       [&](Plan& p) { fftw_execute_dft_c2r(p.dbl, reinterpret_cast<fftw_complex*>(in), out); });
