@@ -12,6 +12,7 @@
 #include <thread>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "engine/data/phantoms.h"
@@ -156,51 +157,77 @@ TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs
   }
 }
 
-TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-identical") {
+namespace {
+// Seconds `fdl train ARGS -o RUN` takes, having run it (it must succeed).
+double timed_train(const std::string& args, const fs::path& run, const fs::path& log) {
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_MESSAGE(fdl_train(args + " -o " + run.string(), log) == 0, test::slurp(log));
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Starts `fdl train ARGS -o RUN` (with --resume once a checkpoint is committed: --resume
+// without one is an error) and SIGKILLs it after `delay` seconds unless it ends first.
+// Returns true when it was killed.
+bool train_killed_after(const std::string& args, const std::string& run, double delay) {
+  const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2" + resume + " -o " + run;
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) return true;
+  REQUIRE_MESSAGE(WEXITSTATUS(status) == 0, "a start exited with ", WEXITSTATUS(status));
+  return false;
+}
+
+// The committed epoch in RUN/state.json, or "none".
+std::string committed_epoch(const std::string& run) {
+  const std::string st = fs::exists(run + "/state.json") ? test::slurp(run + "/state.json") : "";
+  const size_t at = st.find("\n  \"epoch\": ");
+  return at == std::string::npos ? "none" : st.substr(at + 12, st.find(',', at) - at - 12);
+}
+}  // namespace
+
+// 24 starts, each SIGKILLed at a random moment between its launch and 1.5 epochs past its
+// start-up (both measured first), so kills land in loading, in a step, in validation and in
+// a save; most starts commit at most one epoch, so 30 epochs outlast the kills and the run
+// never ends before 20 of them. Then the run finishes, and must end bit-identical to an
+// uninterrupted one, with no temporary file left.
+TEST_CASE("fdl train: 24 kill -9 at random moments, then --resume, end bit-identical") {
+  constexpr int kEpochs = 30, kKills = 24;
   const fs::path d = workdir("kill");
   const fs::path log = d / "log.txt";
-  const std::string args = small("unet3d") + " --epochs 6";
-  const auto t0 = std::chrono::steady_clock::now();
-  REQUIRE_MESSAGE(fdl_train(args + " -o " + (d / "straight").string(), log) == 0, test::slurp(log));
-  const auto full = std::chrono::steady_clock::now() - t0;
+  const std::string args = small("unet3d") + " --epochs " + std::to_string(kEpochs);
+  const double one = timed_train(small("unet3d") + " --epochs 1", d / "one", log);
+  const double full = timed_train(args, d / "straight", log);
+  const double epoch = std::max(0.0, full - one) / (kEpochs - 1), startup = std::max(0.0, one - epoch);
+  const uint64_t seed = test::fresh_seed();
+  INFO("the kill moments are reproduced by FDL_TEST_SEED=", seed);
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> moment(0, startup + 1.5 * epoch);
 
-  // Start the run (with --resume once a checkpoint is committed: --resume without one is an
-  // error) and SIGKILL it after a delay that grows from 25% of a whole run, until a start
-  // finishes by itself (starting low keeps two or more kills when the measured run was
-  // slowed by other load). Each kill lands somewhere in loading, a step, validation or a save.
   const std::string run = (d / "killed").string();
   std::vector<std::string> committed;  // the epoch in state.json after each kill
   bool finished = false;
-  for (int k = 0; k < 16 && !finished; ++k) {
-    const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::setenv("OMP_WAIT_POLICY", "passive", 1);
-      const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2" + resume + " -o " + run;
-      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    std::this_thread::sleep_for(full * (0.25 + 0.1 * k));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) {
-      const std::string st = fs::exists(run + "/state.json") ? test::slurp(run + "/state.json") : "";
-      const size_t at = st.find("\n  \"epoch\": ");
-      committed.push_back(at == std::string::npos ? "none" : st.substr(at + 12, st.find(',', at) - at - 12));
-    } else {
-      REQUIRE_MESSAGE(WEXITSTATUS(status) == 0, "start ", k, " exited with ", WEXITSTATUS(status));
-      finished = true;
-    }
+  for (int k = 0; k < kKills && !finished; ++k) {
+    finished = !train_killed_after(args, run, moment(gen));
+    if (!finished) committed.push_back(committed_epoch(run));
   }
   std::string epochs;
   for (const std::string& e : committed) epochs += " " + e;
-  MESSAGE(committed.size(), " kills; committed epoch after each:", epochs);
-  CHECK(committed.size() >= 2);
+  MESSAGE(committed.size(), " kills (start-up ", startup, " s, an epoch ", epoch,
+          " s); committed epoch after each:", epochs);
+  CHECK(committed.size() >= 20);
   if (!finished) {
     const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
     REQUIRE_MESSAGE(fdl_train(args + resume + " -o " + run, log) == 0, test::slurp(log));
@@ -210,7 +237,7 @@ TEST_CASE("fdl train: kill -9 at arbitrary moments, then --resume, ends bit-iden
   CHECK(tensor_bytes(d / "killed" / "optimizer.safetensors") ==
         tensor_bytes(d / "straight" / "optimizer.safetensors"));
   const auto rows = train::read_train_csv(run + "/train.csv", 2);
-  REQUIRE(rows.size() == 6);
+  REQUIRE(rows.size() == size_t(kEpochs));
   for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].epoch == int64_t(i + 1));
   for (const auto& e : fs::directory_iterator(run))  // the killed starts' temporary files are gone
     CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
