@@ -282,7 +282,7 @@ std::vector<Conv3dShape> shapes() {
   v.push_back(shape(2, 19, 11, 3, 5, 4, 3, 2, 1));  // 16 forward, 32 data
   v.push_back(shape(1, 1, 2, 7, 3, 5, 3, 2, 0));    // one input channel
   v.push_back(shape(1, 4, 3, 1, 2, 3, 1, 2, 1));    // empty phase classes
-  // The cases of tests/gpu/test_ops_gpu.cpp, so the GPU's first run meets no new shape.
+  // The grid cases of tests/gpu/test_conv_gpu.cpp, so the GPU's first run meets no new shape.
   for (int k : {1, 3})
     for (int stride : {1, 2})
       for (int pad : {0, 1}) {
