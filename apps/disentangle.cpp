@@ -1,5 +1,5 @@
 // `fdl disentangle IMAGE -o OUT_DIR [--beta BX BY BZ] [--kspace-centre shifted|unshifted]`:
-// splits a NIfTI volume into its low and high frequency parts (SPEC section 2) and writes
+// splits a NIfTI volume into its low and high frequency parts (docs/method.md §2) and writes
 //   <name>_high.nii.gz  the input's grid and affine (sform and qform kept), float32;
 //   <name>_low.nii.gz   the small grid (m = int(n * beta) per axis), float32;
 //   <name>_split.png    middle axial slice: input, low, high, and the spectrum with B outlined.

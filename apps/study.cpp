@@ -38,8 +38,8 @@ const bool registered = fdl::app::add_command(
           ->capture_default_str();
       cmd.add_option("--epochs", o.epochs, "Epochs per run")->capture_default_str();
       cmd.add_option("--shape", a->shape, "Training grid X Y Z (multiples of 4)")->expected(3)->capture_default_str();
-      cmd.add_option("--kspace-centre", o.kspace_centre, "shifted, unshifted, or both: the ablation of SPEC "
-                     "section 2, each FD model also runs as <model>-unshifted")
+      cmd.add_option("--kspace-centre", o.kspace_centre, "shifted (the paper), unshifted (the released code) "
+                     "or both (each FD model also runs as <model>-unshifted)")
           ->check(CLI::IsMember({"shifted", "unshifted", "both"}))
           ->capture_default_str();
       cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

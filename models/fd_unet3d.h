@@ -1,8 +1,8 @@
 #pragma once
-// The frequency-disentangled U-Nets (SPEC section 4). The input is split into low and high
-// frequencies (spectral_split); a second first-conv, conv3d_c1_low, runs on the low part and
-// its features are spectrally fused with the high branch: right after the first conv (early)
-// or after the decoder's last Up block (late).
+// The frequency-disentangled U-Nets (docs/method.md §4.3-4.4). The input is split into low
+// and high frequencies (spectral_split); a second first-conv, conv3d_c1_low, runs on the low
+// part and its features are spectrally fused with the high branch: right after the first conv
+// (early) or after the decoder's last Up block (late).
 #include "models/unet3d.h"
 
 namespace fdl {

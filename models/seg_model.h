@@ -1,5 +1,5 @@
 #pragma once
-// The segmentation networks of SPEC section 4 behind one interface, and their registry.
+// The segmentation networks of docs/method.md §4 behind one interface, and their registry.
 #include <array>
 #include <memory>
 #include <string>

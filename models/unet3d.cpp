@@ -34,7 +34,7 @@ UNet3D::ConvPtr UNet3D::conv(const std::string& path, int cin, int cout, int k, 
   return c;
 }
 
-// Registration order and names follow the released module's state_dict (SPEC-names.md).
+// Registration order and names follow the released module's state_dict (docs/method.md §4.5).
 UNet3D::UNet3D(const ModelOptions& opt, Generator& g) : opt_(opt) {
   const int F = opt.base_filters, cin = opt.in_channels, K = opt.classes;
   c1_1_ = conv("conv3d_c1_1", cin, F, 3, 1, g);

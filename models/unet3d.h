@@ -1,5 +1,5 @@
 #pragma once
-// The baseline 3D U-Net (SPEC section 4), with its parts exposed so that the FD variants can
+// The baseline 3D U-Net (docs/method.md §4.2), with its parts exposed so that the FD variants can
 // replace the first convolution (early fusion) or fuse before the last decoder block (late).
 #include "engine/nn/conv3d.h"
 #include "models/seg_model.h"

@@ -34,7 +34,7 @@ struct StudyOptions {
 
 // What the study compares: a model with its k-space centre. With kspace_centre "both", every
 // FD model (fd-*) runs twice: as <model> with the shifted centre and as <model>-unshifted
-// (SPEC section 2: the paper and the release differ there); otherwise one arm per model,
+// (docs/method.md §2.3: the paper and the release differ there); otherwise one arm per model,
 // labelled by the model, with the given centre.
 struct StudyArm {
   std::string label, model, kspace_centre;

@@ -1,5 +1,5 @@
 #pragma once
-// The training loop of SPEC section 5 behind `fdl train`: whole volumes on one grid, sigmoid
+// The training loop of docs/method.md §5.3 behind `fdl train`: whole volumes on one grid, sigmoid
 // soft Dice, Adam, validation on the fold's validation cases every epoch, and a checkpoint
 // (checkpoint.h) after every epoch from which --resume continues bit for bit on the CPU.
 // With --device cuda the weights and Adam's moments move to the GPU once, each batch is copied

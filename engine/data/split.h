@@ -1,5 +1,5 @@
 #pragma once
-// Deterministic data splits (SPEC section 6): a held-out test set, k folds on the rest, and a
+// Deterministic data splits (docs/method.md §6.3): a held-out test set, k folds on the rest, and a
 // training-size study that keeps the first ceil(n * P / 100) of the fold's training cases.
 #include <cstdint>
 #include <vector>

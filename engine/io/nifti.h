@@ -1,7 +1,8 @@
 #pragma once
 // NIfTI-1/2 volumes (.nii, .nii.gz) through nifti_clib. A volume's tensor is float32 in
-// NIfTI voxel order (i, j, k) as the SPEC's (X, Y, Z) axes, row-major: (X, Y, Z), or
-// (C, X, Y, Z) for a 4-D file whose 4th axis holds channels (channels first in memory).
+// NIfTI voxel order (i, j, k), the (X, Y, Z) axes of docs/method.md §1.2, row-major:
+// (X, Y, Z), or (C, X, Y, Z) for a 4-D file whose 4th axis holds channels (channels first in
+// memory).
 #include <array>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Per-case segmentation metrics (SPEC section 6), one entry per foreground class.
+// Per-case segmentation metrics (docs/method.md §6.5), one entry per foreground class.
 //
 // Overlap, from the voxel counts TP, FP, FN, TN of class c (P = TP + FP predicted voxels,
 // L = TP + FN label voxels):

@@ -1,5 +1,5 @@
 #pragma once
-// The sigmoid soft Dice loss of SPEC section 5.
+// The sigmoid soft Dice loss (docs/method.md §5.1).
 #include <vector>
 
 #include "engine/tensor.h"

@@ -98,7 +98,8 @@ SpectralBlock SpectralBlock::make(std::array<int64_t, 3> full, std::array<double
     FDL_CHECK(full[a] > 0, "spectral block: axis ", kAxis[a], " has size ", full[a]);
     FDL_CHECK(std::isfinite(beta[a]) && beta[a] > 0 && beta[a] <= 1, "spectral block: beta on axis ",
               kAxis[a], " must be in (0, 1], got ", beta[a]);
-    small[a] = int64_t(double(full[a]) * beta[a]);  // int(n * beta), as the SPEC and Python
+    // int(n * beta), truncated toward zero as Python's int() (docs/method.md §2.2).
+    small[a] = int64_t(double(full[a]) * beta[a]);
     FDL_CHECK(small[a] >= 1, "spectral block: beta ", beta[a], " on axis ", kAxis[a], " (size ",
               full[a], ") gives an empty block: int(", full[a], " * ", beta[a],
               ") = 0; beta must be at least 1/", full[a]);

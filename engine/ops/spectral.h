@@ -1,5 +1,5 @@
 #pragma once
-// Frequency disentanglement (SPEC sections 2 and 3): the spectral split of an input into a
+// Frequency disentanglement (docs/method.md §2 and §3): the spectral split of an input into a
 // low part on a small grid and a high part on the full grid, and the spectral fusion of
 // high- and low-branch features with its exact adjoint backward. Both run on the tensor's
 // device (FFTW or cuFFT, and the kernels of kernels/{cpu,cuda}/spectral).
@@ -14,7 +14,7 @@ enum class KspaceCentre { Shifted, Unshifted };
 KspaceCentre parse_kspace_centre(const std::string& s);  // "shifted" | "unshifted"
 const char* kspace_centre_name(KspaceCentre c);
 
-// The centre block B for one full grid (SPEC 2 item 4).
+// The centre block B for one full grid (docs/method.md §2.2-2.3).
 struct SpectralBlock {
   std::array<int64_t, 3> full;   // n_a
   std::array<int64_t, 3> small;  // m_a = int(n_a * beta_a)

@@ -1,5 +1,5 @@
 #pragma once
-// The per-class maths of the sigmoid soft Dice loss (SPEC section 5), shared by the CPU path
+// The per-class maths of the sigmoid soft Dice loss (docs/method.md §5.1), shared by the CPU path
 // and the CUDA kernels so both evaluate the same formulas in the same order. Inputs are the
 // class sums {sum p*g, sum p*p, sum g*g}, accumulated in double.
 #include <cstdint>

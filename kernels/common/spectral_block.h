@@ -1,6 +1,6 @@
 #pragma once
 // The centre block B of a spectrum, one axis at a time: the single index map that the CPU
-// and CUDA spectral kernels share (SPEC section 2, item 4). It pairs index i of the small
+// and CUDA spectral kernels share (docs/method.md §2.3). It pairs index i of the small
 // grid (m points) with a raw, unshifted index of the full grid (n points), so no shifted
 // copy of a spectrum is ever made.
 //   Shifted (the paper): B is the m frequencies nearest DC, -floor(m/2) .. ceil(m/2)-1.
@@ -59,7 +59,7 @@ struct Block3 {
 // outside the stored half is read through Hermitian symmetry, S[k] = conj(S[-k]).
 // Every output is the half spectrum of Hermitian part (Y[k] + conj(Y[-k])) / 2 of the
 // spectrum Y we mean, because for any Y, Re(IFFT(Y)) = IFFT(that Hermitian part), and a
-// C2R transform of it gives Re(IFFT(Y)) exactly (SPEC 2 item 5: imaginary parts dropped).
+// C2R transform of it gives Re(IFFT(Y)) exactly (docs/method.md §2.4: imaginary parts dropped).
 
 template <class T>
 struct Cx {

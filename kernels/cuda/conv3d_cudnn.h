@@ -1,8 +1,8 @@
 #pragma once
 // cuDNN's 3D convolution, the yardstick of `fdl bench conv3d --conv cudnn,cudnn-tf32` and
-// nothing else (DESIGN: cuDNN appears only as a comparison path). Float32 NCXYZ tensors and
-// PyTorch-layout weights, the geometry of Conv3dShape, on the stream of runtime.h. Built
-// only where CMake found cuDNN (FDL_HAVE_CUDNN).
+// nothing else: cuDNN is a peer to measure against, and no training or inference path uses
+// it. Float32 NCXYZ tensors and PyTorch-layout weights, the geometry of Conv3dShape, on the
+// stream of runtime.h. Built only where CMake found cuDNN (FDL_HAVE_CUDNN).
 #include <cstddef>
 #include <memory>
 

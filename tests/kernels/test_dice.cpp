@@ -25,7 +25,7 @@ Tensor target_of(const Shape& s, int k, bool last_absent, uint64_t mult = 7) {
 }
 }  // namespace
 
-TEST_CASE("soft_dice_loss: parity with the torch reference of SPEC section 5") {
+TEST_CASE("soft_dice_loss: loss, per-class Dice and gradient match the torch fixtures") {
   const auto fx = test::fixture("dice");
   for (const std::string c : {"mixed", "absent", "binary"}) {
     CAPTURE(c);

@@ -1,4 +1,4 @@
-// Spectral split and fusion (SPEC 2 and 3): the block index map against numpy's
+// Spectral split and fusion (docs/method.md §2-3): the block index map against numpy's
 // fftshift/slice/ifftshift recipe, the ops against a direct O(n^2) DFT in double and against
 // numpy.fft fixtures (tools/fixtures/spectral.py), the fusion's adjoint, and the errors.
 #include <doctest/doctest.h>
