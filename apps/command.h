@@ -17,16 +17,6 @@ struct Command {
 std::vector<Command>& commands();
 bool add_command(std::string name, std::string help, std::function<void(CLI::App&)> setup);
 
-// --conv and --fast-nondeterministic: the GPU convolution of a training run.
-inline void add_gpu_conv_options(CLI::App& cmd, std::string& conv, bool& fast_nondeterministic) {
-  cmd.add_option("--conv", conv, "GPU convolution kernels (with --device cuda): direct (simple), tiled "
-                 "(FP32 shared-memory tiles) or tf32 (tensor cores, TF32 inputs)")
-      ->check(CLI::IsMember({"direct", "tiled", "tf32"}))
-      ->capture_default_str();
-  cmd.add_flag("--fast-nondeterministic", fast_nondeterministic,
-               "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible");
-}
-
 // --overwrite: the one flag that lets a command write into a directory holding files fdl did not
 // write (engine/io/output_dir.h).
 inline void add_overwrite_option(CLI::App& cmd, bool& overwrite) {

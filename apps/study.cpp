@@ -14,7 +14,6 @@ namespace {
 
 struct Args {
   fdl::train::StudyOptions o;
-  std::vector<int64_t> shape{160, 160, 128};
   bool print_commands = false, report_only = false;
 };
 
@@ -32,26 +31,22 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("--train-percent", o.percents, "Training-set sizes in percent of a fold's training cases")
           ->delimiter(',')
           ->capture_default_str();
-      cmd.add_option("--folds", o.folds, "Validation folds (of 5) to run, e.g. 1,2,3,4,5")
+      cmd.add_option("--fold", o.folds, "Validation folds (of --folds) to run, e.g. 1,2,3,4,5")
           ->delimiter(',')
-          ->check(CLI::Range(1, 5))
           ->capture_default_str();
-      cmd.add_option("--epochs", o.epochs, "Epochs per run")->capture_default_str();
-      cmd.add_option("--shape", a->shape, "Training grid X Y Z (multiples of 4)")->expected(3)->capture_default_str();
       cmd.add_option("--kspace-centre", o.kspace_centre, "shifted (the paper), unshifted (the released code) "
                      "or both (each FD model also runs as <model>-unshifted)")
           ->check(CLI::IsMember({"shifted", "unshifted", "both"}))
           ->capture_default_str();
+      // Every other `fdl train` setting, passed on to every run.
+      fdl::train::bind_settings(cmd, o.run, fdl::train::kStudyOwnedSettings);
       cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-      fdl::app::add_gpu_conv_options(cmd, o.conv, o.fast_nondeterministic);
-      cmd.add_option("--seed", o.seed, "Seed of the splits and of every run")->capture_default_str();
       cmd.add_option("--jobs", o.jobs, "Runs in parallel processes")->check(CLI::PositiveNumber)->capture_default_str();
       cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)");
       cmd.add_flag("--print-commands", a->print_commands, "Print one `fdl train` command per run and exit");
       cmd.add_flag("--report-only", a->report_only, "Write the report from the finished runs; train nothing");
       fdl::app::add_overwrite_option(cmd, o.overwrite);
       cmd.callback([a] {
-        a->o.shape = {a->shape[0], a->shape[1], a->shape[2]};
         const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
         const auto plan = fdl::train::plan_study(a->o);
         // Every mode writes (the splits at least); each run's directory is claimed by its own train.

@@ -71,71 +71,34 @@ void rename_file(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 void write_config(const std::string& path, const RunConfig& c) {
-  const json j = {{"model", c.model},
-                  {"dataset", c.dataset},
-                  {"shape", c.shape},
-                  {"fit", fit_name(c.fit)},
-                  {"norm", norm_name(c.norm)},
-                  {"percentiles", {c.pct_low, c.pct_high}},
-                  {"channels", c.channels},
-                  {"classes", c.classes},
-                  {"class_names", c.class_names},
-                  {"beta", c.beta},
-                  {"kspace_centre", c.kspace_centre},
-                  {"seed", c.seed},
-                  {"fold", c.fold},
-                  {"train_percent", c.train_percent},
-                  {"folds", c.folds},
-                  {"test_fraction", c.test_fraction},
-                  {"lr", c.adam.lr},
-                  {"batch", c.batch},
-                  {"epochs", c.epochs},
-                  {"adam",
-                   {{"beta1", c.adam.beta1},
-                    {"beta2", c.adam.beta2},
-                    {"eps", c.adam.eps},
-                    {"weight_decay", c.adam.weight_decay}}},
-                  {"conv", c.conv},
-                  {"fast_nondeterministic", c.fast_nondeterministic},
-                  {"split", {{"train", c.train_cases}, {"val", c.val_cases}, {"test", c.test_cases}}}};
+  json j = {{"dataset", c.dataset},
+            {"channels", c.channels},
+            {"classes", c.classes},
+            {"class_names", c.class_names},
+            {"adam",
+             {{"beta1", c.adam.beta1},
+              {"beta2", c.adam.beta2},
+              {"eps", c.adam.eps},
+              {"weight_decay", c.adam.weight_decay}}},
+            {"split", {{"train", c.train_cases}, {"val", c.val_cases}, {"test", c.test_cases}}}};
+  settings_to_json(c.run, j);
   io::write_file_atomic(path, j.dump(2) + "\n");
 }
 
 RunConfig read_config(const std::string& path) {
   const json j = read_json(path);
   RunConfig c;
-  c.model = field<std::string>(j, "model", path);
+  c.run = settings_from_json(j, path);
   c.dataset = field<std::string>(j, "dataset", path);
-  c.shape = field<std::array<int64_t, 3>>(j, "shape", path);
-  try {
-    c.fit = parse_fit(field_or<std::string>(j, "fit", fit_name(c.fit), path));
-    c.norm = parse_norm(field_or<std::string>(j, "norm", norm_name(c.norm), path));
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  const auto pct = field_or<std::array<double, 2>>(j, "percentiles", {c.pct_low, c.pct_high}, path);
-  c.pct_low = pct[0];
-  c.pct_high = pct[1];
   c.channels = field<int>(j, "channels", path);
   c.classes = field<int>(j, "classes", path);
   c.class_names = field<std::vector<std::string>>(j, "class_names", path);
-  c.beta = field<std::array<double, 3>>(j, "beta", path);
-  c.kspace_centre = field<std::string>(j, "kspace_centre", path);
-  c.seed = field<uint64_t>(j, "seed", path);
-  c.fold = field<int>(j, "fold", path);
-  c.train_percent = field<double>(j, "train_percent", path);
-  c.folds = field_or<int>(j, "folds", c.folds, path);
-  c.test_fraction = field_or<double>(j, "test_fraction", c.test_fraction, path);
-  c.adam.lr = field<double>(j, "lr", path);
-  c.batch = field<int>(j, "batch", path);
-  c.epochs = field<int>(j, "epochs", path);
   const json adam = field<json>(j, "adam", path);
+  c.adam.lr = c.run.lr;
   c.adam.beta1 = field<double>(adam, "beta1", path);
   c.adam.beta2 = field<double>(adam, "beta2", path);
   c.adam.eps = field<double>(adam, "eps", path);
   c.adam.weight_decay = field<double>(adam, "weight_decay", path);
-  c.conv = field_or<std::string>(j, "conv", c.conv, path);
-  c.fast_nondeterministic = field_or<bool>(j, "fast_nondeterministic", c.fast_nondeterministic, path);
   const json split = field<json>(j, "split", path);
   c.train_cases = field<std::vector<std::string>>(split, "train", path);
   c.val_cases = field<std::vector<std::string>>(split, "val", path);
@@ -145,11 +108,11 @@ RunConfig read_config(const std::string& path) {
 
 Preprocess run_preprocess(const RunConfig& c) {
   Preprocess p;
-  p.shape = c.shape;
-  p.fit = c.fit;
-  p.norm = c.norm;
-  p.pct_low = c.pct_low;
-  p.pct_high = c.pct_high;
+  p.shape = c.run.shape;
+  p.fit = parse_fit(c.run.fit);
+  p.norm = parse_norm(c.run.norm);
+  p.pct_low = c.run.percentiles[0];
+  p.pct_high = c.run.percentiles[1];
   return p;
 }
 
@@ -179,28 +142,15 @@ SplitRecord read_splits(const std::string& path) {
 }
 
 std::string config_difference(const RunConfig& a, const RunConfig& b) {
-  // (option as the user spells it, saved value, value now), in CLI order.
+  if (a.dataset != b.dataset)
+    return "DATASET_DIR differs: the run was made with " + a.dataset + ", this command has " + b.dataset;
+  const std::string settings = settings_difference(a.run, b.run);
+  if (!settings.empty()) return settings;
+  // (what differs, saved value, value now)
   const std::vector<std::tuple<const char*, std::string, std::string>> items{
-      {"DATASET_DIR", a.dataset, b.dataset},
-      {"--model", a.model, b.model},
-      {"--shape", str(a.shape), str(b.shape)},
-      {"--fit", fit_name(a.fit), fit_name(b.fit)},
-      {"--norm", norm_name(a.norm) + " " + str({a.pct_low, a.pct_high}),
-       norm_name(b.norm) + " " + str({b.pct_low, b.pct_high})},
-      {"--batch", str(a.batch), str(b.batch)},
-      {"--lr", str(a.adam.lr), str(b.adam.lr)},
-      {"--seed", str(a.seed), str(b.seed)},
-      {"--beta", str(a.beta), str(b.beta)},
-      {"--kspace-centre", a.kspace_centre, b.kspace_centre},
-      {"--fold", str(a.fold), str(b.fold)},
-      {"--train-percent", str(a.train_percent), str(b.train_percent)},
-      {"--folds", str(a.folds), str(b.folds)},
-      {"--test-fraction", str(a.test_fraction), str(b.test_fraction)},
       {"the dataset's channels", str(a.channels), str(b.channels)},
       {"the dataset's classes", str(a.classes) + " " + str(a.class_names),
        str(b.classes) + " " + str(b.class_names)},
-      {"--conv", a.conv, b.conv},
-      {"--fast-nondeterministic", str(a.fast_nondeterministic), str(b.fast_nondeterministic)},
       {"the Adam settings",
        str({a.adam.beta1, a.adam.beta2, a.adam.eps, a.adam.weight_decay}),
        str({b.adam.beta1, b.adam.beta2, b.adam.eps, b.adam.weight_decay})},

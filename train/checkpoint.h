@@ -22,37 +22,21 @@
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
 #include "engine/random.h"
+#include "train/run_settings.h"
 
 namespace fdl::train {
 
 struct RunConfig {
-  std::string model = "unet3d";
+  RunSettings run;      // the settings of run_settings.h (run.lr is Adam's)
   std::string dataset;  // absolute path
-  std::array<int64_t, 3> shape{160, 160, 128};
-  Fit fit = Fit::Resize;
-  Norm norm = Norm::MinMax;
-  double pct_low = 0.5, pct_high = 99.5;  // percentile clipping (Norm::Percentile)
   int channels = 1, classes = 2;
   std::vector<std::string> class_names;
-  std::array<double, 3> beta{0.1, 0.1, 1.0};
-  std::string kspace_centre = "shifted";
-  uint64_t seed = 1;
-  int fold = 1;
-  double train_percent = 100;
-  int folds = 5;
-  double test_fraction = 0.2;
-  int batch = 2;
-  int epochs = 300;  // the target; a resumed run may change it
-  AdamOptions adam;  // --lr is adam.lr
-  // The GPU conv kernels and their weight-gradient reduction (used only on the GPU, but a run
-  // keeps them: they change its numbers).
-  std::string conv = "tiled";
-  bool fast_nondeterministic = false;
+  AdamOptions adam;  // the other Adam settings; adam.lr follows run.lr
   std::vector<std::string> train_cases, val_cases, test_cases;  // case ids of the split
 };
 
-// config.json. Files written before the preprocessing, split and GPU conv options existed read
-// with their defaults (resize, min-max, 5 folds, test fraction 0.2, tiled, deterministic).
+// config.json. Files written before a setting existed read it as its default
+// (Setting::optional_in_config).
 void write_config(const std::string& path, const RunConfig& c);
 RunConfig read_config(const std::string& path);
 // The preprocessing a run trains with, and that prediction repeats.

@@ -152,10 +152,10 @@ TrainedModel load_trained(const std::string& run_dir, Device device) {
   ModelOptions mo;
   mo.in_channels = m.config.channels;
   mo.classes = m.config.classes;
-  mo.beta = m.config.beta;
-  mo.centre = parse_kspace_centre(m.config.kspace_centre);
+  mo.beta = m.config.run.beta;
+  mo.centre = parse_kspace_centre(m.config.run.kspace_centre);
   Generator init(0);  // overwritten by the weights
-  m.model = make_model(m.config.model, mo, init);
+  m.model = make_model(m.config.run.model, mo, init);
   load_parameters(*m.model, weights);
   m.model->to(device);
   m.model->train(false);

@@ -28,6 +28,8 @@
 #include "train/predict.h"
 
 namespace fdl::train {
+
+const std::vector<std::string> kStudyOwnedSettings{"model", "fold", "train_percent", "kspace_centre"};
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -83,7 +85,10 @@ std::vector<StudyArm> study_arms(const StudyOptions& o) {
 StudyPlan plan_study(const StudyOptions& o) {
   FDL_CHECK(!o.models.empty(), "fdl study: --models is empty");
   FDL_CHECK(!o.percents.empty(), "fdl study: --train-percent is empty");
-  FDL_CHECK(!o.folds.empty(), "fdl study: --folds is empty");
+  FDL_CHECK(!o.folds.empty(), "fdl study: --fold is empty");
+  validate(o.run);
+  for (int f : o.folds)
+    FDL_CHECK(f >= 1 && f <= o.run.folds, "fdl study: --fold ", f, " is not in 1..--folds (", o.run.folds, ")");
   for (double p : o.percents) FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
   const fs::path root = fs::absolute(o.study_dir);
   const std::string dataset = fs::absolute(o.dataset_dir).string();
@@ -94,9 +99,10 @@ StudyPlan plan_study(const StudyOptions& o) {
       const std::string cell = std::string("p").append(percent_label(p)) + std::string("_fold").append(std::to_string(fold));
       const std::string splits = (root / "splits" / (cell + ".json")).string();
       if (!fs::exists(splits)) {
-        const Split s = make_split(int(ds.cases.size()), o.seed, fold, p);
+        const Split s = make_split(int(ds.cases.size()), o.run.seed, fold, p, o.run.test_fraction, o.run.folds);
         SplitRecord r;
-        r.seed = o.seed, r.fold = fold, r.train_percent = p;
+        r.seed = o.run.seed, r.fold = fold, r.train_percent = p;
+        r.folds = o.run.folds, r.test_fraction = o.run.test_fraction;
         for (int i : s.test) r.test.push_back(ds.cases[size_t(i)].id);
         for (int i : s.train) r.train.push_back(ds.cases[size_t(i)].id);
         for (int i : s.val) r.val.push_back(ds.cases[size_t(i)].id);
@@ -111,12 +117,10 @@ StudyPlan plan_study(const StudyOptions& o) {
         r.log_file = (dir / "study.log").string();
         r.finished = fs::exists(dir / "test_metrics.json");
         r.resume = !r.finished && fs::exists(dir / "state.json");
-        r.args = {"train", dataset, "--model", arm.model, "-o", r.run_dir, "--splits", splits,
-                  "--seed", std::to_string(o.seed), "--epochs", std::to_string(o.epochs), "--shape",
-                  std::to_string(o.shape[0]), std::to_string(o.shape[1]), std::to_string(o.shape[2]),
-                  "--kspace-centre", arm.kspace_centre, "--device", o.device};
-        if (o.device == "cuda") r.args.insert(r.args.end(), {"--conv", o.conv});
-        if (o.device == "cuda" && o.fast_nondeterministic) r.args.push_back("--fast-nondeterministic");
+        RunSettings run = o.run;
+        run.model = arm.model, run.kspace_centre = arm.kspace_centre, run.fold = fold, run.train_percent = p;
+        r.args = {"train", dataset, "-o", r.run_dir, "--splits", splits, "--device", o.device};
+        for (const std::string& a : settings_args(run)) r.args.push_back(a);
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
         if (o.overwrite) r.args.push_back("--overwrite");
@@ -393,9 +397,9 @@ std::string write_study_report(const StudyOptions& o) {
   json rows = json::array();
   std::ostringstream md, csv;
   md << "# fdl study\n\nDataset `" << o.dataset_dir << "`; models " << json(labels).dump() << "; train percents "
-     << json(o.percents).dump() << "; folds " << json(o.folds).dump() << "; " << o.epochs << " epochs at "
-     << o.shape[0] << "x" << o.shape[1] << "x" << o.shape[2] << "; k-space centre " << o.kspace_centre << "; seed "
-     << o.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases (n); with several folds, each case's value is its mean over the folds. "
+     << json(o.percents).dump() << "; folds " << json(o.folds).dump() << "; " << o.run.epochs << " epochs at "
+     << o.run.shape[0] << "x" << o.run.shape[1] << "x" << o.run.shape[2] << "; k-space centre " << o.kspace_centre << "; seed "
+     << o.run.seed << ".\n\nEach cell: the mean [95% CI, Student t] over the held-out test cases (n); with several folds, each case's value is its mean over the folds. "
      << "Each difference: model - " << base << " over the same test cases (paired by case id): mean "
      << "[bootstrap 95% CI, 10000 resamples], and the two-sided Wilcoxon signed-rank p. HD95 is in mm (lower is "
      << "better); cases where it is undefined (an empty prediction or label) are left out.\n";
@@ -460,7 +464,7 @@ std::string write_study_report(const StudyOptions& o) {
             x.push_back(case_value(xv));
             y.push_back(case_value(it->second));
           }
-          const BootstrapCI ci = bootstrap_mean_diff(x, y, 10000, o.seed);
+          const BootstrapCI ci = bootstrap_mean_diff(x, y, 10000, o.run.seed);
           const WilcoxonResult w = wilcoxon_signed_rank(x, y);
           auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
           row["difference"] = {{"baseline", base}, {"n_pairs", ci.n}, {"mean", num(ci.mean_diff)},
@@ -479,8 +483,8 @@ std::string write_study_report(const StudyOptions& o) {
     }
   }
   const json report = {{"dataset", o.dataset_dir}, {"models", labels}, {"baseline", base},
-                       {"percents", o.percents}, {"folds", o.folds}, {"epochs", o.epochs},
-                       {"shape", o.shape}, {"kspace_centre", o.kspace_centre}, {"seed", o.seed},
+                       {"percents", o.percents}, {"folds", o.folds}, {"epochs", o.run.epochs},
+                       {"shape", o.run.shape}, {"kspace_centre", o.kspace_centre}, {"seed", o.run.seed},
                        {"metrics", {"dice", "hd95_mm"}}, {"rows", rows}};
   const fs::path dir(o.study_dir);
   io::write_file_atomic((dir / "report.json").string(), report.dump(2) + "\n");

@@ -17,20 +17,21 @@ namespace fdl::train {
 
 struct StudyOptions {
   std::string dataset_dir, study_dir;
+  // Every run's settings (run_settings.h), but for those the study sets per run: the model,
+  // the fold, the train percent and the k-space centre.
+  RunSettings run;
   std::vector<std::string> models{"unet3d", "fd-early", "fd-late"};
   std::vector<double> percents{15, 30, 100};
-  std::vector<int> folds{1};  // validation folds (of 5) to run
-  int epochs = 300;
-  std::array<int64_t, 3> shape{160, 160, 128};
+  std::vector<int> folds{1};  // the validation folds (of run.folds) to run
   std::string kspace_centre = "shifted";  // shifted | unshifted | both (the ablation)
   std::string device = "cpu";
-  std::string conv = "tiled";         // --conv of every run on the GPU
-  bool fast_nondeterministic = false;  // likewise
-  uint64_t seed = 1;
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)
   bool overwrite = false;  // --overwrite of the study directory, passed on to every run
 };
+
+// The settings keys the study sets per run rather than taking from the command line.
+extern const std::vector<std::string> kStudyOwnedSettings;
 
 // What the study compares: a model with its k-space centre. With kspace_centre "both", every
 // FD model (fd-*) runs twice: as <model> with the shifted centre and as <model>-unshifted

@@ -163,8 +163,8 @@ std::vector<std::string> ids(const Dataset& ds, const std::vector<int>& idx) {
 // The split: drawn from the seed, or a splits.json whose case ids are looked up in the dataset.
 std::pair<Split, SplitRecord> resolve_split(const Dataset& ds, const TrainOptions& o) {
   if (o.splits_file.empty()) {
-    const Split s = make_split(int(ds.cases.size()), o.seed, o.fold, o.train_percent, o.test_fraction, o.folds);
-    return {s, {o.seed, o.fold, o.folds, o.test_fraction, o.train_percent, ids(ds, s.test), ids(ds, s.train),
+    const Split s = make_split(int(ds.cases.size()), o.run.seed, o.run.fold, o.run.train_percent, o.run.test_fraction, o.run.folds);
+    return {s, {o.run.seed, o.run.fold, o.run.folds, o.run.test_fraction, o.run.train_percent, ids(ds, s.test), ids(ds, s.train),
                 ids(ds, s.val)}};
   }
   const SplitRecord r = read_splits(o.splits_file);
@@ -201,24 +201,8 @@ std::string kept(const RunState& st, const std::string& dir) {
 
 void check_options(const TrainOptions& o) {
   parse_device(o.device);
-  parse_conv_algo(o.conv);
-  FDL_CHECK(o.epochs >= 1, "--epochs must be at least 1, got ", o.epochs);
-  FDL_CHECK(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
-  FDL_CHECK(std::isfinite(o.lr) && o.lr > 0, "--lr must be a positive number, got ", o.lr);
+  validate(o.run);
   FDL_CHECK(o.profile_steps >= 0, "--profile-steps must be non-negative, got ", o.profile_steps);
-  for (int64_t s : o.shape)
-    FDL_CHECK(s >= 4 && s % 4 == 0, "--shape ", o.shape[0], " ", o.shape[1], " ", o.shape[2],
-              ": each size must be a positive multiple of 4 (the network halves the grid twice)");
-  parse_fit(o.fit);
-  parse_norm(o.norm);
-  FDL_CHECK(o.percentiles[0] >= 0 && o.percentiles[0] < o.percentiles[1] && o.percentiles[1] <= 100,
-            "--percentiles must satisfy 0 <= LOW < HIGH <= 100, got ", o.percentiles[0], " ", o.percentiles[1]);
-  FDL_CHECK(o.folds >= 2, "--folds must be at least 2, got ", o.folds);
-  FDL_CHECK(o.test_fraction >= 0 && o.test_fraction < 1, "--test-fraction must lie in [0, 1), got ",
-            o.test_fraction);
-  FDL_CHECK(o.kspace_centre == "shifted" || o.kspace_centre == "unshifted",
-            "--kspace-centre must be shifted or unshifted, got '", o.kspace_centre, "'");
-  for (double b : o.beta) FDL_CHECK(b > 0 && b <= 1, "--beta values must lie in (0, 1], got ", b);
 }
 
 // Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.
@@ -254,8 +238,8 @@ TrainResult train(const TrainOptions& o) {
   check_options(o);
   const Device dev = parse_device(o.device);
   if (dev == Device::CUDA) {
-    set_cuda_conv_algo(parse_conv_algo(o.conv));
-    set_cuda_conv_nondeterministic(o.fast_nondeterministic);
+    set_cuda_conv_algo(parse_conv_algo(o.run.conv));
+    set_cuda_conv_nondeterministic(o.run.fast_nondeterministic);
   }
   const bool profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
@@ -273,28 +257,16 @@ TrainResult train(const TrainOptions& o) {
             ds.cases.size(), " cases leaves ", split.train.size(), " training and ", split.val.size(),
             " validation cases; both must be non-empty");
   RunConfig cfg;
-  cfg.model = o.model;
+  cfg.run = o.run;
+  cfg.run.fold = record.fold;  // a --splits file's, when given
+  cfg.run.train_percent = record.train_percent;
+  cfg.run.folds = record.folds;
+  cfg.run.test_fraction = record.test_fraction;
   cfg.dataset = fs::weakly_canonical(fs::absolute(ds.root.empty() ? o.dataset_dir : ds.root)).string();
-  cfg.shape = o.shape;
-  cfg.fit = parse_fit(o.fit);
-  cfg.norm = parse_norm(o.norm);
-  cfg.pct_low = o.percentiles[0];
-  cfg.pct_high = o.percentiles[1];
   cfg.channels = ds.channels;
   cfg.classes = ds.classes;
   cfg.class_names = ds.class_names;
-  cfg.beta = o.beta;
-  cfg.kspace_centre = o.kspace_centre;
-  cfg.seed = o.seed;
-  cfg.fold = record.fold;
-  cfg.train_percent = record.train_percent;
-  cfg.folds = record.folds;
-  cfg.test_fraction = record.test_fraction;
-  cfg.batch = o.batch;
-  cfg.epochs = o.epochs;
-  cfg.adam.lr = o.lr;
-  cfg.conv = o.conv;
-  cfg.fast_nondeterministic = o.fast_nondeterministic;
+  cfg.adam.lr = o.run.lr;
   cfg.train_cases = ids(ds, split.train);
   cfg.val_cases = ids(ds, split.val);
   cfg.test_cases = ids(ds, split.test);
@@ -311,13 +283,13 @@ TrainResult train(const TrainOptions& o) {
   ModelOptions mo;
   mo.in_channels = ds.channels;
   mo.classes = ds.classes;
-  mo.beta = o.beta;
-  mo.centre = parse_kspace_centre(o.kspace_centre);
-  Generator init(stream_seed(o.seed, 0));
-  const std::shared_ptr<SegModel> model = make_model(o.model, mo, init);
+  mo.beta = o.run.beta;
+  mo.centre = parse_kspace_centre(o.run.kspace_centre);
+  Generator init(stream_seed(o.run.seed, 0));
+  const std::shared_ptr<SegModel> model = make_model(o.run.model, mo, init);
   model->to(dev);  // before Adam, whose moments are made beside the parameters
-  model->dropout_generator() = Generator(stream_seed(o.seed, 1));
-  Generator shuffle(stream_seed(o.seed, 2));
+  model->dropout_generator() = Generator(stream_seed(o.run.seed, 1));
+  Generator shuffle(stream_seed(o.run.seed, 2));
   Adam opt(model->named_parameters(), cfg.adam);
 
   ProgressBar bar;
@@ -325,11 +297,11 @@ TrainResult train(const TrainOptions& o) {
   const Preprocess pre = run_preprocess(cfg);
   const std::vector<Sample> train_set = load_all(ds, split.train, pre);
   const std::vector<Sample> val_set = load_all(ds, split.val, pre);
-  bar.line("fdl train: " + o.model + ", " + std::to_string(train_set.size()) + " training and " +
+  bar.line("fdl train: " + o.run.model + ", " + std::to_string(train_set.size()) + " training and " +
            std::to_string(val_set.size()) + " validation cases loaded in " + format_duration(seconds_since(t_load)));
   model->train(true);
   if (profiling) {
-    profile(*model, opt, train_set, o.batch, ds.classes, shuffle, o.profile_steps, dev);
+    profile(*model, opt, train_set, o.run.batch, ds.classes, shuffle, o.profile_steps, dev);
     return {};
   }
 
@@ -353,18 +325,18 @@ TrainResult train(const TrainOptions& o) {
   write_config(config_path, cfg);
 
   const int64_t n_train = int64_t(train_set.size());
-  const int64_t steps_per_epoch = (n_train + o.batch - 1) / o.batch;
-  const double voxels_per_case = double(o.shape[0] * o.shape[1] * o.shape[2]);
+  const int64_t steps_per_epoch = (n_train + o.run.batch - 1) / o.run.batch;
+  const double voxels_per_case = double(o.run.shape[0] * o.run.shape[1] * o.run.shape[2]);
   const auto t_session = Clock::now();
   int64_t session_steps = 0;
-  for (int64_t epoch = st.epoch + 1; epoch <= o.epochs; ++epoch) {
+  for (int64_t epoch = st.epoch + 1; epoch <= o.run.epochs; ++epoch) {
     FDL_PROFILE_RANGE("epoch");
     const auto t_epoch = Clock::now();
     const std::vector<int> order = shuffled(int(n_train), shuffle);
     double loss_sum = 0, train_seconds = 0, voxels = 0;
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const auto t_step = Clock::now();
-      const size_t b0 = size_t(s * o.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.batch));
+      const size_t b0 = size_t(s * o.run.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.run.batch));
       const auto [x, y] = stack(train_set, order, b0, b1);
       const Tensor loss = batch_loss(*model, x, y, ds.classes, dev);
       update(loss, opt);
@@ -378,8 +350,8 @@ TrainResult train(const TrainOptions& o) {
       train_seconds += seconds_since(t_step);
       ++session_steps;
       const double per_step = seconds_since(t_session) / double(session_steps);
-      const double remaining = double((o.epochs - epoch) * steps_per_epoch + steps_per_epoch - s - 1);
-      bar.update(epoch, o.epochs, s + 1, steps_per_epoch, loss_sum / double(s + 1), voxels / train_seconds,
+      const double remaining = double((o.run.epochs - epoch) * steps_per_epoch + steps_per_epoch - s - 1);
+      bar.update(epoch, o.run.epochs, s + 1, steps_per_epoch, loss_sum / double(s + 1), voxels / train_seconds,
                  per_step * remaining);
     }
     const Validation v = validate(*model, val_set, ds.classes, dev);
@@ -402,7 +374,7 @@ TrainResult train(const TrainOptions& o) {
 
     char buf[128];
     std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",
-                  static_cast<long long>(epoch), o.epochs, row.train_loss, row.val_loss);
+                  static_cast<long long>(epoch), o.run.epochs, row.train_loss, row.val_loss);
     std::string msg = buf;
     for (size_t k = 0; k < names.size(); ++k) {
       std::snprintf(buf, sizeof buf, " %s %.3f", names[k].c_str(), v.dice[k]);

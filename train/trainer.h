@@ -12,28 +12,14 @@
 #include <cstdint>
 #include <string>
 
+#include "train/run_settings.h"
+
 namespace fdl::train {
 
 struct TrainOptions {
   std::string dataset_dir, run_dir;
-  std::string model = "unet3d";
-  std::array<int64_t, 3> shape{160, 160, 128};
-  std::string fit = "resize";   // resize | crop-pad
-  std::string norm = "minmax";  // minmax | zscore | percentile
-  std::array<double, 2> percentiles{0.5, 99.5};  // the clip of --norm percentile
-  int epochs = 300;
-  int batch = 2;
-  double lr = 1e-3;
-  uint64_t seed = 1;  // the split, the initial weights, dropout and the shuffling
-  std::string device = "cpu";   // cpu | cuda: the model, its batches and Adam live there
-  std::string conv = "tiled";    // the GPU conv kernels: direct | tiled | tf32 (engine/ops/conv3d.h)
-  bool fast_nondeterministic = false;  // GPU weight gradients reduced by atomics
-  std::array<double, 3> beta{0.1, 0.1, 1.0};
-  std::string kspace_centre = "shifted";
-  int fold = 1;  // 1-based validation fold
-  double train_percent = 100;
-  int folds = 5;
-  double test_fraction = 0.2;
+  RunSettings run;  // everything that changes the run's numbers (run_settings.h)
+  std::string device = "cpu";  // cpu | cuda: the model, its batches and Adam live there
   std::string splits_file;  // a splits.json to reuse instead of drawing the split
   bool skip_check = false;  // train even when the dataset check reports errors
   bool resume = false;

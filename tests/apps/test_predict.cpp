@@ -199,7 +199,7 @@ TEST_CASE("fdl predict: crop-pad puts the model-grid mask back exactly") {
   const fs::path ds = phantoms("crop_data", {20, 14, 10});
   const fs::path run = workdir("crop") / "run", log = run.parent_path() / "log.txt";
   REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "--fit crop-pad --norm zscore"), log) == 0, test::slurp(log));
-  CHECK(train::read_config((run / "config.json").string()).fit == Fit::CropPad);
+  CHECK(train::read_config((run / "config.json").string()).run.fit == "crop-pad");
   const fs::path out = run.parent_path() / "out";
   const fs::path img = ds / "imagesTr" / "case_000.nii.gz";
   REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + out.string() + " " + img.string() + " --probabilities", log) == 0,
@@ -262,7 +262,7 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   CHECK(b.val == a.val);
   CHECK(b.seed == a.seed);
   const train::RunConfig cb = train::read_config((d / "b" / "config.json").string());
-  CHECK(cb.seed == 99);
+  CHECK(cb.run.seed == 99);
   CHECK(cb.test_cases == ca.test_cases);
   CHECK(cb.train_cases == ca.train_cases);
   CHECK(cb.val_cases == ca.val_cases);

@@ -79,47 +79,47 @@ void copy_dir(const fs::path& from, const fs::path& to) {
 TEST_CASE("checkpoint: config round trip and the differing option is named") {
   const fs::path d = workdir("config");
   RunConfig c;
-  c.model = "fd-early";
+  c.run.model = "fd-early";
   c.dataset = "/data/heart";
-  c.shape = {64, 64, 48};
+  c.run.shape = {64, 64, 48};
   c.channels = 2;
   c.classes = 3;
   c.class_names = {"background", "red nucleus", "dentate"};
-  c.beta = {0.1, 0.2, 1.0};
-  c.kspace_centre = "unshifted";
-  c.seed = 0xFFFFFFFFFFFFFFFFull;
-  c.fold = 3;
-  c.train_percent = 2.5;
-  c.adam.lr = 3e-4;
-  c.batch = 1;
-  c.epochs = 7;
+  c.run.beta = {0.1, 0.2, 1.0};
+  c.run.kspace_centre = "unshifted";
+  c.run.seed = 0xFFFFFFFFFFFFFFFFull;
+  c.run.fold = 3;
+  c.run.train_percent = 2.5;
+  c.run.lr = 3e-4;
+  c.run.batch = 1;
+  c.run.epochs = 7;
   c.train_cases = {"a", "b"};
   c.val_cases = {"c"};
   c.test_cases = {"d"};
   write_config((d / "config.json").string(), c);
   const RunConfig r = read_config((d / "config.json").string());
   CHECK(config_difference(c, r).empty());
-  CHECK(r.seed == c.seed);
-  CHECK(r.adam.lr == c.adam.lr);
-  CHECK(r.train_percent == c.train_percent);
+  CHECK(r.run.seed == c.run.seed);
+  CHECK(r.run.lr == c.run.lr);
+  CHECK(r.run.train_percent == c.run.train_percent);
   CHECK(r.class_names == c.class_names);
   CHECK(r.test_cases == c.test_cases);
 
   RunConfig e = c;
-  e.epochs = 100;  // a resumed run may train longer
+  e.run.epochs = 100;  // a resumed run may train longer
   CHECK(config_difference(c, e).empty());
   RunConfig l = c;
-  l.adam.lr = 1e-3;
+  l.run.lr = 1e-3;
   CHECK(config_difference(c, l).find("--lr") != std::string::npos);
   RunConfig k = c;
-  k.kspace_centre = "shifted";
+  k.run.kspace_centre = "shifted";
   CHECK(config_difference(c, k).find("--kspace-centre") != std::string::npos);
   RunConfig s = c;
   s.val_cases = {"b"};
   CHECK(config_difference(c, s).find("split") != std::string::npos);
 
   io::write_file_atomic((d / "bad.json").string(), "{\"model\": \"unet3d\"}");
-  CHECK_THROWS_WITH_AS(read_config((d / "bad.json").string()), doctest::Contains("dataset"), Error);
+  CHECK_THROWS_WITH_AS(read_config((d / "bad.json").string()), doctest::Contains("missing 'shape'"), Error);
 }
 
 TEST_CASE("checkpoint: save and load round trip restores weights, optimiser and state") {
@@ -319,34 +319,32 @@ TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png dr
 TEST_CASE("checkpoint: preprocessing and split options in config.json, splits.json round trip") {
   const fs::path d = workdir("preprocess");
   RunConfig c;
-  c.fit = Fit::CropPad;
-  c.norm = Norm::Percentile;
-  c.pct_low = 1;
-  c.pct_high = 99;
-  c.folds = 3;
-  c.test_fraction = 0.3;
+  c.run.fit = "crop-pad";
+  c.run.norm = "percentile";
+  c.run.percentiles = {1, 99};
+  c.run.folds = 3;
+  c.run.test_fraction = 0.3;
   write_config((d / "config.json").string(), c);
   const RunConfig r = read_config((d / "config.json").string());
   CHECK(config_difference(c, r).empty());
-  CHECK(r.fit == Fit::CropPad);
-  CHECK(r.norm == Norm::Percentile);
-  CHECK(r.pct_low == 1);
-  CHECK(r.pct_high == 99);
-  CHECK(r.folds == 3);
-  CHECK(r.test_fraction == 0.3);
+  CHECK(r.run.fit == "crop-pad");
+  CHECK(r.run.norm == "percentile");
+  CHECK(r.run.percentiles == std::array<double, 2>{1, 99});
+  CHECK(r.run.folds == 3);
+  CHECK(r.run.test_fraction == 0.3);
   const Preprocess p = run_preprocess(r);
   CHECK(p.fit == Fit::CropPad);
-  CHECK(p.shape == c.shape);
+  CHECK(p.shape == c.run.shape);
   CHECK(p.pct_high == 99);
 
   RunConfig f = c;
-  f.fit = Fit::Resize;
+  f.run.fit = "resize";
   CHECK(config_difference(c, f).find("--fit") != std::string::npos);
   RunConfig n = c;
-  n.pct_low = 2;
-  CHECK(config_difference(c, n).find("--norm") != std::string::npos);
+  n.run.percentiles[0] = 2;
+  CHECK(config_difference(c, n).find("--percentiles") != std::string::npos);
   RunConfig t = c;
-  t.test_fraction = 0.2;
+  t.run.test_fraction = 0.2;
   CHECK(config_difference(c, t).find("--test-fraction") != std::string::npos);
 
   // A config.json written before these options existed reads with their defaults.
@@ -354,10 +352,10 @@ TEST_CASE("checkpoint: preprocessing and split options in config.json, splits.js
   for (const char* key : {"fit", "norm", "percentiles", "folds", "test_fraction"}) CHECK(old.erase(key) == 1);
   io::write_file_atomic((d / "old.json").string(), old.dump());
   const RunConfig o = read_config((d / "old.json").string());
-  CHECK(o.fit == Fit::Resize);
-  CHECK(o.norm == Norm::MinMax);
-  CHECK(o.folds == 5);
-  CHECK(o.test_fraction == 0.2);
+  CHECK(o.run.fit == "resize");
+  CHECK(o.run.norm == "minmax");
+  CHECK(o.run.folds == 5);
+  CHECK(o.run.test_fraction == 0.2);
 
   SplitRecord s;
   s.seed = 0xFFFFFFFFFFFFFFF1ull;

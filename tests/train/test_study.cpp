@@ -155,7 +155,7 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   CHECK(arms[2].find("--model fd-early") != std::string::npos);
   CHECK(arms[2].find("--kspace-centre unshifted") != std::string::npos);
   CHECK(arms[2].find("/fd-early-unshifted/p100/fold1") != std::string::npos);
-  for (const auto& l : arms) CHECK(l.find("--conv") == std::string::npos);  // cpu runs
+  for (const auto& l : arms) CHECK(l.find("--device cpu") != std::string::npos);
 
   // On the GPU every run gets the study's convolution kernels and reduction mode.
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
@@ -163,7 +163,8 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
                             "--fast-nondeterministic --print-commands",
                         root / "gpu.log") == 0);
   const std::string gpu = test::slurp(root / "gpu.log");
-  CHECK_MESSAGE(gpu.find("--device cuda --conv tf32 --fast-nondeterministic") != std::string::npos, gpu);
+  CHECK_MESSAGE(gpu.find("--device cuda") != std::string::npos, gpu);
+  CHECK_MESSAGE(gpu.find("--conv tf32 --fast-nondeterministic") != std::string::npos, gpu);
   CHECK(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
                           "' --device cuda --conv fast --print-commands",
                       root / "badconv.log") != 0);
@@ -175,8 +176,17 @@ TEST_CASE("study: with several folds each test case counts once, its value the m
   const fs::path ds = root / "phantoms", st = root / "study";
   tiny_phantoms(ds);
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
-                            "' --models unet3d,fd-late --train-percent 100 --folds 1,2 --epochs 1 --shape 16 16 8",
+                            "' --models unet3d,fd-late --train-percent 100 --fold 1,2 --epochs 1 --shape 16 16 8"
+                            " --norm percentile --percentiles 1 99 --folds 4",
                         root / "run.log") == 0);
+  // Every train setting the study is given reaches every run.
+  for (const char* run : {"unet3d/p100/fold1", "unet3d/p100/fold2", "fd-late/p100/fold1", "fd-late/p100/fold2"}) {
+    CAPTURE(run);
+    const json cfg = json::parse(test::slurp(st / run / "config.json"));
+    CHECK(cfg.at("norm") == "percentile");
+    CHECK(cfg.at("percentiles") == json({1.0, 99.0}));
+    CHECK(cfg.at("folds") == 4);
+  }
   const json rep = json::parse(test::slurp(st / "report.json"));
   int checked = 0;
   for (const auto& row : rep.at("rows")) {

@@ -1,0 +1,315 @@
+#include "train/run_settings.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "engine/error.h"
+#include "models/seg_model.h"
+
+namespace fdl::train {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string shape_rule(const RunSettings& s) {
+  for (int64_t n : s.shape)
+    if (n % 4 != 0)
+      return "each size must be a multiple of 4 (the network halves the grid twice)";
+  return {};
+}
+
+std::string percentiles_rule(const RunSettings& s) {
+  return s.percentiles[0] < s.percentiles[1] ? "" : "LOW must be below HIGH";
+}
+
+std::string fold_rule(const RunSettings& s) {
+  return s.fold <= s.folds ? "" : "the fold must lie in 1..--folds (" + std::to_string(s.folds) + ")";
+}
+
+std::vector<Setting> make_table() {
+  const std::vector<Range> fraction{{0, 1, true, false}};
+  return {
+      {"model", "--model", &RunSettings::model, "Network", false, false, model_names()},
+      {"shape", "--shape", &RunSettings::shape, "Training grid X Y Z (multiples of 4)", false, false,
+       {}, {{4, 65536}}, shape_rule},
+      {"fit", "--fit", &RunSettings::fit,
+       "How volumes reach --shape: resize (trilinear image, nearest label) or crop-pad (centred)",
+       false, true, {"resize", "crop-pad"}},
+      {"norm", "--norm", &RunSettings::norm,
+       "Per-channel intensity normalisation: minmax, zscore or percentile (clip to --percentiles, "
+       "then min-max)",
+       false, true, {"minmax", "zscore", "percentile"}},
+      {"percentiles", "--percentiles", &RunSettings::percentiles, "LOW HIGH clip of --norm percentile",
+       false, true, {}, {{0, 100}}, percentiles_rule},
+      {"epochs", "--epochs", &RunSettings::epochs, "Epochs (the total, also when resuming)", true,
+       false, {}, {{1, 1e6}}},
+      {"batch", "--batch", &RunSettings::batch, "Volumes per step", false, false, {}, {{1, 4096}}},
+      {"lr", "--lr", &RunSettings::lr, "Adam learning rate", false, false, {}, {{0, 1, true}}},
+      {"seed", "--seed", &RunSettings::seed, "Seed of the split, weights, dropout and shuffling"},
+      {"beta", "--beta", &RunSettings::beta,
+       "Spectral block fraction per axis: BX BY BZ (FD models)", false, false, {}, fraction},
+      {"kspace_centre", "--kspace-centre", &RunSettings::kspace_centre,
+       "shifted (the paper: true low frequencies) or unshifted (the release)", false, false,
+       {"shifted", "unshifted"}},
+      {"fold", "--fold", &RunSettings::fold, "Validation fold, 1..--folds", false, false, {},
+       {{1, 1000}}, fold_rule},
+      {"train_percent", "--train-percent", &RunSettings::train_percent,
+       "Percent of the fold's training cases to use", false, false, {}, {{0, 100, true}}},
+      {"folds", "--folds", &RunSettings::folds, "Cross-validation folds on the non-test cases", false,
+       true, {}, {{2, 1000}}},
+      {"test_fraction", "--test-fraction", &RunSettings::test_fraction,
+       "Held-out test fraction of the cases", false, true, {}, {{0, 1, false, true}}},
+      {"conv", "--conv", &RunSettings::conv,
+       "GPU convolution kernels (with --device cuda): direct (simple), tiled (FP32 shared-memory "
+       "tiles) or tf32 (tensor cores, TF32 inputs)",
+       false, true, {"direct", "tiled", "tf32"}},
+      {"fast_nondeterministic", "--fast-nondeterministic", &RunSettings::fast_nondeterministic,
+       "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible", false,
+       true},
+  };
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact
+  return std::string(buf, r.ptr);
+}
+std::string number_text(int64_t v) { return std::to_string(v); }
+std::string number_text(uint64_t v) { return std::to_string(v); }
+
+template <class T>
+T parse_number(const Setting& e, const std::string& w) {
+  T v{};
+  const char* end = w.data() + w.size();
+  const auto r = std::from_chars(w.data(), end, v);
+  FDL_CHECK(r.ec == std::errc() && r.ptr == end && (!std::is_floating_point_v<T> || std::isfinite(double(v))),
+            e.flag, ": '", w, "' is not ",
+            std::is_floating_point_v<T> ? "a finite number"
+            : std::is_unsigned_v<T>     ? "a non-negative whole number"
+                                        : "a whole number");
+  return v;
+}
+
+std::string interval_text(const Range& r) {
+  return std::string(r.lo_open ? "(" : "[") + number_text(r.lo) + ", " +
+         (std::isinf(r.hi) ? "inf" : number_text(r.hi)) + (r.hi_open ? ")" : "]");
+}
+
+bool inside(double v, const Range& r) {
+  return (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+}
+
+// The numbers of a numeric setting, for the range check.
+std::vector<double> numbers(const RunSettings& s, const Setting& e) {
+  return std::visit(
+      [&](auto member) -> std::vector<double> {
+        using T = std::decay_t<decltype(s.*member)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
+          return {};
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          return {double(s.*member)};
+        } else {
+          return std::vector<double>((s.*member).begin(), (s.*member).end());
+        }
+      },
+      e.field);
+}
+
+// The command-line words of a config.json value.
+std::vector<std::string> json_words(const json& v, const Setting& e, const std::string& path) {
+  std::vector<std::string> words;
+  const auto word = [&](const json& x) {
+    FDL_CHECK(x.is_string() || x.is_number(), path, ": '", e.key, "' holds ", x.dump(),
+              ", not a word or a number");
+    words.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+  };
+  if (v.is_array())
+    for (const json& x : v) word(x);
+  else
+    word(v);
+  return words;
+}
+
+}  // namespace
+
+const std::vector<Setting>& run_settings() {
+  static const std::vector<Setting> table = make_table();
+  return table;
+}
+
+const Setting& run_setting(const std::string& key) {
+  std::string keys;
+  for (const Setting& e : run_settings()) {
+    if (key == e.key) return e;
+    keys += keys.empty() ? e.key : std::string(", ") + e.key;
+  }
+  throw Error("no run setting is called '" + key + "'; the settings are " + keys);
+}
+
+std::string setting_text(const RunSettings& s, const Setting& e) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& v = s.*member;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          return number_text(std::conditional_t<std::is_floating_point_v<T>, double,
+                             std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>>(v));
+        } else {
+          std::string out;
+          for (const auto& x : v) out += (out.empty() ? "" : " ") + number_text(x);
+          return out;
+        }
+      },
+      e.field);
+}
+
+void set_setting(RunSettings& s, const Setting& e, const std::vector<std::string>& words) {
+  std::visit(
+      [&](auto member) {
+        auto& v = s.*member;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          FDL_CHECK(words.size() <= 1, e.flag, ": takes no value");
+          FDL_CHECK(words.empty() || words[0] == "true" || words[0] == "false", e.flag, ": '",
+                    words[0], "' is neither true nor false");
+          v = words.empty() || words[0] == "true";
+        } else if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>) {
+          FDL_CHECK(words.size() == 1, e.flag, ": takes one value, got ", words.size());
+          if constexpr (std::is_same_v<T, std::string>) {
+            std::string allowed;
+            for (const std::string& c : e.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+            FDL_CHECK(e.choices.empty() ||
+                          std::find(e.choices.begin(), e.choices.end(), words[0]) != e.choices.end(),
+                      e.flag, ": '", words[0], "' is not one of ", allowed);
+            v = words[0];
+          } else {
+            v = parse_number<T>(e, words[0]);
+          }
+        } else {
+          FDL_CHECK(words.size() == v.size(), e.flag, ": takes ", v.size(), " values, got ",
+                    words.size());
+          for (size_t i = 0; i < v.size(); ++i)
+            v[i] = parse_number<typename T::value_type>(e, words[i]);
+        }
+      },
+      e.field);
+}
+
+void validate(const RunSettings& s) {
+  for (const Setting& e : run_settings()) {
+    for (double v : numbers(s, e))
+      for (const Range& r : e.range)
+        FDL_CHECK(inside(v, r), e.flag, " ", setting_text(s, e), ": each value must lie in ",
+                  interval_text(r));
+    if (e.rule) {
+      const std::string problem = e.rule(s);
+      FDL_CHECK(problem.empty(), e.flag, " ", setting_text(s, e), ": ", problem);
+    }
+  }
+}
+
+void bind_settings(CLI::App& cmd, RunSettings& s, const std::vector<std::string>& skip) {
+  for (const Setting& e : run_settings()) {
+    if (std::find(skip.begin(), skip.end(), e.key) != skip.end()) continue;
+    if (std::holds_alternative<bool RunSettings::*>(e.field)) {
+      cmd.add_flag_callback(e.flag, [&s, &e] { set_setting(s, e, {}); }, e.help);
+      continue;
+    }
+    // The number of words and their type, as the help shows them.
+    const auto [arity, type] = std::visit(
+        [&](auto member) -> std::pair<size_t, std::string> {
+          using T = std::decay_t<decltype(s.*member)>;
+          const auto name = [](auto tag) -> std::string {
+            using V = decltype(tag);
+            return std::is_floating_point_v<V> ? "FLOAT" : std::is_unsigned_v<V> ? "UINT" : "INT";
+          };
+          if constexpr (std::is_same_v<T, std::string>) {
+            std::string c;
+            for (const std::string& x : e.choices) c += (c.empty() ? "" : ",") + x;
+            return {1, e.choices.empty() ? "TEXT" : "{" + c + "}"};
+          } else if constexpr (std::is_arithmetic_v<T>) {
+            return {1, name(T{})};
+          } else {
+            return {std::tuple_size_v<T>, name(typename T::value_type{})};
+          }
+        },
+        e.field);
+    cmd.add_option_function<std::vector<std::string>>(
+           e.flag, [&s, &e](const std::vector<std::string>& w) { set_setting(s, e, w); }, e.help)
+        ->expected(int(arity))
+        ->type_name(type)
+        ->default_str(setting_text(s, e));
+  }
+}
+
+void settings_to_json(const RunSettings& s, json& j) {
+  for (const Setting& e : run_settings())
+    std::visit([&](auto member) { j[e.key] = s.*member; }, e.field);
+}
+
+RunSettings settings_from_json(const json& j, const std::string& path) {
+  RunSettings s;
+  for (const Setting& e : run_settings()) {
+    if (!j.contains(e.key)) {
+      FDL_CHECK(e.optional_in_config, path, ": missing '", e.key, "'");
+      continue;
+    }
+    try {
+      const json& v = j.at(e.key);
+      if (std::holds_alternative<bool RunSettings::*>(e.field)) {
+        FDL_CHECK(v.is_boolean(), path, ": '", e.key, "' holds ", v.dump(), ", not true or false");
+        s.*std::get<bool RunSettings::*>(e.field) = v.get<bool>();
+      } else {
+        set_setting(s, e, json_words(v, e, path));
+      }
+    } catch (const Error& err) {
+      throw Error(path + ": " + err.what());
+    }
+  }
+  try {
+    validate(s);
+  } catch (const Error& err) {
+    throw Error(path + ": " + err.what());
+  }
+  return s;
+}
+
+std::string settings_difference(const RunSettings& saved, const RunSettings& now) {
+  for (const Setting& e : run_settings()) {
+    if (e.resume_may_change) continue;
+    const std::string a = setting_text(saved, e), b = setting_text(now, e);
+    if (a != b)
+      return std::string(e.flag) + " differs: the run was made with " + a + ", this command has " + b;
+  }
+  return {};
+}
+
+std::vector<std::string> settings_args(const RunSettings& s) {
+  std::vector<std::string> args;
+  for (const Setting& e : run_settings()) {
+    if (std::holds_alternative<bool RunSettings::*>(e.field)) {
+      if (s.*std::get<bool RunSettings::*>(e.field)) args.push_back(e.flag);
+      continue;
+    }
+    args.push_back(e.flag);
+    const std::string text = setting_text(s, e);
+    for (size_t at = 0;;) {  // one argument per word
+      const size_t sp = text.find(' ', at);
+      args.push_back(text.substr(at, sp - at));
+      if (sp == std::string::npos) break;
+      at = sp + 1;
+    }
+  }
+  return args;
+}
+
+}  // namespace fdl::train

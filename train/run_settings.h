@@ -1,0 +1,95 @@
+#pragma once
+// The settings of a training run that change its numbers, each defined once, in run_settings():
+// its config.json key, its flag, its type and default (RunSettings' initialisers), its valid
+// values, whether --resume must keep it, and its help line. The CLI of `fdl train` and
+// `fdl study`, config.json, the validation before anything is written, the resume check and
+// the study's child command lines all iterate that table, so a new setting is one field here,
+// one entry in run_settings.cpp, and its use.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace CLI {
+class App;
+}
+
+namespace fdl::train {
+
+struct RunSettings {
+  std::string model = "unet3d";
+  std::array<int64_t, 3> shape{160, 160, 128};
+  std::string fit = "resize";                    // resize | crop-pad
+  std::string norm = "minmax";                   // minmax | zscore | percentile
+  std::array<double, 2> percentiles{0.5, 99.5};  // the clip of norm percentile
+  int epochs = 300;                              // the target; a resumed run may change it
+  int batch = 2;
+  double lr = 1e-3;
+  uint64_t seed = 1;  // the split, the initial weights, dropout and the shuffling
+  std::array<double, 3> beta{0.1, 0.1, 1.0};
+  std::string kspace_centre = "shifted";  // shifted | unshifted
+  int fold = 1;                           // 1-based validation fold
+  double train_percent = 100;
+  int folds = 5;
+  double test_fraction = 0.2;
+  std::string conv = "tiled";          // the GPU conv kernels: direct | tiled | tf32
+  bool fast_nondeterministic = false;  // GPU weight gradients reduced by atomics
+};
+
+using SettingField =
+    std::variant<std::string RunSettings::*, int RunSettings::*, uint64_t RunSettings::*,
+                 double RunSettings::*, bool RunSettings::*, std::array<int64_t, 3> RunSettings::*,
+                 std::array<double, 2> RunSettings::*, std::array<double, 3> RunSettings::*>;
+
+// A closed or open interval for every number of a numeric setting.
+struct Range {
+  double lo, hi;
+  bool lo_open = false, hi_open = false;
+};
+
+struct Setting {
+  const char* key;   // in config.json
+  const char* flag;  // on the command line
+  SettingField field;
+  const char* help;
+  bool resume_may_change = false;  // --resume accepts another value (only --epochs)
+  bool optional_in_config = false;  // older config.json files lack it: read as the default
+  std::vector<std::string> choices;  // a string's allowed values; empty: any
+  std::vector<Range> range;          // a number's interval; empty: any
+  // A rule across values or settings; returns the problem, or "" when there is none.
+  std::string (*rule)(const RunSettings&) = nullptr;
+};
+
+// The table, in the order of `fdl train --help`.
+const std::vector<Setting>& run_settings();
+const Setting& run_setting(const std::string& key);  // fdl::Error naming the keys
+
+// A setting's value as the command line writes it (numbers exactly, words space-separated).
+std::string setting_text(const RunSettings& s, const Setting& e);
+// Sets a setting from its command-line words; fdl::Error naming the flag for words of the
+// wrong count or type, or a word outside its choices. Ranges are validate()'s.
+void set_setting(RunSettings& s, const Setting& e, const std::vector<std::string>& words);
+
+// fdl::Error naming the flag and the allowed values for the first setting out of range.
+void validate(const RunSettings& s);
+
+// Binds every setting of the table except those in `skip` (keys) to `cmd`, writing into `s`
+// as the command line is parsed.
+void bind_settings(CLI::App& cmd, RunSettings& s, const std::vector<std::string>& skip = {});
+
+// config.json's settings part; from_json fdl::Errors name `path` for a missing, mistyped or
+// invalid value.
+void settings_to_json(const RunSettings& s, nlohmann::json& j);
+RunSettings settings_from_json(const nlohmann::json& j, const std::string& path);
+
+// Empty when a run made with `saved` may resume with `now`; otherwise a sentence naming the
+// first flag that differs and both values.
+std::string settings_difference(const RunSettings& saved, const RunSettings& now);
+
+// `fdl train` arguments that reproduce every setting of `s` (for the study's runs).
+std::vector<std::string> settings_args(const RunSettings& s);
+
+}  // namespace fdl::train
