@@ -6,8 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "engine/data/dataset.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "engine/memory_limit.h"
 
 namespace fdl::train {
 
@@ -42,6 +44,23 @@ T field(const json& j, const char* key, const std::string& path) {
 template <class T>
 T field_or(const json& j, const char* key, T fallback, const std::string& path) {
   return j.contains(key) ? field<T>(j, key, path) : fallback;
+}
+
+// An integer field in [lo, hi], read without a narrowing cast: a float, a string or a value out
+// of range is an error, never a number wrapped into range.
+int64_t int_value(const json& v, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  bool ok = false;
+  if (v.is_number_unsigned()) {
+    ok = hi >= 0 && v.get<uint64_t>() <= uint64_t(hi) && int64_t(v.get<uint64_t>()) >= lo;
+  } else if (v.is_number_integer()) {
+    ok = v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  }
+  FDL_CHECK(ok, path, ": '", key, "' is ", v.dump(), "; it must be an integer in ", lo, "..", hi);
+  return v.is_number_unsigned() ? int64_t(v.get<uint64_t>()) : v.get<int64_t>();
+}
+
+int64_t int_field(const json& j, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  return int_value(field<json>(j, key, path), key, lo, hi, path);
 }
 
 std::string str(const json& j) { return j.dump(); }
@@ -106,7 +125,14 @@ RunConfig read_config(const std::string& path) {
   RunConfig c;
   c.model = field<std::string>(j, "model", path);
   c.dataset = field<std::string>(j, "dataset", path);
-  c.shape = field<std::array<int64_t, 3>>(j, "shape", path);
+  const json shape = field<json>(j, "shape", path);
+  FDL_CHECK(shape.is_array() && shape.size() == 3, path, ": 'shape' must be [X, Y, Z], got ",
+            shape.dump());
+  for (size_t a = 0; a < 3; ++a) {
+    c.shape[a] = int_value(shape[a], "shape", 4, int64_t(1) << 20, path);
+    FDL_CHECK(c.shape[a] % 4 == 0, path, ": 'shape' ", shape.dump(),
+              " is not made of multiples of 4");
+  }
   try {
     c.fit = parse_fit(field_or<std::string>(j, "fit", fit_name(c.fit), path));
     c.norm = parse_norm(field_or<std::string>(j, "norm", norm_name(c.norm), path));
@@ -116,8 +142,8 @@ RunConfig read_config(const std::string& path) {
   const auto pct = field_or<std::array<double, 2>>(j, "percentiles", {c.pct_low, c.pct_high}, path);
   c.pct_low = pct[0];
   c.pct_high = pct[1];
-  c.channels = field<int>(j, "channels", path);
-  c.classes = field<int>(j, "classes", path);
+  c.channels = int(int_field(j, "channels", 1, 4096, path));
+  c.classes = int(int_field(j, "classes", 2, kMaxClasses, path));
   c.class_names = field<std::vector<std::string>>(j, "class_names", path);
   c.beta = field<std::array<double, 3>>(j, "beta", path);
   c.kspace_centre = field<std::string>(j, "kspace_centre", path);
@@ -127,8 +153,8 @@ RunConfig read_config(const std::string& path) {
   c.folds = field_or<int>(j, "folds", c.folds, path);
   c.test_fraction = field_or<double>(j, "test_fraction", c.test_fraction, path);
   c.adam.lr = field<double>(j, "lr", path);
-  c.batch = field<int>(j, "batch", path);
-  c.epochs = field<int>(j, "epochs", path);
+  c.batch = int(int_field(j, "batch", 1, 1 << 20, path));
+  c.epochs = int(int_field(j, "epochs", 1, std::numeric_limits<int>::max(), path));
   const json adam = field<json>(j, "adam", path);
   c.adam.beta1 = field<double>(adam, "beta1", path);
   c.adam.beta2 = field<double>(adam, "beta2", path);
@@ -140,6 +166,12 @@ RunConfig read_config(const std::string& path) {
   c.train_cases = field<std::vector<std::string>>(split, "train", path);
   c.val_cases = field<std::vector<std::string>>(split, "val", path);
   c.test_cases = field<std::vector<std::string>>(split, "test", path);
+  // A batch of the grid (float32) is the least a run of this config allocates.
+  std::optional<uint64_t> batch_bytes = uint64_t(c.batch) * uint64_t(c.channels) * sizeof(float);
+  for (int64_t s : c.shape)
+    if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
+  check_memory(batch_bytes, detail::concat(path, ": a batch of ", c.batch, " x ", c.channels, " x ",
+                                           shape.dump()));
   return c;
 }
 
@@ -282,6 +314,7 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
     }
     FDL_CHECK(fs::exists(path), path, ": missing; the checkpoint of epoch ", st.epoch, " is incomplete");
     files[i] = io::load_safetensors(path);
+    io::require_finite(files[i].tensors, path);
     const int64_t got = epoch_of(files[i], path);
     FDL_CHECK(got == want, path, " holds epoch ", got, " but state.json expects epoch ", want,
               ": the checkpoint is inconsistent");

@@ -17,17 +17,18 @@
 #include "engine/data/split.h"
 #include "engine/device.h"
 #include "engine/io/output_dir.h"
+#include "engine/memory_limit.h"
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
 #include "engine/profile.h"
+#include "kernels/common/philox.h"
+#include "models/seg_model.h"
 #include "train/checkpoint.h"
 #include "train/device_option.h"
 #include "train/predict.h"
 #include "train/progress.h"
-#include "kernels/common/philox.h"
-#include "models/seg_model.h"
 
 namespace fdl::train {
 
@@ -209,6 +210,13 @@ void check_options(const TrainOptions& o) {
   for (int64_t s : o.shape)
     FDL_CHECK(s >= 4 && s % 4 == 0, "--shape ", o.shape[0], " ", o.shape[1], " ", o.shape[2],
               ": each size must be a positive multiple of 4 (the network halves the grid twice)");
+  std::optional<uint64_t> batch_bytes =
+      uint64_t(o.batch) * sizeof(float);  // a batch of the grid, at least
+  for (int64_t s : o.shape)
+    if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
+  check_memory(batch_bytes,
+               detail::concat("--shape ", o.shape[0], " ", o.shape[1], " ", o.shape[2],
+                              " with --batch ", o.batch, ": one batch of the training grid"));
   parse_fit(o.fit);
   parse_norm(o.norm);
   FDL_CHECK(o.percentiles[0] >= 0 && o.percentiles[0] < o.percentiles[1] && o.percentiles[1] <= 100,

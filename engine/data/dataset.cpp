@@ -92,8 +92,11 @@ std::vector<std::string> name_map(const json& j, const std::string& file) {
   for (const auto& [name, value] : j.items()) {
     FDL_CHECK(!value.is_array(), file, ": label '", name,
               "' is a region (a list of indices); fdl trains one class per index, not region-based labels");
-    FDL_CHECK(value.is_number_integer() && value.get<int>() >= 0, file, ": label '", name,
-              "' must map to a non-negative integer index, got ", value.dump());
+    // Compared as int64: get<int> would wrap 4294967297 to 1.
+    FDL_CHECK(value.is_number_integer() && value.get<int64_t>() >= 0 &&
+                  value.get<int64_t>() < kMaxClasses,
+              file, ": label '", name, "' must map to an integer index in 0..", kMaxClasses - 1,
+              ", got ", value.dump());
     FDL_CHECK(name != "ignore", file, ": nnU-Net's 'ignore' label is not supported");
     FDL_CHECK(!m.count(value.get<int>()), file, ": labels '", m[value.get<int>()], "' and '", name,
               "' share index ", value.get<int>());
@@ -106,6 +109,8 @@ void set_classes(Dataset& d, std::vector<std::string> names, const std::string& 
   d.class_names = std::move(names);
   d.classes = int(d.class_names.size());
   FDL_CHECK(d.classes >= 2, file, ": 'labels' must name the background and at least one class");
+  FDL_CHECK(d.classes <= kMaxClasses, file, ": 'labels' names ", d.classes,
+            " classes; fdl writes masks as uint8 ", "and handles at most ", kMaxClasses);
 }
 
 // A path from dataset.json ("./imagesTr/x.nii.gz") made absolute against the dataset root.
