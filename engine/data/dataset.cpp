@@ -311,12 +311,6 @@ Sample load_case(const Case& c, const Preprocess& p, int classes) {
   FDL_CHECK(lab.data.shape() == spatial, c.image, " ", spatial.str(), " and ", c.label, " ",
             lab.data.shape().str(), " differ in shape");
 
-  const float* xi = x.data<float>();
-  int64_t bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-  for (int64_t i = 0; i < x.numel(); ++i) bad += std::isfinite(xi[i]) ? 0 : 1;
-  FDL_CHECK(bad == 0, c.image, ": ", bad, " voxels are NaN or Inf");
-
   // Labels: integers in [0, classes), checked before any resizing can hide a bad value.
   const int64_t n = spatial.numel();
   Tensor labels = Tensor::empty(spatial, DType::I32);
