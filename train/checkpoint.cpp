@@ -6,8 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "engine/data/dataset.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "engine/memory_limit.h"
 
 namespace fdl::train {
 
@@ -38,10 +40,21 @@ T field(const json& j, const char* key, const std::string& path) {
   }
 }
 
-// A field added after the first runs were written: its default when absent.
-template <class T>
-T field_or(const json& j, const char* key, T fallback, const std::string& path) {
-  return j.contains(key) ? field<T>(j, key, path) : fallback;
+// An integer field in [lo, hi], read without a narrowing cast: a float, a string or a value out
+// of range is an error, never a number wrapped into range.
+int64_t int_value(const json& v, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  bool ok = false;
+  if (v.is_number_unsigned()) {
+    ok = hi >= 0 && v.get<uint64_t>() <= uint64_t(hi) && int64_t(v.get<uint64_t>()) >= lo;
+  } else if (v.is_number_integer()) {
+    ok = v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  }
+  FDL_CHECK(ok, path, ": '", key, "' is ", v.dump(), "; it must be an integer in ", lo, "..", hi);
+  return v.is_number_unsigned() ? int64_t(v.get<uint64_t>()) : v.get<int64_t>();
+}
+
+int64_t int_field(const json& j, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  return int_value(field<json>(j, key, path), key, lo, hi, path);
 }
 
 std::string str(const json& j) { return j.dump(); }
@@ -90,8 +103,8 @@ RunConfig read_config(const std::string& path) {
   RunConfig c;
   c.run = settings_from_json(j, path);
   c.dataset = field<std::string>(j, "dataset", path);
-  c.channels = field<int>(j, "channels", path);
-  c.classes = field<int>(j, "classes", path);
+  c.channels = int(int_field(j, "channels", 1, 4096, path));
+  c.classes = int(int_field(j, "classes", 2, kMaxClasses, path));
   c.class_names = field<std::vector<std::string>>(j, "class_names", path);
   const json adam = field<json>(j, "adam", path);
   c.adam.lr = c.run.lr;
@@ -103,6 +116,12 @@ RunConfig read_config(const std::string& path) {
   c.train_cases = field<std::vector<std::string>>(split, "train", path);
   c.val_cases = field<std::vector<std::string>>(split, "val", path);
   c.test_cases = field<std::vector<std::string>>(split, "test", path);
+  // A batch of the grid (float32) is the least a run of this config allocates.
+  std::optional<uint64_t> batch_bytes = uint64_t(c.run.batch) * uint64_t(c.channels) * sizeof(float);
+  for (int64_t s : c.run.shape)
+    if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
+  check_memory(batch_bytes, detail::concat(path, ": a batch of ", c.run.batch, " x ", c.channels, " x ",
+                                           json(c.run.shape).dump()));
   return c;
 }
 
@@ -232,6 +251,7 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
     }
     FDL_CHECK(fs::exists(path), path, ": missing; the checkpoint of epoch ", st.epoch, " is incomplete");
     files[i] = io::load_safetensors(path);
+    io::require_finite(files[i].tensors, path);
     const int64_t got = epoch_of(files[i], path);
     FDL_CHECK(got == want, path, " holds epoch ", got, " but state.json expects epoch ", want,
               ": the checkpoint is inconsistent");

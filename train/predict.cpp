@@ -212,9 +212,6 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
               " channel(s) but the run was trained on ", m.config.channels,
               " (a multi-channel input is one 4-D file, channels last, or nnU-Net's <case>_0000, "
               "<case>_0001, ... files)");
-    const float* x = v.data.data<float>();
-    const int64_t bad = std::count_if(x, x + v.data.numel(), [](float f) { return !std::isfinite(f); });
-    FDL_CHECK(bad == 0, in.shown, ": ", bad, " voxel(s) are NaN or Inf");
   }
   std::vector<std::string> sources = o.inputs;
   sources.push_back(o.run_dir);

@@ -17,17 +17,18 @@
 #include "engine/data/split.h"
 #include "engine/device.h"
 #include "engine/io/output_dir.h"
+#include "engine/memory_limit.h"
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
 #include "engine/profile.h"
+#include "kernels/common/philox.h"
+#include "models/seg_model.h"
 #include "train/checkpoint.h"
 #include "train/device_option.h"
 #include "train/predict.h"
 #include "train/progress.h"
-#include "kernels/common/philox.h"
-#include "models/seg_model.h"
 
 namespace fdl::train {
 
@@ -203,6 +204,13 @@ void check_options(const TrainOptions& o) {
   parse_device(o.device);
   validate(o.run);
   FDL_CHECK(o.profile_steps >= 0, "--profile-steps must be non-negative, got ", o.profile_steps);
+  std::optional<uint64_t> batch_bytes =
+      uint64_t(o.run.batch) * sizeof(float);  // a batch of the grid, at least
+  for (int64_t s : o.run.shape)
+    if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
+  check_memory(batch_bytes, detail::concat("--shape ", o.run.shape[0], " ", o.run.shape[1], " ",
+                                           o.run.shape[2], " with --batch ", o.run.batch,
+                                           ": one batch of the training grid"));
 }
 
 // Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.

@@ -51,14 +51,6 @@ struct CaseChecker {
     }
   }
 
-  void finite(const std::string& file, const Tensor& t) {
-    const float* p = t.data<float>();
-    int64_t bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-    for (int64_t i = 0; i < t.numel(); ++i) bad += std::isfinite(p[i]) ? 0 : 1;
-    if (bad) error(file, detail::concat(bad, " voxels are NaN or Inf"));
-  }
-
   void same_grid(const std::string& file, const Volume& v, const std::string& ref_file, const Volume& ref,
                  const char* what) {
     if (shape_str(v.data, true) != shape_str(ref.data, true)) {
@@ -81,7 +73,6 @@ struct CaseChecker {
         continue;
       }
       const Tensor& t = vols[k].data;
-      finite(files[k], t);
       if (files.size() > 1 && t.ndim() != 3)
         error(files[k], "a channel file must be 3-D, got " + t.shape().str());
       channels += t.ndim() == 4 ? t.size(0) : 1;
@@ -103,14 +94,13 @@ struct CaseChecker {
     if (img.data.defined()) same_grid(c.label, lab, c.image, img, "label");
 
     const float* p = t.data<float>();
-    int64_t nonfinite = 0, fractional = 0, outside = 0, first_frac = -1, first_out = -1;
+    // read_nifti has refused NaN and Inf.
+    int64_t fractional = 0, outside = 0, first_frac = -1, first_out = -1;
     std::set<float> bad_values;
     std::vector<int64_t> counts(size_t(d.classes), 0);
     for (int64_t i = 0; i < t.numel(); ++i) {
       const float v = p[i];
-      if (!std::isfinite(v)) {
-        ++nonfinite;
-      } else if (v != std::floor(v)) {
+      if (v != std::floor(v)) {
         if (fractional++ == 0) first_frac = i;
       } else if (v < 0 || v >= float(d.classes)) {
         if (outside++ == 0) first_out = i;
@@ -119,7 +109,6 @@ struct CaseChecker {
         ++counts[size_t(v)];
       }
     }
-    if (nonfinite) error(c.label, detail::concat(nonfinite, " voxels are NaN or Inf"));
     if (fractional)
       error(c.label, detail::concat(fractional, " voxels are not integers (the first, ", p[first_frac], ", at voxel ",
                                     voxel(first_frac, t.shape()), ")"));
@@ -135,7 +124,7 @@ struct CaseChecker {
       class_voxels[k] += counts[k];
       if (k > 0) fg += counts[k];
     }
-    if (fg == 0 && !nonfinite && !fractional && !outside) warn(c.label, "no foreground voxels");
+    if (fg == 0 && !fractional && !outside) warn(c.label, "no foreground voxels");
   }
 
   void run() {

@@ -92,8 +92,11 @@ std::vector<std::string> name_map(const json& j, const std::string& file) {
   for (const auto& [name, value] : j.items()) {
     FDL_CHECK(!value.is_array(), file, ": label '", name,
               "' is a region (a list of indices); fdl trains one class per index, not region-based labels");
-    FDL_CHECK(value.is_number_integer() && value.get<int>() >= 0, file, ": label '", name,
-              "' must map to a non-negative integer index, got ", value.dump());
+    // Compared as int64: get<int> would wrap 4294967297 to 1.
+    FDL_CHECK(value.is_number_integer() && value.get<int64_t>() >= 0 &&
+                  value.get<int64_t>() < kMaxClasses,
+              file, ": label '", name, "' must map to an integer index in 0..", kMaxClasses - 1,
+              ", got ", value.dump());
     FDL_CHECK(name != "ignore", file, ": nnU-Net's 'ignore' label is not supported");
     FDL_CHECK(!m.count(value.get<int>()), file, ": labels '", m[value.get<int>()], "' and '", name,
               "' share index ", value.get<int>());
@@ -106,6 +109,8 @@ void set_classes(Dataset& d, std::vector<std::string> names, const std::string& 
   d.class_names = std::move(names);
   d.classes = int(d.class_names.size());
   FDL_CHECK(d.classes >= 2, file, ": 'labels' must name the background and at least one class");
+  FDL_CHECK(d.classes <= kMaxClasses, file, ": 'labels' names ", d.classes,
+            " classes; fdl writes masks as uint8 ", "and handles at most ", kMaxClasses);
 }
 
 // A path from dataset.json ("./imagesTr/x.nii.gz") made absolute against the dataset root.
@@ -305,12 +310,6 @@ Sample load_case(const Case& c, const Preprocess& p, int classes) {
   FDL_CHECK(lab.data.ndim() == 3, c.label, ": a label map must be 3-D, got ", lab.data.shape().str());
   FDL_CHECK(lab.data.shape() == spatial, c.image, " ", spatial.str(), " and ", c.label, " ",
             lab.data.shape().str(), " differ in shape");
-
-  const float* xi = x.data<float>();
-  int64_t bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-  for (int64_t i = 0; i < x.numel(); ++i) bad += std::isfinite(xi[i]) ? 0 : 1;
-  FDL_CHECK(bad == 0, c.image, ": ", bad, " voxels are NaN or Inf");
 
   // Labels: integers in [0, classes), checked before any resizing can hide a bad value.
   const int64_t n = spatial.numel();

@@ -17,6 +17,9 @@
 
 namespace fdl {
 
+// Masks are written as uint8 (engine/io/nifti.h), so a class index must fit in one.
+constexpr int kMaxClasses = 256;
+
 struct Case {
   std::string id, image, label;            // absolute paths; `image` is the first/only image file
   std::vector<std::string> channel_files;  // nnU-Net v2: one file per channel; else empty

@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "engine/io/atomic_file.h"
-#include "engine/io/output_dir.h"
 #include "engine/io/nifti.h"
+#include "engine/io/output_dir.h"
+#include "engine/memory_limit.h"
 #include "kernels/common/philox.h"
 
 namespace fdl {
@@ -208,6 +209,11 @@ PhantomCase make_phantom(const PhantomOptions& opt, int index) {
 void write_phantoms(const std::string& dir, const PhantomOptions& opt) {
   FDL_CHECK(opt.cases >= 1, "phantoms: --cases must be at least 1, got ", opt.cases);
   FDL_CHECK(opt.cases <= 1000, "phantoms: --cases must be at most 1000, got ", opt.cases);
+  std::optional<uint64_t> bytes = 2 * sizeof(float);  // a case's image and label
+  for (int64_t n : opt.shape)
+    if (bytes) bytes = n >= 0 ? checked_mul(*bytes, uint64_t(n)) : std::nullopt;
+  check_memory(bytes, detail::concat("phantoms: --shape ", opt.shape[0], " ", opt.shape[1], " ",
+                                     opt.shape[2]));
   const fs::path root(dir);
   const io::OutputDir out(dir, {{}, {"imagesTr", "labelsTr"}, opt.overwrite});
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/memory_limit.h"
 
 namespace fdl::io {
 
@@ -101,6 +102,9 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   FDL_CHECK(in, path, ": cannot open: ", errno_text(errno));
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec) check_memory(size, path + ": reading the file");
   std::ostringstream ss;
   ss << in.rdbuf();
   FDL_CHECK(!in.bad(), path, ": read failed");

@@ -10,7 +10,8 @@
 namespace fdl::io {
 
 void write_file_atomic(const std::string& path, std::string_view bytes);
-std::string read_file(const std::string& path);  // whole file; fdl::Error names the path
+// The whole file; fdl::Error names the path, also for a file larger than the memory ceiling.
+std::string read_file(const std::string& path);
 
 // The temporary file of a target <dir>/<name> is <dir>/.<name>.fdl-tmp.<pid>. A killed writer
 // leaves it behind; remove_temp_files deletes such files directly in `dir` (no other file, and

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/io/atomic_file.h"
+#include "engine/memory_limit.h"
 
 namespace fdl {
 
@@ -60,10 +61,19 @@ Affine fallback_affine(const std::array<int64_t, 3>& dims, const std::array<doub
   return a;
 }
 
+// The voxels as float32, scaled, from the file's Fortran order (i fastest) to the tensor's
+// row-major order (k fastest).
 template <class S>
-void convert(const void* src, float* dst, int64_t n, double slope, double inter) {
-  const S* s = static_cast<const S*>(src);
-  for (int64_t i = 0; i < n; ++i) dst[i] = float(double(s[i]) * slope + inter);
+void convert(const char* src, float* dst, const std::array<int64_t, 4>& d, double slope,
+             double inter) {
+  const S* s = reinterpret_cast<const S*>(src);
+  const int64_t X = d[0], Y = d[1], Z = d[2], C = d[3];
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t x = 0; x < X; ++x)
+      for (int64_t y = 0; y < Y; ++y)
+        for (int64_t z = 0; z < Z; ++z)
+          dst[((c * X + x) * Y + y) * Z + z] =
+              float(double(s[x + X * (y + Y * (z + Z * c))]) * slope + inter);
 }
 
 // A gzip stream of `bytes` at zlib's default level, as nifti_clib writes .nii.gz files. zlib
@@ -96,27 +106,163 @@ std::string gzip(const std::string& bytes, const std::string& path) {
   return out;
 }
 
-// The voxel bytes as stored, in this machine's byte order. nifti_image_load would zero NaN
-// and Inf floats silently; fdl reads the bytes itself so that callers can refuse them.
-std::vector<char> read_voxels(const nifti_image& nim, int64_t nvox, const std::string& path) {
-  const size_t n = size_t(nvox) * size_t(nim.nbyper);
-  // A header that promises more data than the file can hold is refused before allocating:
-  // an uncompressed file must hold it all, and deflate expands at most about 1032:1.
+// zlib's last error, without the path it puts first.
+std::string zlib_message(gzFile f, int* err) {
+  const std::string msg = gzerror(f, err);
+  const size_t colon = msg.rfind(": ");
+  return colon == std::string::npos ? msg : msg.substr(colon + 2);
+}
+
+// Header fields as the file stores them: nifti_clib replaces zero and negative voxel sizes,
+// and NaN or Inf quaternion parameters with 0, so their faults are not seen in the nifti_image.
+struct StoredHeader {
+  std::array<double, 3> pixdim{};   // pixdim[1..3]
+  std::array<double, 6> quatern{};  // quatern_b, c, d, qoffset_x, y, z
+};
+
+StoredHeader stored_header(const nifti_image& nim) {
+  char h[540] = {};
+  if (gzFile f = gzopen(nim.fname, "rb")) {
+    gzread(f, h, sizeof h);
+    gzclose(f);
+  }
+  int32_t size;
+  std::memcpy(&size, h, 4);
+  const bool swap = size != 348 && size != 540;
+  if (swap) nifti_swap_4bytes(1, &size);
+  const bool two = size == 540;  // NIfTI-2: doubles; NIfTI-1: floats
+  const auto at = [&](size_t off1, size_t off2) {
+    if (two) {
+      double v;
+      std::memcpy(&v, h + off2, 8);
+      if (swap) nifti_swap_8bytes(1, &v);
+      return v;
+    }
+    float v;
+    std::memcpy(&v, h + off1, 4);
+    if (swap) nifti_swap_4bytes(1, &v);
+    return double(v);
+  };
+  StoredHeader out;
+  for (size_t i = 0; i < 3; ++i) out.pixdim[i] = at(76 + 4 * (i + 1), 104 + 8 * (i + 1));
+  for (size_t i = 0; i < 6; ++i) out.quatern[i] = at(256 + 4 * i, 352 + 8 * i);
+  return out;
+}
+
+// Whether the 3x3 part of a voxel-to-world matrix is finite and invertible: its determinant is
+// not negligible against the product of its column lengths (columns not zero, not parallel).
+bool invertible(const nifti_dmat44& m) {
+  double norm[3];
+  for (int j = 0; j < 3; ++j) {
+    norm[j] = std::hypot(m.m[0][j], m.m[1][j], m.m[2][j]);
+    for (int i = 0; i < 3; ++i)
+      if (!std::isfinite(m.m[i][j]) || !std::isfinite(m.m[i][3])) return false;
+  }
+  const double det = m.m[0][0] * (m.m[1][1] * m.m[2][2] - m.m[1][2] * m.m[2][1]) -
+                     m.m[0][1] * (m.m[1][0] * m.m[2][2] - m.m[1][2] * m.m[2][0]) +
+                     m.m[0][2] * (m.m[1][0] * m.m[2][1] - m.m[1][1] * m.m[2][0]);
+  return std::abs(det) > 1e-6 * norm[0] * norm[1] * norm[2];
+}
+
+// The geometry must mean something: positive, finite voxel sizes on the image's axes, and a
+// finite, invertible qform and sform where their codes say they are used.
+void check_geometry(const nifti_image& nim, const std::string& path) {
+  const StoredHeader h = stored_header(nim);
+  for (int i = 1; i <= std::min<int64_t>(3, nim.dim[0]); ++i)
+    FDL_CHECK(std::isfinite(h.pixdim[size_t(i - 1)]) && h.pixdim[size_t(i - 1)] > 0, path,
+              ": pixdim[", i, "] (the voxel size along ", "ijk"[i - 1], ") is ",
+              h.pixdim[size_t(i - 1)], "; voxel sizes must be positive numbers");
+  FDL_CHECK(nim.qform_code <= 0 || (std::all_of(h.quatern.begin(), h.quatern.end(),
+                                                [](double v) { return std::isfinite(v); }) &&
+                                    invertible(nim.qto_xyz)),
+            path, ": the qform (qform_code ", nim.qform_code,
+            ") is not a finite, invertible transform (NaN or Inf quaternion or offset)");
+  FDL_CHECK(nim.sform_code <= 0 || invertible(nim.sto_xyz), path, ": the sform (sform_code ",
+            nim.sform_code,
+            ") is not a finite, invertible transform (NaN entries, or a singular matrix)");
+}
+
+// Why the start of a gzip file does not read, when zlib can tell ("" otherwise): nifti_clib's
+// header read says only that it failed.
+std::string gzip_problem(const std::string& path) {
+  if (!nifti_is_gzfile(path.c_str())) return "";
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return "";
+  char header[540];  // a NIfTI-2 header, the larger
+  gzread(f, header, sizeof header);
+  int err = Z_OK;
+  const std::string msg = zlib_message(f, &err);
+  const std::string why = err == Z_DATA_ERROR  ? ": the gzip stream is corrupt: " + msg
+                          : err == Z_BUF_ERROR ? std::string(": the gzip stream is truncated")
+                                               : std::string();
+  gzclose(f);
+  return why;
+}
+
+// gzread of `n` bytes into `p`, in steps that fit its int count; the bytes read.
+size_t gz_read(gzFile f, char* p, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const int r = gzread(f, p + got, unsigned(std::min(n - got, size_t(1) << 30)));
+    if (r <= 0) break;
+    got += size_t(r);
+  }
+  return got;
+}
+
+// The `n` voxel bytes at `offset`, in this machine's byte order. zlib reads .nii and .nii.gz
+// alike. The buffer grows with the data actually there, so a header that claims more than the
+// file holds costs no more memory than the file's content; the data must end where the header
+// says, so a gzip bomb stops there, and a gzip stream is read to its end, where zlib checks its
+// CRC and length. (nifti_image_load would also zero NaN and Inf floats silently.)
+std::vector<char> read_voxels(const nifti_image& nim, size_t n, const std::string& path) {
   std::error_code ec;
   const uintmax_t on_disk = fs::file_size(nim.iname, ec);
   const bool gz = nifti_is_gzfile(nim.iname);
-  FDL_CHECK(ec || (gz ? double(n) <= 1032.0 * double(on_disk) + 4096 : n + size_t(nim.iname_offset) <= on_disk), path,
-            ": image data could not be read: the header promises ", n, " bytes (", nvox,
-            " voxels), more than the ", on_disk, "-byte file can hold (truncated file or corrupt header)");
-  std::vector<char> buf(n);
-  znzFile fp = znzopen(nim.iname, "rb", nifti_is_gzfile(nim.iname));
-  FDL_CHECK(!znz_isnull(fp), path, ": cannot open the image data in ", nim.iname);
-  const bool ok = znzseek(fp, long(nim.iname_offset), SEEK_SET) >= 0 &&  // gzseek: the offset
-                  znzread(buf.data(), 1, n, fp) == n;
-  znzclose(fp);
-  FDL_CHECK(ok, path, ": image data could not be read (truncated or corrupt file)");
+  // Cheap bounds first: an uncompressed file must hold it all; deflate expands at most 1032:1.
+  FDL_CHECK(ec || (gz ? double(n) <= 1032.0 * double(on_disk) + 4096
+                      : n + size_t(nim.iname_offset) <= on_disk),
+            path, ": image data could not be read: the header promises ", n,
+            " bytes, more than the ", on_disk,
+            "-byte file can hold (truncated file or corrupt header)");
+  const std::string data_file = nim.iname == path ? path : path + " (data in " + nim.iname + ")";
+  gzFile f = gzopen(nim.iname, "rb");
+  FDL_CHECK(f, data_file, ": cannot open the image data");
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(f, gzclose);
+  gzbuffer(f, 1 << 17);
+  const auto failure = [&](const std::string& what) {
+    int err = Z_OK;
+    const std::string msg = zlib_message(f, &err);
+    const std::string why = err == Z_DATA_ERROR ? ": the gzip stream is corrupt: " + msg
+                            : err == Z_ERRNO    ? std::string(": ") + std::strerror(errno)
+                                                : std::string();
+    return Error(data_file + ": image data could not be read (truncated or corrupt file): " + what +
+                 why);
+  };
+  const z_off_t offset = z_off_t(nim.iname_offset);
+  if (offset > 0 && gzseek(f, offset, SEEK_SET) != offset)
+    throw failure("the data offset " + std::to_string(nim.iname_offset) + " lies past its end");
+  std::vector<char> buf;
+  while (buf.size() < n) {
+    const size_t had = buf.size(), step = std::min(n - had, std::max(had, size_t(1) << 20));
+    buf.resize(had + step);
+    const size_t got = gz_read(f, buf.data() + had, step);
+    if (got < step)
+      throw failure(detail::concat("it ends after ", had + got, " of the ", n,
+                                   " voxel bytes its header declares"));
+  }
+  char extra;
+  const int r = gzread(f, &extra, 1);
+  if (r > 0)
+    throw Error(data_file + ": holds more data than its header declares (" + std::to_string(n) +
+                " voxel bytes from offset " + std::to_string(nim.iname_offset) +
+                "): a corrupt header, or a gzip stream that expands beyond it");
+  int err = Z_OK;
+  gzerror(f, &err);
+  if (r < 0 || err != Z_OK)
+    throw failure(gz ? "the gzip stream does not end properly" : "read error");
   if (nim.byteorder != nifti_short_order() && nim.nbyper > 1)
-    nifti_swap_Nbytes(nvox, nim.nbyper, buf.data());
+    nifti_swap_Nbytes(int64_t(n) / nim.nbyper, nim.nbyper, buf.data());
   return buf;
 }
 
@@ -126,7 +272,7 @@ Volume read_nifti(const std::string& path) {
   FDL_CHECK(fs::is_regular_file(path), path, ": no such file");
   nifti_set_debug_level(0);
   NimPtr nim(nifti_image_read(path.c_str(), 0));
-  FDL_CHECK(nim, path, ": not a readable NIfTI file (bad or missing header)");
+  FDL_CHECK(nim, path, ": not a readable NIfTI file (bad or missing header)", gzip_problem(path));
   int64_t ndim = nim->dim[0];
   while (ndim > 3 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
   FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
@@ -146,33 +292,51 @@ Volume read_nifti(const std::string& path) {
       throw Error(path + ": voxel type " + nifti_datatype_string(nim->datatype) +
                   " is not supported (uint8, int8, int16, uint16, int32, float32, float64 are)");
   }
-  const std::vector<char> bytes = read_voxels(*nim, nvox, path);
-
-  std::vector<float> raw(static_cast<size_t>(nvox));
-  double slope = nim->scl_slope, inter = nim->scl_inter;
-  if (slope == 0 || !std::isfinite(slope) || !std::isfinite(inter)) slope = 1, inter = 0;
-  switch (nim->datatype) {
-    case DT_UINT8: convert<uint8_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    case DT_INT8: convert<int8_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    case DT_INT16: convert<int16_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    case DT_UINT16: convert<uint16_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    case DT_INT32: convert<int32_t>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    case DT_FLOAT32: convert<float>(bytes.data(), raw.data(), nvox, slope, inter); break;
-    default: convert<double>(bytes.data(), raw.data(), nvox, slope, inter); break;
-  }
+  check_geometry(*nim, path);
+  // The stored bytes and the float32 tensor are held together while converting.
+  const size_t stored = size_t(nvox) * size_t(nim->nbyper);
+  check_memory(stored + size_t(nvox) * sizeof(float),
+               detail::concat(path, ": reading its ", nvox, " voxels (", nim->nbyper,
+                              " bytes each, as its header claims)"));
+  const std::vector<char> bytes = read_voxels(*nim, stored, path);
 
   Volume v;
   const int64_t X = d[0], Y = d[1], Z = d[2], C = d[3];
   v.data = ndim == 4 ? Tensor::empty({C, X, Y, Z}) : Tensor::empty({X, Y, Z});
   float* out = v.data.data<float>();
-  // The file is Fortran-ordered (i fastest); the tensor is row-major (k fastest).
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t x = 0; x < X; ++x)
-      for (int64_t y = 0; y < Y; ++y)
-        for (int64_t z = 0; z < Z; ++z)
-          out[((c * X + x) * Y + y) * Z + z] = raw[size_t(x + X * (y + Y * (z + Z * c)))];
+  double slope = nim->scl_slope, inter = nim->scl_inter;
+  if (slope == 0 || !std::isfinite(slope) || !std::isfinite(inter)) slope = 1, inter = 0;
+  switch (nim->datatype) {
+    case DT_UINT8:
+      convert<uint8_t>(bytes.data(), out, d, slope, inter);
+      break;
+    case DT_INT8:
+      convert<int8_t>(bytes.data(), out, d, slope, inter);
+      break;
+    case DT_INT16:
+      convert<int16_t>(bytes.data(), out, d, slope, inter);
+      break;
+    case DT_UINT16:
+      convert<uint16_t>(bytes.data(), out, d, slope, inter);
+      break;
+    case DT_INT32:
+      convert<int32_t>(bytes.data(), out, d, slope, inter);
+      break;
+    case DT_FLOAT32:
+      convert<float>(bytes.data(), out, d, slope, inter);
+      break;
+    default:
+      convert<double>(bytes.data(), out, d, slope, inter);
+      break;
+  }
+  // After scaling, which can overflow float32 too.
+  const int64_t bad = std::count_if(out, out + nvox, [](float x) { return !std::isfinite(x); });
+  FDL_CHECK(bad == 0, path, ": ", bad, " voxels are NaN or Inf");
 
   v.spacing = {nim->dx, nim->dy, nim->dz};
+  for (size_t i = size_t(std::min<int64_t>(3, nim->dim[0])); i < 3; ++i)
+    if (!(v.spacing[i] > 0 && std::isfinite(v.spacing[i])))
+      v.spacing[i] = 1;  // an axis the file lacks
   v.qform_code = nim->qform_code;
   v.sform_code = nim->sform_code;
   v.qform = from_mat(nim->qto_xyz);

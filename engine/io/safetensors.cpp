@@ -1,9 +1,13 @@
 #include "engine/io/safetensors.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "engine/io/atomic_file.h"
+#include "engine/memory_limit.h"
 
 namespace fdl::io {
 
@@ -40,6 +44,13 @@ SafeTensors load_safetensors(const std::string& path) {
   }
   FDL_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   const size_t base = 8 + size_t(hlen), data_len = bytes.size() - base;
+  struct Entry {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
   SafeTensors out;
   for (auto& [name, v] : header.items()) {
     if (name == "__metadata__") {
@@ -48,21 +59,59 @@ SafeTensors load_safetensors(const std::string& path) {
       continue;
     }
     try {
-      const DType dt = parse_dtype(v.at("dtype").get<std::string>(), path, name);
-      const Shape shape(v.at("shape").get<std::vector<int64_t>>());
+      Entry e{name, parse_dtype(v.at("dtype").get<std::string>(), path, name),
+              v.at("shape").get<std::vector<int64_t>>(), 0, 0};
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
       FDL_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_len, path, ": tensor '",
                 name, "' has data offsets outside the file");
-      FDL_CHECK(off[1] - off[0] == uint64_t(shape.numel()) * dtype_size(dt), path, ": tensor '",
-                name, "' has ", off[1] - off[0], " bytes for shape ", shape.str());
-      Tensor t = Tensor::empty(shape, dt);
-      std::memcpy(t.raw(), bytes.data() + base + off[0], t.nbytes());
-      out.tensors.emplace(name, std::move(t));
+      e.begin = off[0], e.end = off[1];
+      FDL_CHECK(int(e.shape.size()) <= Shape::kMaxDims, path, ": tensor '", name, "' has ",
+                e.shape.size(), " dimensions; fdl reads at most ", Shape::kMaxDims);
+      std::optional<uint64_t> size = dtype_size(e.dtype);  // in bytes, overflow-checked
+      for (int64_t d : e.shape) {
+        FDL_CHECK(d >= 0, path, ": tensor '", name, "' has the negative dimension ", d);
+        if (size) size = checked_mul(*size, uint64_t(d));
+      }
+      FDL_CHECK(size && *size == e.end - e.begin, path, ": tensor '", name, "' has ",
+                e.end - e.begin, " bytes for shape ", nlohmann::json(e.shape).dump());
+      entries.push_back(std::move(e));
     } catch (const nlohmann::json::exception& e) {
       throw Error(path + ": bad entry for tensor '" + name + "': " + e.what());
     }
   }
+  // The tensors must tile the data exactly, as the format requires: no byte read twice, none
+  // left over (an overlap or a gap is a corrupt or hand-made file).
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
+  uint64_t at = 0;
+  const std::string* prev = nullptr;
+  for (const Entry& e : entries) {
+    FDL_CHECK(e.begin >= at, path, ": tensors '", *prev, "' and '", e.name, "' overlap (bytes ",
+              e.begin, "..", at, " of the data)");
+    FDL_CHECK(e.begin == at, path, ": data bytes ", at, "..", e.begin, " belong to no tensor");
+    at = e.end;
+    prev = &e.name;
+  }
+  FDL_CHECK(at == data_len, path, ": ", data_len - at,
+            " trailing data bytes after the last tensor (", data_len,
+            " bytes of data, the tensors use ", at, ")");
+  for (const Entry& e : entries) {
+    Tensor t = Tensor::empty(Shape(e.shape), e.dtype);
+    std::memcpy(t.raw(), bytes.data() + base + e.begin, t.nbytes());
+    out.tensors.emplace(e.name, std::move(t));
+  }
   return out;
+}
+
+void require_finite(const TensorMap& tensors, const std::string& path) {
+  for (const auto& [name, t] : tensors) {
+    if (t.dtype() == DType::I32) continue;
+    const Tensor f = t.to(Device::CPU).to(DType::F64);
+    const double* p = f.data<double>();
+    const int64_t bad = std::count_if(p, p + f.numel(), [](double x) { return !std::isfinite(x); });
+    FDL_CHECK(bad == 0, path, ": tensor '", name, "' holds ", bad, " NaN or Inf values");
+  }
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors,

@@ -73,6 +73,7 @@ void save_parameters(const Module& m, const std::string& path) {
 
 std::vector<std::string> load_parameters(Module& m, const std::string& path, bool strict) {
   const io::TensorMap file = io::load_safetensors(path).tensors;
+  io::require_finite(file, path);
   const auto params = m.named_parameters();
   std::vector<std::pair<Tensor, Tensor>> copies;  // (parameter, source)
   std::string missing;

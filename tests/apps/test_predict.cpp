@@ -374,7 +374,7 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
     v.data.data<float>()[5] = std::nanf("");
     write_nifti((d / "nan.nii").string(), v.data, v);
     CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "nan.nii").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("nan.nii: 1 voxel(s) are NaN or Inf") != std::string::npos, test::slurp(log));
+    CHECK_MESSAGE(test::slurp(log).find("nan.nii: 1 voxels are NaN or Inf") != std::string::npos, test::slurp(log));
   }
   SUBCASE("two inputs with the same name") {
     fs::create_directories(d / "copy");
