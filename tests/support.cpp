@@ -156,6 +156,26 @@ int run_fdl(const std::string& args, const std::filesystem::path& log) {
 #endif
 }
 
+int spawn_fdl(const std::string& args) {
+#ifdef FDL_BINARY
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    const std::string cmd = "exec " + std::string(FDL_BINARY) + " " + args;
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+#else
+  FAIL("spawn_fdl: this test binary was built without FDL_BINARY (", args, ")");
+  return -1;
+#endif
+}
+
 std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::map<std::string, std::string> out;

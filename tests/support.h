@@ -55,6 +55,9 @@ std::string slurp(const std::filesystem::path& p);  // a whole file; empty if un
 // exit status (-1 when it did not exit normally). OpenMP waits passively: CTest runs tests
 // side by side.
 int run_fdl(const std::string& args, const std::filesystem::path& log);
+// Starts the fdl binary with `args` (shell words) in the background, its output discarded,
+// OpenMP waiting passively; returns its pid, for the caller to kill and reap.
+int spawn_fdl(const std::string& args);
 // Every file under `dir`, by its path relative to `dir`, with its bytes: two snapshots are
 // equal when no file was added, removed or changed.
 std::map<std::string, std::string> snapshot(const std::filesystem::path& dir);

@@ -5,7 +5,6 @@
 // errno, and leaves no partial file. Each refusal asserts the exit status, the message and
 // that no input or output file changed.
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,17 +159,7 @@ TEST_CASE("data safety: one writer per run directory, and the lock of a killed w
   const fs::path d = workdir("lock");
   const fs::path data = phantoms(d / "data"), run = d / "run";
   // The first writer: long enough to be killed mid-run.
-  const pid_t first = ::fork();
-  REQUIRE(first >= 0);
-  if (first == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::setenv("OMP_WAIT_POLICY", "passive", 1);
-    const std::string cmd = std::string(FDL_BINARY) + " " + train_args(data, run, 100000);
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t first = test::spawn_fdl(train_args(data, run, 100000));
   for (int i = 0; i < 600 && !fs::exists(run / "state.json"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(fs::exists(run / "state.json"));

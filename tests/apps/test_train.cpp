@@ -2,7 +2,6 @@
 // bit-identical to an uninterrupted run (dropout on), and the errors that must leave no
 // checkpoint behind.
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,17 +169,7 @@ double timed_train(const std::string& args, const fs::path& run, const fs::path&
 // Returns true when it was killed.
 bool train_killed_after(const std::string& args, const std::string& run, double delay) {
   const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::setenv("OMP_WAIT_POLICY", "passive", 1);
-    const std::string cmd = std::string(FDL_BINARY) + " train " + args + " --threads 2" + resume + " -o " + run;
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = test::spawn_fdl("train " + args + " --threads 2" + resume + " -o " + run);
   std::this_thread::sleep_for(std::chrono::duration<double>(delay));
   ::kill(pid, SIGKILL);
   int status = 0;
