@@ -152,6 +152,7 @@ TrainedModel load_trained(const std::string& run_dir, Device device) {
   ModelOptions mo;
   mo.in_channels = m.config.channels;
   mo.classes = m.config.classes;
+  mo.base_filters = m.config.run.base_filters;
   mo.beta = m.config.run.beta;
   mo.centre = parse_kspace_centre(m.config.run.kspace_centre);
   Generator init(0);  // overwritten by the weights

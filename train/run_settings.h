@@ -21,6 +21,7 @@ namespace fdl::train {
 
 struct RunSettings {
   std::string model = "unet3d";
+  int base_filters = 8;  // the first level's channels; each level down doubles them
   std::array<int64_t, 3> shape{160, 160, 128};
   std::string fit = "resize";                    // resize | crop-pad
   std::string norm = "minmax";                   // minmax | zscore | percentile
@@ -57,8 +58,8 @@ struct Setting {
   const char* help;
   bool resume_may_change = false;  // --resume accepts another value (only --epochs)
   bool optional_in_config = false;  // older config.json files lack it: read as the default
-  std::vector<std::string> choices;  // a string's allowed values; empty: any
-  std::vector<Range> range;          // a number's interval; empty: any
+  std::vector<std::string> choices{};  // a string's allowed values; empty: any
+  std::vector<Range> range{};          // a number's interval; empty: any
   // A rule across values or settings; returns the problem, or "" when there is none.
   std::string (*rule)(const RunSettings&) = nullptr;
 };

@@ -291,6 +291,7 @@ TrainResult train(const TrainOptions& o) {
   ModelOptions mo;
   mo.in_channels = ds.channels;
   mo.classes = ds.classes;
+  mo.base_filters = o.run.base_filters;
   mo.beta = o.run.beta;
   mo.centre = parse_kspace_centre(o.run.kspace_centre);
   Generator init(stream_seed(o.run.seed, 0));

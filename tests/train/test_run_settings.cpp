@@ -20,7 +20,8 @@ namespace {
 
 // A valid value other than the default for every setting, as command-line words.
 const std::map<std::string, std::vector<std::string>> kOther{
-    {"model", {"fd-late"}},          {"shape", {"32", "16", "8"}},
+    {"model", {"fd-late"}},          {"base_filters", {"4"}},
+    {"shape", {"32", "16", "8"}},
     {"fit", {"crop-pad"}},           {"norm", {"percentile"}},
     {"percentiles", {"1", "99"}},    {"epochs", {"7"}},
     {"batch", {"3"}},                {"lr", {"0.00025"}},
