@@ -16,6 +16,8 @@ struct Command {
 
 std::vector<Command>& commands();
 bool add_command(std::string name, std::string help, std::function<void(CLI::App&)> setup);
+// Adds every registered command to `app` as a subcommand (sorted by name) and requires one.
+void add_commands(CLI::App& app);
 
 // --conv and --fast-nondeterministic: the GPU convolution of a training run.
 inline void add_gpu_conv_options(CLI::App& cmd, std::string& conv, bool& fast_nondeterministic) {
