@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_int.h"
 
 namespace fdl::io {
 
@@ -49,6 +50,10 @@ SafeTensors load_safetensors(const std::string& path) {
     }
     try {
       const DType dt = parse_dtype(v.at("dtype").get<std::string>(), path, name);
+      FDL_CHECK(json_integers_fit<std::vector<int64_t>>(v.at("shape")) &&
+                    json_integers_fit<std::vector<uint64_t>>(v.at("data_offsets")),
+                path, ": tensor '", name,
+                "' has a shape or data offset that is not an integer in range");
       const Shape shape(v.at("shape").get<std::vector<int64_t>>());
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
       FDL_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_len, path, ": tensor '",
