@@ -1,5 +1,6 @@
 #include "engine/io/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,12 @@ SafeTensors load_safetensors(const std::string& path) {
                 path, ": tensor '", name,
                 "' has a shape or data offset that is not an integer in range");
       const Shape shape(v.at("shape").get<std::vector<int64_t>>());
+      // numel() and the byte count must not overflow (wrapped, they could match the offsets):
+      // the dims' product with zeros taken as 1 bounds every partial product numel() forms.
+      int64_t most = int64_t(dtype_size(dt));
+      for (int i = 0; i < shape.ndim(); ++i)
+        FDL_CHECK(!__builtin_mul_overflow(most, std::max<int64_t>(shape[i], 1), &most), path,
+                  ": tensor '", name, "' has shape ", shape.str(), ", too large to address");
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
       FDL_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_len, path, ": tensor '",
                 name, "' has data offsets outside the file");
