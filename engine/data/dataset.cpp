@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_int.h"
 
 namespace fdl {
 
@@ -92,8 +93,8 @@ std::vector<std::string> name_map(const json& j, const std::string& file) {
   for (const auto& [name, value] : j.items()) {
     FDL_CHECK(!value.is_array(), file, ": label '", name,
               "' is a region (a list of indices); fdl trains one class per index, not region-based labels");
-    FDL_CHECK(value.is_number_integer() && value.get<int>() >= 0, file, ": label '", name,
-              "' must map to a non-negative integer index, got ", value.dump());
+    FDL_CHECK(value.is_number_integer() && io::json_integers_fit<int>(value) && value.get<int>() >= 0,
+              file, ": label '", name, "' must map to a non-negative integer index, got ", value.dump());
     FDL_CHECK(name != "ignore", file, ": nnU-Net's 'ignore' label is not supported");
     FDL_CHECK(!m.count(value.get<int>()), file, ": labels '", m[value.get<int>()], "' and '", name,
               "' share index ", value.get<int>());
@@ -181,8 +182,10 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
   FDL_CHECK(!d.cases.empty(), (root / "imagesTr").string(), ": no files named <case>", first);
   missing.raise();
   if (j.contains("numTraining")) {
-    FDL_CHECK(j["numTraining"].is_number_integer(), file, ": 'numTraining' must be an integer");
-    const int n = j["numTraining"].get<int>();
+    const json& n_json = j["numTraining"];
+    FDL_CHECK(n_json.is_number_integer() && io::json_integers_fit<int>(n_json), file,
+              ": 'numTraining' must be an integer");
+    const int n = n_json.get<int>();
     FDL_CHECK(n == int(d.cases.size()), file, ": numTraining is ", n, " but imagesTr holds ", d.cases.size(),
               " cases (files <case>", first, ")");
   }
