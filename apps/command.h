@@ -16,6 +16,8 @@ struct Command {
 
 std::vector<Command>& commands();
 bool add_command(std::string name, std::string help, std::function<void(CLI::App&)> setup);
+// Adds every registered command to `app` as a subcommand (sorted by name) and requires one.
+void add_commands(CLI::App& app);
 
 // --overwrite: the one flag that lets a command write into a directory holding files fdl did not
 // write (engine/io/output_dir.h).

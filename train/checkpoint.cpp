@@ -8,6 +8,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_int.h"
 #include "engine/io/safetensors.h"
 #include "engine/memory_limit.h"
 
@@ -34,7 +35,10 @@ json read_json(const std::string& path) {
 template <class T>
 T field(const json& j, const char* key, const std::string& path) {
   try {
-    return j.at(key).get<T>();
+    const json& v = j.at(key);
+    FDL_CHECK(io::json_integers_fit<T>(v), path, ": '", key, "' must hold integers in range, got ",
+              v.dump());
+    return v.get<T>();
   } catch (const json::exception& e) {
     throw Error(path + ": missing or bad '" + key + "': " + e.what());
   }

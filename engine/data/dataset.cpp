@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_int.h"
 
 namespace fdl {
 
@@ -186,8 +187,10 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
   FDL_CHECK(!d.cases.empty(), (root / "imagesTr").string(), ": no files named <case>", first);
   missing.raise();
   if (j.contains("numTraining")) {
-    FDL_CHECK(j["numTraining"].is_number_integer(), file, ": 'numTraining' must be an integer");
-    const int n = j["numTraining"].get<int>();
+    const json& n_json = j["numTraining"];
+    FDL_CHECK(n_json.is_number_integer() && io::json_integers_fit<int>(n_json), file,
+              ": 'numTraining' must be an integer");
+    const int n = n_json.get<int>();
     FDL_CHECK(n == int(d.cases.size()), file, ": numTraining is ", n, " but imagesTr holds ", d.cases.size(),
               " cases (files <case>", first, ")");
   }

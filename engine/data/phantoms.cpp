@@ -140,7 +140,8 @@ Anatomy draw_anatomy(Draw& u) {
 }  // namespace
 
 PhantomCase make_phantom(const PhantomOptions& opt, int index) {
-  const auto [X, Y, Z] = opt.shape;
+  // Not a structured binding: clang before 16 cannot name one inside the OpenMP loop below.
+  const int64_t X = opt.shape[0], Y = opt.shape[1], Z = opt.shape[2];
   FDL_CHECK(X >= 4 && Y >= 4 && Z >= 4, "phantoms: shape must be at least 4 per axis, got ", X, " ", Y, " ", Z);
   FDL_CHECK(index >= 0, "phantoms: negative case index ", index);
   PhantomCase pc;

@@ -266,15 +266,38 @@ std::vector<char> read_voxels(const nifti_image& nim, size_t n, const std::strin
   return buf;
 }
 
+// nifti_clib 3.0 trusts the dim[0] of a NIfTI-2 header (it guesses the byte order from its low
+// 16 bits) and writes past its copy of the header on the stack when dim[0] is above 7, so that
+// header is refused here first. Anything else that is not NIfTI-2 is left to nifti_clib.
+void check_nifti2_dim0(const std::string& path) {
+  znzFile fp = znzopen(path.c_str(), "rb", nifti_is_gzfile(path.c_str()));
+  if (znz_isnull(fp)) return;
+  unsigned char h[24];
+  const bool got = znzread(h, 1, sizeof h, fp) == sizeof h;
+  znzclose(fp);
+  if (!got) return;
+  int32_t size;
+  int64_t dim0;
+  std::memcpy(&size, h, sizeof size);
+  std::memcpy(&dim0, h + 16, sizeof dim0);
+  if (size != 540) {
+    if (int32_t(__builtin_bswap32(uint32_t(size))) != 540) return;
+    dim0 = int64_t(__builtin_bswap64(uint64_t(dim0)));
+  }
+  FDL_CHECK(dim0 >= 1 && dim0 <= 7, path,
+            ": not a readable NIfTI file (NIfTI-2 header with dim[0] = ", dim0, ")");
+}
+
 }  // namespace
 
 Volume read_nifti(const std::string& path) {
   FDL_CHECK(fs::is_regular_file(path), path, ": no such file");
   nifti_set_debug_level(0);
+  check_nifti2_dim0(path);
   NimPtr nim(nifti_image_read(path.c_str(), 0));
   FDL_CHECK(nim, path, ": not a readable NIfTI file (bad or missing header)", gzip_problem(path));
   int64_t ndim = nim->dim[0];
-  while (ndim > 3 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
+  while (ndim > 3 && ndim < 8 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
   FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
             "-D image; fdl reads 3-D volumes and 4-D ones with channels on the 4th axis");
   std::array<int64_t, 4> d{1, 1, 1, 1};

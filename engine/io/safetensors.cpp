@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_int.h"
 #include "engine/memory_limit.h"
 
 namespace fdl::io {
@@ -59,6 +60,11 @@ SafeTensors load_safetensors(const std::string& path) {
       continue;
     }
     try {
+      // get<> of a float or an out-of-range number into an integer is undefined: check first.
+      FDL_CHECK(json_integers_fit<std::vector<int64_t>>(v.at("shape")) &&
+                    json_integers_fit<std::vector<uint64_t>>(v.at("data_offsets")),
+                path, ": tensor '", name,
+                "' has a shape or data offset that is not an integer in range");
       Entry e{name, parse_dtype(v.at("dtype").get<std::string>(), path, name),
               v.at("shape").get<std::vector<int64_t>>(), 0, 0};
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
