@@ -9,6 +9,7 @@
 #include "engine/io/output_dir.h"
 #include "models/seg_model.h"
 #include "train/study.h"
+#include "train/study_report.h"
 
 namespace {
 
@@ -38,6 +39,16 @@ const bool registered = fdl::app::add_command(
                      "or both (each FD model also runs as <model>-unshifted)")
           ->check(CLI::IsMember({"shifted", "unshifted", "both"}))
           ->capture_default_str();
+      cmd.add_option_function<std::vector<std::string>>(
+             "--vary",
+             [&o](const std::vector<std::string>& specs) {
+               for (const auto& spec : specs) o.vary.push_back(fdl::train::parse_factor(spec));
+             },
+             "Also run every model at each value of a train setting: KEY=V1,V2,... (e.g. norm=zscore,minmax; "
+             "words of one value space-separated: \"percentiles=1 99,0.5 99.5\"); repeat to cross factors")
+          ->type_name("KEY=V1,V2")
+          ->expected(1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       // Every other `fdl train` setting, passed on to every run.
       fdl::train::bind_settings(cmd, o.run, fdl::train::kStudyOwnedSettings);
       cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

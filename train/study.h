@@ -4,7 +4,8 @@
 // (percent, fold) cell train on the same split, STUDY_DIR/splits/p<percent>_fold<k>.json,
 // drawn once up front, and with the same seed. A run with test_metrics.json is finished and
 // skipped; one with state.json but no test_metrics.json is resumed (--resume).
-// The report compares each model with the baseline (unet3d) on the held-out test cases.
+// The report compares each arm with the baseline (unet3d, at the first value of every --vary
+// factor) on the held-out test cases.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -15,6 +16,18 @@
 
 namespace fdl::train {
 
+// A setting the study varies, crossed with the models: `--vary norm=zscore,minmax` runs every
+// model once per value. Values are the setting's command-line words, space-separated.
+struct StudyFactor {
+  std::string key;  // the run setting's config.json key
+  std::vector<std::vector<std::string>> values;
+};
+// "KEY=V1,V2,...": KEY is a setting's key or flag (norm, base-filters, --lr). fdl::Error naming
+// the spec for an unknown key, a setting the study owns (--models, --fold, --train-percent,
+// --kspace-centre) or one that fixes the split (folds, test_fraction), an empty or repeated
+// value, or a value the setting refuses.
+StudyFactor parse_factor(const std::string& spec);
+
 struct StudyOptions {
   std::string dataset_dir, study_dir;
   // Every run's settings (run_settings.h), but for those the study sets per run: the model,
@@ -24,6 +37,7 @@ struct StudyOptions {
   std::vector<double> percents{15, 30, 100};
   std::vector<int> folds{1};  // the validation folds (of run.folds) to run
   std::string kspace_centre = "shifted";  // shifted | unshifted | both (the ablation)
+  std::vector<StudyFactor> vary;          // crossed with the models and with each other
   std::string device = "cpu";
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)
@@ -33,14 +47,19 @@ struct StudyOptions {
 // The settings keys the study sets per run rather than taking from the command line.
 extern const std::vector<std::string> kStudyOwnedSettings;
 
-// What the study compares: a model with its k-space centre. With kspace_centre "both", every
-// FD model (fd-*) runs twice: as <model> with the shifted centre and as <model>-unshifted
-// (docs/method.md §2.3: the paper and the release differ there); otherwise one arm per model,
-// labelled by the model, with the given centre.
+// What the study compares: a model with its k-space centre and one value of each --vary
+// factor. With kspace_centre "both", every FD model (fd-*) runs twice: as <model> with the
+// shifted centre and as <model>-unshifted (docs/method.md §2.3: the paper and the release
+// differ there); otherwise with the given centre. Each factor's value appends
+// "+<key>=<value>" to the label (words joined by 'x'): "fd-early+norm=zscore". Arms are
+// ordered by model, then by the factors' values, the first factor slowest.
 struct StudyArm {
   std::string label, model, kspace_centre;
+  std::vector<std::pair<std::string, std::vector<std::string>>> settings;  // key, words
 };
 std::vector<StudyArm> study_arms(const StudyOptions& o);
+// The arm every other is compared with: the first unet3d arm, else the first arm.
+const StudyArm& baseline_arm(const std::vector<StudyArm>& arms);
 
 struct StudyRun {
   std::string model;  // the arm's label (its directory under STUDY_DIR)
@@ -53,6 +72,8 @@ struct StudyRun {
 
 // "15", "12.5": a percent as it appears in paths and tables.
 std::string percent_label(double p);
+// STUDY_DIR/<arm>/p<percent>/fold<k>: where a run of the study lives.
+std::string study_run_dir(const std::string& study_dir, const std::string& arm, double percent, int fold);
 
 struct StudyPlan {
   std::vector<StudyRun> runs;
@@ -74,17 +95,5 @@ std::string shell_command(const std::string& exe, const StudyRun& r);
 // lock files). Each run's directory is made as fdl's output (engine/io/output_dir.h) and
 // locked by its `fdl train`. Returns the number of runs that failed (they are named on stderr).
 int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe);
-
-// STUDY_DIR/report.md, report.csv, report.json, examples.png (the first test cases of the
-// largest percent segmented by each model, train/montage.h) and dice_vs_train_size.png (Dice against the
-// number of training cases, a panel per class, a line per model over its CI band) from the finished
-// runs' test_metrics.json and config.json. Per foreground class, metric (dice, hd95_mm), train
-// percent and model: the mean, std and Student-t 95% CI (engine/metrics/summary.h) over the
-// test cases, each case's value being its mean over the folds (all folds test the same cases);
-// for every model but the baseline, the paired difference to the baseline over the case ids
-// both have finite values for: its mean, a bootstrap
-// 95% CI (10000 resamples, seeded) and the two-sided Wilcoxon signed-rank p
-// (engine/metrics/paired.h). Returns report.md's text.
-std::string write_study_report(const StudyOptions& o);
 
 }  // namespace fdl::train

@@ -222,3 +222,74 @@ TEST_CASE("study: with several folds each test case counts once, its value the m
   CHECK(checked == 4);
   fs::remove_all(root);
 }
+
+TEST_CASE("study: --vary crosses a train setting with the models, each arm's runs get its value") {
+  const fs::path root = test::scratch_dir("study", "vary");
+  const fs::path ds = root / "phantoms", st = root / "study";
+  tiny_phantoms(ds);
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
+                            "' --models unet3d,fd-early --train-percent 100 --epochs 1 --shape 16 16 8"
+                            " --vary norm=zscore,percentile --vary 'percentiles=1 99,2 98' --print-commands",
+                        root / "print.log") == 0);
+  std::istringstream lines(test::slurp(root / "print.log"));
+  std::vector<std::string> cmds;
+  for (std::string l; std::getline(lines, l);) cmds.push_back(l);
+  REQUIRE(cmds.size() == 8);  // 2 models x 2 norms x 2 clips, the first factor slowest
+  CHECK(cmds[0].find("/unet3d+norm=zscore+percentiles=1x99/p100/fold1") != std::string::npos);
+  CHECK(cmds[1].find("/unet3d+norm=zscore+percentiles=2x98/p100/fold1") != std::string::npos);
+  CHECK(cmds[2].find("--norm percentile --percentiles 1 99") != std::string::npos);
+  CHECK(cmds[7].find("--model fd-early") != std::string::npos);
+  CHECK(cmds[7].find("--norm percentile --percentiles 2 98") != std::string::npos);
+
+  // A factor the study cannot vary, or a value its setting refuses: an error, nothing written.
+  for (const std::string bad : {"model=unet3d", "fold=1,2", "folds=3,4", "norm=zscore,foo", "norm=zscore,zscore",
+                          "lr=1e30", "nothing=1", "norm", "norm=zscore,"}) {
+    CAPTURE(bad);
+    const fs::path out = root / "refused";
+    CHECK(test::run_fdl("study '" + ds.string() + "' -o '" + out.string() + "' --vary '" + bad + "'",
+                        root / "refused.log") != 0);
+    const std::string log = test::slurp(root / "refused.log");
+    CHECK_MESSAGE(log.find("--vary") != std::string::npos, log);
+    CHECK(!fs::exists(out));
+  }
+
+  // Trained and reported: each run records its arm's value; the first arm of unet3d is the baseline.
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
+                            "' --models unet3d --train-percent 100 --epochs 1 --shape 16 16 8 --vary norm=zscore,minmax",
+                        root / "run.log") == 0);
+  for (const char* norm : {"zscore", "minmax"}) {
+    const json cfg = json::parse(test::slurp(st / ("unet3d+norm=" + std::string(norm)) / "p100/fold1/config.json"));
+    CHECK(cfg.at("norm") == norm);
+  }
+  const json rep = json::parse(test::slurp(st / "report.json"));
+  CHECK(rep.at("baseline") == "unet3d+norm=zscore");
+  REQUIRE(rep.at("arms").size() == 2);
+  CHECK(rep.at("arms")[1].at("settings") == json({{"norm", "minmax"}}));
+  int diffs = 0;
+  for (const auto& row : rep.at("rows"))
+    if (row.at("model") == "unet3d+norm=minmax") {
+      CHECK(row.at("difference").at("baseline") == "unet3d+norm=zscore");
+      ++diffs;
+    }
+  CHECK(diffs == 4);  // 2 classes x {dice, hd95}
+  // report.csv holds the same rows: model, mean and difference, line by line.
+  std::istringstream csv(test::slurp(st / "report.csv"));
+  std::string line;
+  std::getline(csv, line);  // the header
+  for (const auto& row : rep.at("rows")) {
+    REQUIRE(std::getline(csv, line));
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    REQUIRE(f.size() == 18);
+    CHECK(f[5] == row.at("model").get<std::string>());
+    auto same = [](const std::string& text, const json& v) {
+      return v.is_null() ? text == "nan" : std::stod(text) == doctest::Approx(v.get<double>()).epsilon(1e-5);
+    };
+    CHECK(same(f[7], row.at("summary").at("mean")));
+    CHECK(same(f[13], row.contains("difference") ? row.at("difference").at("mean") : json()));
+  }
+  CHECK_FALSE(std::getline(csv, line));
+  CHECK(test::slurp(st / "report.md").find("varied: norm over [\"zscore\",\"minmax\"]") != std::string::npos);
+  fs::remove_all(root);
+}
