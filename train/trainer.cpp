@@ -240,180 +240,253 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
               times.front(), where.c_str());
 }
 
-}  // namespace
+// The steps of a run, in the order train() takes them.
 
-TrainResult train(const TrainOptions& o) {
+// What a run is, decided before anything is written: its device, dataset, split and
+// configuration, checked against the saved one on --resume.
+struct RunPlan {
+  Device dev = Device::CPU;
+  bool profiling = false, resuming = false;
+  Dataset ds;
+  Split split;
+  SplitRecord record;
+  RunConfig cfg;
+};
+
+RunPlan plan_run(const TrainOptions& o) {
   check_options(o);
-  const Device dev = parse_device(o.device);
-  if (dev == Device::CUDA) {
+  RunPlan p;
+  p.dev = parse_device(o.device);
+  if (p.dev == Device::CUDA) {
     set_cuda_conv_algo(parse_conv_algo(o.run.conv));
     set_cuda_conv_nondeterministic(o.run.fast_nondeterministic);
   }
-  const bool profiling = o.profile_steps > 0;
+  p.profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
-  FDL_CHECK(profiling || o.resume || !has_checkpoint(dir), dir,
+  FDL_CHECK(p.profiling || o.resume || !has_checkpoint(dir), dir,
             ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
-  const bool resuming = !profiling && o.resume;
-  FDL_CHECK(!resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
+  p.resuming = !p.profiling && o.resume;
+  FDL_CHECK(!p.resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
             ": missing, so there is no checkpoint to resume; nothing was changed");
 
-  // The dataset, its split and the configuration, before anything is written.
-  const Dataset ds = open_dataset(o.dataset_dir);
-  check_or_refuse(ds, o);
-  const auto [split, record] = resolve_split(ds, o);
-  FDL_CHECK(!split.val.empty() && !split.train.empty(), o.dataset_dir, ": fold ", record.fold, " of ",
-            ds.cases.size(), " cases leaves ", split.train.size(), " training and ", split.val.size(),
+  p.ds = open_dataset(o.dataset_dir);
+  check_or_refuse(p.ds, o);
+  std::tie(p.split, p.record) = resolve_split(p.ds, o);
+  FDL_CHECK(!p.split.val.empty() && !p.split.train.empty(), o.dataset_dir, ": fold ", p.record.fold, " of ",
+            p.ds.cases.size(), " cases leaves ", p.split.train.size(), " training and ", p.split.val.size(),
             " validation cases; both must be non-empty");
-  RunConfig cfg;
+  RunConfig& cfg = p.cfg;
   cfg.run = o.run;
-  cfg.run.fold = record.fold;  // a --splits file's, when given
-  cfg.run.train_percent = record.train_percent;
-  cfg.run.folds = record.folds;
-  cfg.run.test_fraction = record.test_fraction;
-  cfg.dataset = fs::weakly_canonical(fs::absolute(ds.root.empty() ? o.dataset_dir : ds.root)).string();
-  cfg.channels = ds.channels;
-  cfg.classes = ds.classes;
-  cfg.class_names = ds.class_names;
+  cfg.run.fold = p.record.fold;  // a --splits file's, when given
+  cfg.run.train_percent = p.record.train_percent;
+  cfg.run.folds = p.record.folds;
+  cfg.run.test_fraction = p.record.test_fraction;
+  cfg.dataset = fs::weakly_canonical(fs::absolute(p.ds.root.empty() ? o.dataset_dir : p.ds.root)).string();
+  cfg.channels = p.ds.channels;
+  cfg.classes = p.ds.classes;
+  cfg.class_names = p.ds.class_names;
   cfg.adam.lr = o.run.lr;
-  cfg.train_cases = ids(ds, split.train);
-  cfg.val_cases = ids(ds, split.val);
-  cfg.test_cases = ids(ds, split.test);
-  const std::string config_path = run_file(dir, "config.json");
-  if (resuming) {
+  cfg.train_cases = ids(p.ds, p.split.train);
+  cfg.val_cases = ids(p.ds, p.split.val);
+  cfg.test_cases = ids(p.ds, p.split.test);
+  if (p.resuming) {
+    const std::string config_path = run_file(dir, "config.json");
     FDL_CHECK(fs::exists(config_path), config_path, ": missing; cannot check that --resume continues the same run");
     const std::string diff = config_difference(read_config(config_path), cfg);
     FDL_CHECK(diff.empty(), "--resume ", dir, ": ", diff);
   }
-  // Held until the run ends: checks the directory is fdl's and no other writer's.
-  std::optional<io::OutputDir> out;
-  if (!profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
+  return p;
+}
 
+// The model on its device, Adam beside it, and the three random streams (run_settings.h: seed).
+struct Trainee {
+  std::shared_ptr<SegModel> model;
+  Adam opt;
+  Generator shuffle;
+};
+
+Trainee build_model(const RunPlan& p) {
   ModelOptions mo;
-  mo.in_channels = ds.channels;
-  mo.classes = ds.classes;
-  mo.base_filters = o.run.base_filters;
-  mo.beta = o.run.beta;
-  mo.centre = parse_kspace_centre(o.run.kspace_centre);
-  Generator init(stream_seed(o.run.seed, 0));
-  const std::shared_ptr<SegModel> model = make_model(o.run.model, mo, init);
-  model->to(dev);  // before Adam, whose moments are made beside the parameters
-  model->dropout_generator() = Generator(stream_seed(o.run.seed, 1));
-  Generator shuffle(stream_seed(o.run.seed, 2));
-  Adam opt(model->named_parameters(), cfg.adam);
-
-  ProgressBar bar;
-  const auto t_load = Clock::now();
-  const Preprocess pre = run_preprocess(cfg);
-  const std::vector<Sample> train_set = load_all(ds, split.train, pre);
-  const std::vector<Sample> val_set = load_all(ds, split.val, pre);
-  bar.line("fdl train: " + o.run.model + ", " + std::to_string(train_set.size()) + " training and " +
-           std::to_string(val_set.size()) + " validation cases loaded in " + format_duration(seconds_since(t_load)));
+  mo.in_channels = p.ds.channels;
+  mo.classes = p.ds.classes;
+  mo.base_filters = p.cfg.run.base_filters;
+  mo.beta = p.cfg.run.beta;
+  mo.centre = parse_kspace_centre(p.cfg.run.kspace_centre);
+  Generator init(stream_seed(p.cfg.run.seed, 0));
+  const std::shared_ptr<SegModel> model = make_model(p.cfg.run.model, mo, init);
+  model->to(p.dev);  // before Adam, whose moments are made beside the parameters
+  model->dropout_generator() = Generator(stream_seed(p.cfg.run.seed, 1));
   model->train(true);
-  if (profiling) {
-    profile(*model, opt, train_set, o.run.batch, ds.classes, shuffle, o.profile_steps, dev);
-    return {};
-  }
+  return {model, Adam(model->named_parameters(), p.cfg.adam), Generator(stream_seed(p.cfg.run.seed, 2))};
+}
 
-  const std::vector<std::string> names = foreground_names(ds);
-  if (!o.splits_file.empty())
-    bar.line("the split of " + o.splits_file + ": fold " + std::to_string(record.fold) + " of " +
-             std::to_string(record.folds) + ", " + std::to_string(split.test.size()) + " test cases");
-  write_splits(run_file(dir, "splits.json"), record);
-  const std::string csv = run_file(dir, "train.csv"), png = run_file(dir, "progress.png");
+// The training and validation cases, preprocessed once and held in memory.
+struct RunData {
+  Preprocess pre;
+  std::vector<Sample> train, val;
+};
+
+RunData load_data(const RunPlan& p, ProgressBar& bar) {
+  const auto t0 = Clock::now();
+  RunData d{run_preprocess(p.cfg), {}, {}};
+  d.train = load_all(p.ds, p.split.train, d.pre);
+  d.val = load_all(p.ds, p.split.val, d.pre);
+  bar.line("fdl train: " + p.cfg.run.model + ", " + std::to_string(d.train.size()) + " training and " +
+           std::to_string(d.val.size()) + " validation cases loaded in " + format_duration(seconds_since(t0)));
+  return d;
+}
+
+// Where the run stands: the committed epoch and the table of epochs so far.
+struct History {
   RunState st;
   std::vector<EpochRow> rows;
-  if (resuming) {
-    st = load_checkpoint(dir, *model, opt);
-    model->dropout_generator() = st.dropout;
-    shuffle = st.shuffle;
-    if (fs::exists(csv)) rows = read_train_csv(csv, names.size());
-    std::erase_if(rows, [&](const EpochRow& r) { return r.epoch > st.epoch; });  // uncommitted epochs
-    bar.line("resuming " + dir + " after epoch " + std::to_string(st.epoch) + " (best epoch " +
-             std::to_string(st.best_epoch) + ")");
-  }
-  write_config(config_path, cfg);
+};
 
-  const int64_t n_train = int64_t(train_set.size());
-  const int64_t steps_per_epoch = (n_train + o.run.batch - 1) / o.run.batch;
-  const double voxels_per_case = double(o.run.shape[0] * o.run.shape[1] * o.run.shape[2]);
-  const auto t_session = Clock::now();
-  int64_t session_steps = 0;
-  for (int64_t epoch = st.epoch + 1; epoch <= o.run.epochs; ++epoch) {
-    FDL_PROFILE_RANGE("epoch");
-    const auto t_epoch = Clock::now();
-    const std::vector<int> order = shuffled(int(n_train), shuffle);
-    double loss_sum = 0, train_seconds = 0, voxels = 0;
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const auto t_step = Clock::now();
-      const size_t b0 = size_t(s * o.run.batch), b1 = std::min(size_t(n_train), b0 + size_t(o.run.batch));
-      const auto [x, y] = stack(train_set, order, b0, b1);
-      const Tensor loss = batch_loss(*model, x, y, ds.classes, dev);
-      update(loss, opt);
-      // Read once the whole step is queued, so the GPU is not idle while the host waits. A
-      // non-finite loss stops the run before these weights reach a checkpoint.
-      const double l = loss.item();
-      FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
-                "; stopping. ", kept(st, dir), " (try a smaller --lr)");
-      loss_sum += l;
-      voxels += double(b1 - b0) * voxels_per_case;
-      train_seconds += seconds_since(t_step);
-      ++session_steps;
-      const double per_step = seconds_since(t_session) / double(session_steps);
-      const double remaining = double((o.run.epochs - epoch) * steps_per_epoch + steps_per_epoch - s - 1);
-      bar.update(epoch, o.run.epochs, s + 1, steps_per_epoch, loss_sum / double(s + 1), voxels / train_seconds,
-                 per_step * remaining);
-    }
-    const Validation v = validate(*model, val_set, ds.classes, dev);
-    FDL_CHECK(std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
-              "; stopping. ", kept(st, dir));
-    EpochRow row{epoch, loss_sum / double(steps_per_epoch), v.loss, v.dice, seconds_since(t_epoch)};
-    rows.push_back(row);
-    const bool best = v.loss < st.best_val_loss;
-    st.epoch = epoch;
-    if (best) st.best_epoch = epoch, st.best_val_loss = v.loss;
-    st.dropout = model->dropout_generator();
-    st.shuffle = shuffle;
-    // The table and figure first: rows past the committed epoch are dropped on resume.
-    {
-      FDL_PROFILE_RANGE("checkpoint");
-      write_train_csv(csv, names, rows);
-      write_progress_png(png, names, rows);
-      save_checkpoint(dir, *model, opt, st, best);
-    }
+// The run directory's splits.json and config.json, and on --resume the checkpoint's state.
+History start_or_resume(const RunPlan& p, const std::string& dir, const std::vector<std::string>& names,
+                        Trainee& t, ProgressBar& bar) {
+  write_splits(run_file(dir, "splits.json"), p.record);
+  History h;
+  if (p.resuming) {
+    h.st = load_checkpoint(dir, *t.model, t.opt);
+    t.model->dropout_generator() = h.st.dropout;
+    t.shuffle = h.st.shuffle;
+    const std::string csv = run_file(dir, "train.csv");
+    if (fs::exists(csv)) h.rows = read_train_csv(csv, names.size());
+    std::erase_if(h.rows, [&](const EpochRow& r) { return r.epoch > h.st.epoch; });  // uncommitted epochs
+    bar.line("resuming " + dir + " after epoch " + std::to_string(h.st.epoch) + " (best epoch " +
+             std::to_string(h.st.best_epoch) + ")");
+  }
+  write_config(run_file(dir, "config.json"), p.cfg);
+  return h;
+}
 
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",
-                  static_cast<long long>(epoch), o.run.epochs, row.train_loss, row.val_loss);
-    std::string msg = buf;
-    for (size_t k = 0; k < names.size(); ++k) {
-      std::snprintf(buf, sizeof buf, " %s %.3f", names[k].c_str(), v.dice[k]);
-      msg += buf;
-    }
-    msg += "  " + format_duration(row.seconds) + (best ? "  *best" : "");
-    bar.line(msg);
+// The throughput and time-left estimate across the epochs of this process.
+struct Pace {
+  Clock::time_point start = Clock::now();
+  int64_t steps = 0;
+};
+
+// One epoch's training steps over a fresh shuffle; returns the mean training loss. A non-finite
+// loss stops the run before these weights reach a checkpoint.
+double train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t epoch, const History& h,
+                   const std::string& dir, Pace& pace, ProgressBar& bar) {
+  const RunSettings& run = p.cfg.run;
+  const int64_t n = int64_t(d.train.size()), steps = (n + run.batch - 1) / run.batch;
+  const double voxels_per_case = double(run.shape[0] * run.shape[1] * run.shape[2]);
+  const std::vector<int> order = shuffled(int(n), t.shuffle);
+  double loss_sum = 0, seconds = 0, voxels = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const auto t_step = Clock::now();
+    const size_t b0 = size_t(s * run.batch), b1 = std::min(size_t(n), b0 + size_t(run.batch));
+    const auto [x, y] = stack(d.train, order, b0, b1);
+    const Tensor loss = batch_loss(*t.model, x, y, p.ds.classes, p.dev);
+    update(loss, t.opt);
+    // Read once the whole step is queued, so the GPU is not idle while the host waits.
+    const double l = loss.item();
+    FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
+              "; stopping. ", kept(h.st, dir), " (try a smaller --lr)");
+    loss_sum += l;
+    voxels += double(b1 - b0) * voxels_per_case;
+    seconds += seconds_since(t_step);
+    ++pace.steps;
+    const double per_step = seconds_since(pace.start) / double(pace.steps);
+    const double remaining = double((run.epochs - epoch) * steps + steps - s - 1);
+    bar.update(epoch, run.epochs, s + 1, steps, loss_sum / double(s + 1), voxels / seconds, per_step * remaining);
   }
-  std::printf("trained %lld epochs; best validation loss %.5f at epoch %lld -> %s\n",
-              static_cast<long long>(st.epoch), st.best_val_loss, static_cast<long long>(st.best_epoch),
-              run_file(dir, "model.safetensors").c_str());
-  TrainResult result{st.epoch, st.best_epoch, st.best_val_loss, {}};
-  if (split.test.empty()) {
-    std::printf("no held-out test cases (--test-fraction %g); no test metrics\n", record.test_fraction);
-    return result;
+  return loss_sum / double(steps);
+}
+
+// The epoch's row, state and checkpoint: the table and figure first, since rows past the
+// committed epoch are dropped on resume, then the checkpoint (checkpoint.h) commits it.
+void checkpoint_epoch(const std::string& dir, const std::vector<std::string>& names, const EpochRow& row,
+                      Trainee& t, History& h) {
+  FDL_PROFILE_RANGE("checkpoint");
+  h.rows.push_back(row);
+  const bool best = row.val_loss < h.st.best_val_loss;
+  h.st.epoch = row.epoch;
+  if (best) h.st.best_epoch = row.epoch, h.st.best_val_loss = row.val_loss;
+  h.st.dropout = t.model->dropout_generator();
+  h.st.shuffle = t.shuffle;
+  write_train_csv(run_file(dir, "train.csv"), names, h.rows);
+  write_progress_png(run_file(dir, "progress.png"), names, h.rows);
+  save_checkpoint(dir, *t.model, t.opt, h.st, best);
+}
+
+std::string epoch_line(const EpochRow& row, int epochs, const std::vector<std::string>& names, bool best) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",
+                static_cast<long long>(row.epoch), epochs, row.train_loss, row.val_loss);
+  std::string msg = buf;
+  for (size_t k = 0; k < names.size(); ++k) {
+    std::snprintf(buf, sizeof buf, " %s %.3f", names[k].c_str(), row.val_dice[k]);
+    msg += buf;
   }
-  // The held-out cases, predicted by the best weights on their original grids.
-  load_parameters(*model, run_file(dir, "model.safetensors"));
+  return msg + "  " + format_duration(row.seconds) + (best ? "  *best" : "");
+}
+
+// The held-out cases, predicted by the best weights on their original grids: test_metrics.*
+// and test_montage.png (predict.h).
+std::string test_and_report(const RunPlan& p, const RunData& d, Trainee& t, const std::string& dir,
+                            int64_t best_epoch) {
+  load_parameters(*t.model, run_file(dir, "model.safetensors"));
   std::vector<Case> test_cases;
-  for (int i : split.test) test_cases.push_back(ds.cases[size_t(i)]);
+  for (int i : p.split.test) test_cases.push_back(p.ds.cases[size_t(i)]);
+  std::string summary;
   try {
-    result.test_summary = evaluate_cases({cfg, pre, model}, test_cases,
-                                         {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
+    summary = evaluate_cases({p.cfg, d.pre, t.model}, test_cases,
+                             {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
   } catch (const Error& e) {  // e.g. a bad test label under --skip-check
     throw Error(std::string("training finished and its checkpoint is complete, but the evaluation of the test "
                             "cases failed: ") + e.what());
   }
   std::printf("test set: %zu cases, best epoch %lld -> %s.csv/.json, %s (green truth, red prediction)\n%s",
-              test_cases.size(), static_cast<long long>(st.best_epoch), run_file(dir, "test_metrics").c_str(),
-              run_file(dir, "test_montage.png").c_str(), result.test_summary.c_str());
+              test_cases.size(), static_cast<long long>(best_epoch), run_file(dir, "test_metrics").c_str(),
+              run_file(dir, "test_montage.png").c_str(), summary.c_str());
+  return summary;
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& o) {
+  const RunPlan plan = plan_run(o);
+  const std::string& dir = o.run_dir;
+  // Held until the run ends: checks the directory is fdl's and no other writer's.
+  std::optional<io::OutputDir> out;
+  if (!plan.profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
+  Trainee t = build_model(plan);
+  ProgressBar bar;
+  const RunData data = load_data(plan, bar);
+  if (plan.profiling) {
+    profile(*t.model, t.opt, data.train, o.run.batch, plan.ds.classes, t.shuffle, o.profile_steps, plan.dev);
+    return {};
+  }
+  if (!o.splits_file.empty())
+    bar.line("the split of " + o.splits_file + ": fold " + std::to_string(plan.record.fold) + " of " +
+             std::to_string(plan.record.folds) + ", " + std::to_string(plan.split.test.size()) + " test cases");
+
+  const std::vector<std::string> names = foreground_names(plan.ds);
+  History h = start_or_resume(plan, dir, names, t, bar);
+  Pace pace;
+  for (int64_t epoch = h.st.epoch + 1; epoch <= o.run.epochs; ++epoch) {
+    FDL_PROFILE_RANGE("epoch");
+    const auto t_epoch = Clock::now();
+    const double train_loss = train_epoch(t, data, plan, epoch, h, dir, pace, bar);
+    const Validation v = validate(*t.model, data.val, plan.ds.classes, plan.dev);
+    FDL_CHECK(std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
+              "; stopping. ", kept(h.st, dir));
+    const EpochRow row{epoch, train_loss, v.loss, v.dice, seconds_since(t_epoch)};
+    checkpoint_epoch(dir, names, row, t, h);
+    bar.line(epoch_line(row, o.run.epochs, names, h.st.best_epoch == epoch));
+  }
+  std::printf("trained %lld epochs; best validation loss %.5f at epoch %lld -> %s\n",
+              static_cast<long long>(h.st.epoch), h.st.best_val_loss, static_cast<long long>(h.st.best_epoch),
+              run_file(dir, "model.safetensors").c_str());
+  TrainResult result{h.st.epoch, h.st.best_epoch, h.st.best_val_loss, {}};
+  if (plan.split.test.empty())
+    std::printf("no held-out test cases (--test-fraction %g); no test metrics\n", plan.record.test_fraction);
+  else
+    result.test_summary = test_and_report(plan, data, t, dir, h.st.best_epoch);
   return result;
 }
 

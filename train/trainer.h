@@ -8,6 +8,9 @@
 // Before training the dataset is checked (engine/data/check.h); at the end the best weights
 // predict the held-out test cases (predict.h): RUN_DIR/test_metrics.csv/.json and
 // RUN_DIR/test_montage.png.
+// train() reads as its steps (trainer.cpp): plan_run (options, dataset, split, config; writes
+// nothing), claim the run directory, build_model, load_data, start_or_resume, then per epoch
+// train_epoch, validate and checkpoint_epoch, and at the end test_and_report.
 #include <array>
 #include <cstdint>
 #include <string>
