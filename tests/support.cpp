@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "engine/autograd.h"
@@ -126,11 +127,44 @@ uint64_t fresh_seed() {
   return (uint64_t(rd()) << 32) ^ rd();
 }
 
+namespace {
+
+// This process's scratch roots, removed when its run ends with every test passed; a failed
+// run keeps them for a look (FDL_TEST_KEEP=1 keeps them always).
+std::set<std::filesystem::path>& scratch_roots() {
+  static std::set<std::filesystem::path> roots;
+  return roots;
+}
+
+struct ScratchCleaner : doctest::IReporter {
+  explicit ScratchCleaner(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats& s) override {
+    const char* keep = std::getenv("FDL_TEST_KEEP");
+    if (s.numTestCasesFailed > 0 || s.numAssertsFailed > 0 || (keep && std::string(keep) == "1")) return;
+    std::error_code ec;  // best effort: a leftover directory is no test failure
+    for (const auto& root : scratch_roots()) std::filesystem::remove_all(root, ec);
+  }
+  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData&) override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+
+}  // namespace
+
 std::filesystem::path scratch_dir(const std::string& suite, const std::string& name,
                                   std::initializer_list<const char*> subdirs) {
   namespace fs = std::filesystem;
-  const fs::path d =
-      fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid())) / name;
+  const fs::path root = fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid()));
+  scratch_roots().insert(root);
+  const fs::path d = root / name;
   fs::remove_all(d);
   fs::create_directories(d);
   for (const char* s : subdirs) fs::create_directories(d / s);
@@ -240,3 +274,5 @@ const Tensor& at(const io::TensorMap& m, const std::string& key) {
 }
 
 }  // namespace fdl::test
+
+REGISTER_LISTENER("scratch-cleaner", 2, fdl::test::ScratchCleaner);

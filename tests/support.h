@@ -46,7 +46,8 @@ Agreement agreement(const Tensor& got, const Tensor& want);
 // fdl::Error if it is not a whole number), else a new one from std::random_device.
 uint64_t fresh_seed();
 
-// A fresh, empty directory <tmp>/fdl_test_<suite>_<pid>/<name>.
+// A fresh, empty directory <tmp>/fdl_test_<suite>_<pid>/<name>, removed at the end of a test
+// run in which every test passed (kept after a failure, or always with FDL_TEST_KEEP=1).
 // With `subdirs`, those are created inside it too (imagesTr, labelsTr, ...).
 std::filesystem::path scratch_dir(const std::string& suite, const std::string& name,
                                   std::initializer_list<const char*> subdirs = {});

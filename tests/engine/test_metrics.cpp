@@ -14,6 +14,7 @@
 #include "engine/metrics/report.h"
 #include "engine/metrics/segmentation.h"
 #include "engine/metrics/summary.h"
+#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -339,9 +340,7 @@ TEST_CASE("summarise: mean, std and the Student t interval against hand values")
 }
 
 TEST_CASE("write_metrics_report: CSV rows, JSON summaries and the table") {
-  const fs::path dir = fs::temp_directory_path() / ("fdl_test_metrics_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test::scratch_dir("metrics", "report");
   auto cm = [](int c, double dice, const std::string& note) {
     ClassMetrics m{};
     m.cls = c;

@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_nifti_" + std::to_string(::getpid()));
-  fs::create_directories(d);
+  static const fs::path d = test::scratch_dir("nifti", "files");
   return d / name;
 }
 

@@ -45,7 +45,8 @@ struct Shared : Module {
 };
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fdl_test_nn_" + name + ".safetensors")).string();
+  static const std::filesystem::path d = test::scratch_dir("nn", "files");
+  return (d / (name + ".safetensors")).string();
 }
 
 std::vector<std::string> names_of(const Module& m) {

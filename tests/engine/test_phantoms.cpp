@@ -12,6 +12,7 @@
 #include "engine/data/dataset.h"
 #include "engine/data/phantoms.h"
 #include "engine/io/nifti.h"
+#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -108,8 +109,7 @@ TEST_CASE("phantoms: the field of view is fixed, so a finer grid holds the same 
 }
 
 TEST_CASE("phantoms: the written dataset opens, loads and matches the generator") {
-  const fs::path root = fs::temp_directory_path() / ("fdl_test_phantoms_" + std::to_string(::getpid()));
-  fs::remove_all(root);
+  const fs::path root = test::scratch_dir("phantoms", "written");
   PhantomOptions o;
   o.cases = 12;
   const auto t0 = std::chrono::steady_clock::now();

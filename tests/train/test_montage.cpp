@@ -8,6 +8,7 @@
 
 #include "engine/io/atomic_file.h"
 #include "train/montage.h"
+#include "tests/support.h"
 
 using namespace fdl;
 using namespace fdl::train;
@@ -49,8 +50,7 @@ TEST_CASE("montage: slices through the largest cross-section and the label's ext
 }
 
 TEST_CASE("montage: a PNG for cases on different grids, errors for mismatched maps") {
-  const fs::path d = fs::temp_directory_path() / ("fdl_test_montage_" + std::to_string(::getpid()));
-  fs::create_directories(d);
+  const fs::path d = test::scratch_dir("montage", "png");
   const Tensor img1 = Tensor::full({12, 10, 6}, 1.0), img2 = Tensor::full({20, 20, 4}, 2.0);
   const std::vector<MontageCase> cases{
       {img1, labels({12, 10, 6}, {{5, 5, 3, 2}}), labels({12, 10, 6}, {{6, 5, 3, 2}})},
