@@ -1,6 +1,7 @@
 #include "models/fd_unet3d.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/elementwise.h"
 
 namespace fdl {
 
@@ -16,6 +17,22 @@ Tensor FDUNet3D::forward(const Tensor& x) {
     s = spectral_split(x, opt_.beta, opt_.centre);
   }
   return forward_split(s.low, s.high);
+}
+
+std::vector<Tensor> FDUNet3D::input_streams(const Tensor& x) const {
+  autograd::NoGrad no_grad;
+  const Tensor high = spectral_split(x, opt_.beta, opt_.centre).high;
+  return {add(x, scale(high, -1.0)), high};
+}
+
+Tensor FDUNet3D::forward_streams(const std::vector<Tensor>& s) {
+  FDL_CHECK(s.size() == 2, "fd model: expects the low and the high stream, got ", s.size(), " streams");
+  Tensor low;
+  {
+    autograd::NoGrad no_grad;
+    low = spectral_split(s[0], opt_.beta, opt_.centre).low;
+  }
+  return forward_split(low, s[1]);
 }
 
 Tensor FDUNet3D::forward_split(const Tensor& low, const Tensor& high) {

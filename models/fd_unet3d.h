@@ -14,6 +14,12 @@ class FDUNet3D : public UNet3D {
   FDUNet3D(const ModelOptions& opt, Fusion where, Generator& init);
   Tensor forward(const Tensor& x) override;  // splits x, then forward_split
   Tensor forward_split(const Tensor& low, const Tensor& high);
+  // {x - high, high}: the whole volume's low part on x's own grid (the inverse transform of
+  // the block alone, on the full grid), and its high part.
+  std::vector<Tensor> input_streams(const Tensor& x) const override;
+  // The low stream's patch goes to its small grid by the same split (it holds the block's
+  // frequencies only, so the split keeps all of it on a whole volume), then forward_split.
+  Tensor forward_streams(const std::vector<Tensor>& s) override;
 
  private:
   Fusion where_;

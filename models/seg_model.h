@@ -24,6 +24,14 @@ class SegModel : public Module {
  public:
   // x: (N, Cin, X, Y, Z), X, Y, Z divisible by 4 -> logits (N, K, X, Y, Z).
   virtual Tensor forward(const Tensor& x) = 0;
+  // For patches (training on patches, sliding-window inference; docs/method.md §2.5): the
+  // input streams the network reads, computed from the WHOLE volume x and all on x's grid, so
+  // that cutting them into patches does not change their frequency content. {x} for unet3d;
+  // the FD models' low and high parts of x's whole spectrum. Records no gradient.
+  virtual std::vector<Tensor> input_streams(const Tensor& x) const { return {x}; }
+  // The network on a patch (or all) of those streams. For unet3d this is forward(s[0]); the
+  // FD models agree with forward(x) on a whole volume up to rounding.
+  virtual Tensor forward_streams(const std::vector<Tensor>& s) { return forward(s.at(0)); }
   // Dropout draws from this stream; checkpoints save and restore it.
   Generator& dropout_generator() { return dropout_gen_; }
 
