@@ -22,6 +22,7 @@
 #include "engine/io/nifti.h"
 #include "engine/io/output_dir.h"
 #include "engine/io/png.h"
+#include "engine/data/patch.h"
 #include "engine/ops/spectral.h"
 
 namespace {
@@ -41,14 +42,6 @@ std::string stem_of(const std::string& path) {
     if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
       return name.substr(0, name.size() - ext.size());
   throw Error(path + ": expected a .nii or .nii.gz file");
-}
-
-// Channel 0 of a (1, C, X, Y, Z) CPU tensor, as (X, Y, Z).
-Tensor channel0(const Tensor& t) {
-  Tensor v = Tensor::empty({t.size(2), t.size(3), t.size(4)}, t.dtype());
-  const float* in = t.data<float>();
-  std::copy(in, in + v.numel(), v.data<float>());
-  return v;
 }
 
 // Slice z of an (X, Y, Z) tensor, as an (X, Y) image.
@@ -86,11 +79,11 @@ void run(const Options& o) {
   // The figure: the middle axial slice, and the low slice sampled nearest to it.
   const int64_t z = full[2] / 2;
   const int64_t zl = std::min<int64_t>(block.small[2] - 1, std::lround(double(z) / scale[2]));
-  const Tensor input0 = channel0(x);
+  const Tensor input0 = channel_volume(x, 0);
   std::vector<PngPanel> panels(4);
   panels[0].image = axial_slice(input0, z);
-  panels[1].image = axial_slice(channel0(parts.low), zl);
-  panels[2].image = axial_slice(channel0(parts.high), z);
+  panels[1].image = axial_slice(channel_volume(parts.low, 0), zl);
+  panels[2].image = axial_slice(channel_volume(parts.high, 0), z);
   panels[3].image = spectrum_display_plane(input0, centre);
   panels[3].outline = spectrum_display_block(block);
 

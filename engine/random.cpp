@@ -1,6 +1,8 @@
 #include "engine/random.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "kernels/common/philox.h"
 
@@ -25,6 +27,17 @@ Tensor rand_normal(const Shape& s, Generator& g, DType t) {
     v[i] = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
   }
   return Tensor::from_vector(v, s).to(t);
+}
+
+std::vector<int> random_permutation(int n, Generator& g) {
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  const uint64_t at = g.reserve(uint64_t(n));
+  for (int i = n - 1; i > 0; --i) {
+    const int j = std::min(i, int(kernels::philox_uniform(g.seed, at, uint64_t(i)) * float(i + 1)));
+    std::swap(order[size_t(i)], order[size_t(j)]);
+  }
+  return order;
 }
 
 }  // namespace fdl

@@ -3,6 +3,7 @@
 // counter by ceil(n/4) blocks, so the state (seed, offset) fully describes the stream and
 // the CPU and GPU draw the same numbers.
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -24,5 +25,8 @@ struct Generator {
 // Tensors of fresh random numbers (CPU, float32 unless asked).
 Tensor rand_uniform(const Shape& s, double lo, double hi, Generator& g, DType t = DType::F32);
 Tensor rand_normal(const Shape& s, Generator& g, DType t = DType::F32);
+// A permutation of 0..n-1 (Fisher-Yates on n Philox uniforms of 24 bits: unbiased enough for
+// any dataset size here), advancing g by n.
+std::vector<int> random_permutation(int n, Generator& g);
 
 }  // namespace fdl

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "engine/autograd.h"
+#include "engine/data/patch.h"
 #include "engine/io/output_dir.h"
 #include "engine/metrics/report.h"
 #include "engine/metrics/segmentation.h"
@@ -250,10 +251,7 @@ std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases
               " differs from its image's ", p.mask.shape().str());
     metrics.push_back({c.id, evaluate_case(p.mask, label, label_file.spacing, m.config.classes)});
     if (int(montage.size()) < kMontageCases) {
-      const Shape& s = image.data.shape();
-      Tensor channel0 = Tensor::empty({s[1], s[2], s[3]});
-      std::copy_n(image.data.data<float>(), channel0.numel(), channel0.data<float>());
-      montage.push_back({channel0, label, p.mask});
+      montage.push_back({channel_volume(image.data, 0), label, p.mask});
     }
   }
   const std::string table = write_metrics_report(out.metrics_prefix, metrics, m.config.class_names);

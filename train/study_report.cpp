@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/data/dataset.h"
+#include "engine/data/patch.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
@@ -191,9 +192,7 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
     auto c = std::find_if(ds.cases.begin(), ds.cases.end(), [&](const Case& k) { return k.id == test[t]; });
     FDL_CHECK(c != ds.cases.end(), "fdl study: test case '", test[t], "' is not in ", ds.root);
     const Volume image = read_case_image(*c);
-    const Shape& s = image.data.shape();
-    Tensor channel0 = Tensor::empty({s[1], s[2], s[3]});
-    std::copy_n(image.data.data<float>(), channel0.numel(), channel0.data<float>());
+    const Tensor channel0 = channel_volume(image.data, 0);
     const Tensor label = read_nifti(c->label).data.to(DType::I32);
     for (const TrainedModel& m : models) rows.push_back({channel0, label, predict_image(m, image.data).mask});
   }

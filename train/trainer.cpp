@@ -23,7 +23,6 @@
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
 #include "engine/profile.h"
-#include "kernels/common/philox.h"
 #include "models/seg_model.h"
 #include "train/checkpoint.h"
 #include "train/device_option.h"
@@ -47,18 +46,6 @@ uint64_t stream_seed(uint64_t seed, uint64_t stream) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
-}
-
-// A fresh permutation of 0..n-1 from the generator (Fisher-Yates), advancing it.
-std::vector<int> shuffled(int n, Generator& g) {
-  std::vector<int> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  const uint64_t at = g.reserve(uint64_t(n));
-  for (int i = n - 1; i > 0; --i) {
-    const int j = std::min(i, int(kernels::philox_uniform(g.seed, at, uint64_t(i)) * float(i + 1)));
-    std::swap(order[size_t(i)], order[size_t(j)]);
-  }
-  return order;
 }
 
 // Samples idx[begin, end) stacked into images (N, C, X, Y, Z) and labels (N, X, Y, Z).
@@ -219,7 +206,7 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
              Generator& shuffle, int steps, Device dev) {
   std::vector<double> times;
   while (int(times.size()) < steps) {
-    const std::vector<int> order = shuffled(int(train.size()), shuffle);
+    const std::vector<int> order = random_permutation(int(train.size()), shuffle);
     for (size_t b = 0; b < order.size() && int(times.size()) < steps; b += size_t(batch)) {
       const auto t0 = Clock::now();
       const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
@@ -374,7 +361,7 @@ double train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t epoch
   const RunSettings& run = p.cfg.run;
   const int64_t n = int64_t(d.train.size()), steps = (n + run.batch - 1) / run.batch;
   const double voxels_per_case = double(run.shape[0] * run.shape[1] * run.shape[2]);
-  const std::vector<int> order = shuffled(int(n), t.shuffle);
+  const std::vector<int> order = random_permutation(int(n), t.shuffle);
   double loss_sum = 0, seconds = 0, voxels = 0;
   for (int64_t s = 0; s < steps; ++s) {
     const auto t_step = Clock::now();

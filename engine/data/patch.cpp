@@ -61,6 +61,19 @@ Tensor crop_pad(const Tensor& x, Index3 start, Index3 size) {
   return y;
 }
 
+Tensor channel_volume(const Tensor& x, int64_t c) {
+  const Layout l = layout(x, "channel_volume");
+  const int64_t channels = x.ndim() >= 4 ? x.size(x.ndim() - 4) : 0;
+  FDL_CHECK((x.ndim() == 4 || (x.ndim() == 5 && x.size(0) == 1)) && c >= 0 && c < channels,
+            "channel_volume: needs (C, X, Y, Z) or (1, C, X, Y, Z) and a channel in [0, C), got ", x.shape().str(),
+            " and ", c);
+  const int64_t v = l.n[0] * l.n[1] * l.n[2];
+  Tensor y = Tensor::empty({l.n[0], l.n[1], l.n[2]}, x.dtype());
+  std::memcpy(y.raw(), static_cast<const char*>(x.raw()) + size_t(c * v) * dtype_size(x.dtype()),
+              size_t(v) * dtype_size(x.dtype()));
+  return y;
+}
+
 Tensor mirror(const Tensor& x, std::array<bool, 3> axes) {
   const Layout l = layout(x, "mirror");
   Tensor y = Tensor::empty(x.shape(), x.dtype());

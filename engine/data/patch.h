@@ -1,7 +1,7 @@
 #pragma once
-// Patches of whole volumes, for training on patches and for sliding-window inference: the
-// crop (padding with zeros outside the volume), the mirror, and the choice of a training
-// patch with foreground oversampling.
+// Pieces of whole volumes on the host, for training on patches, sliding-window inference and
+// figures: the crop (padding with zeros outside the volume), one channel, the mirror, and the
+// choice of a training patch with foreground oversampling.
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -15,6 +15,9 @@ using Index3 = std::array<int64_t, 3>;
 // x: float32 or int32 (..., X, Y, Z) on the CPU, any leading dims. The block [start, start +
 // size) of the last three axes; voxels outside x are 0. start may be negative.
 Tensor crop_pad(const Tensor& x, Index3 start, Index3 size);
+
+// Channel c of a float32 (C, X, Y, Z) or (1, C, X, Y, Z) CPU volume, as a copy (X, Y, Z).
+Tensor channel_volume(const Tensor& x, int64_t c);
 
 // x: float32 or int32 (..., X, Y, Z) on the CPU, mirrored along the spatial axes that are set.
 Tensor mirror(const Tensor& x, std::array<bool, 3> axes);

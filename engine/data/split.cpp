@@ -6,7 +6,6 @@
 
 #include "engine/error.h"
 #include "engine/random.h"
-#include "kernels/common/philox.h"
 
 namespace fdl {
 
@@ -26,15 +25,8 @@ Split make_split(int n_cases, uint64_t seed, int fold, double train_percent, dou
   FDL_CHECK(rest >= folds, "split: too few cases: ", n_cases, " cases leave ", rest, " after ", n_test,
             " for testing, fewer than the ", folds, " folds need");
 
-  // Fisher-Yates with Philox uniforms (24 bits: unbiased enough for any dataset size here).
-  std::vector<int> order(static_cast<size_t>(n_cases));
-  std::iota(order.begin(), order.end(), 0);
   Generator g(seed);
-  const uint64_t at = g.reserve(uint64_t(n_cases));
-  for (int i = n_cases - 1; i > 0; --i) {
-    const int j = std::min(i, int(kernels::philox_uniform(g.seed, at, uint64_t(i)) * float(i + 1)));
-    std::swap(order[size_t(i)], order[size_t(j)]);
-  }
+  const std::vector<int> order = random_permutation(n_cases, g);
 
   Split s;
   s.test.assign(order.begin(), order.begin() + n_test);
