@@ -321,8 +321,10 @@ std::string report_markdown(const StudyOptions& o, const StudyReport& r) {
         continue;
       }
       const BootstrapCI& ci = row.difference->ci;
-      diffs += " " + fmt("%+.3f", ci.mean_diff) + " [" + fmt("%+.3f", ci.ci_low) + ", " + fmt("%+.3f", ci.ci_high) +
-               "] (" + std::to_string(ci.n) + ") | " + fmt("%.3g", row.difference->wilcoxon.p) + " |";
+      std::ostringstream cell;  // not "literal" + string: GCC 12 warns falsely (-Wrestrict)
+      cell << " " << fmt("%+.3f", ci.mean_diff) << " [" << fmt("%+.3f", ci.ci_low) << ", " << fmt("%+.3f", ci.ci_high)
+           << "] (" << ci.n << ") | " << fmt("%.3g", row.difference->wilcoxon.p) << " |";
+      diffs += cell.str();
     }
     md << diffs << "\n";
   }
