@@ -18,6 +18,7 @@
 #include "engine/data/split.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/output_dir.h"
 #include "engine/metrics/paired.h"
 #include "engine/metrics/summary.h"
@@ -34,14 +35,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(io::read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-}
 
 std::string fmt(const char* f, double v) {
   if (!std::isfinite(v)) return "nan";
@@ -231,8 +224,8 @@ const char* const kMetrics[] = {"dice", "hd95_mm"};  // as test_metrics.json nam
 
 RunMetrics read_run(const std::string& run_dir, json& class_info) {
   RunMetrics m;
-  m.train_cases = double(read_json(run_dir + "/config.json").at("split").at("train").size());
-  const json j = read_json(run_dir + "/test_metrics.json");
+  m.train_cases = double(io::read_json(run_dir + "/config.json").at("split").at("train").size());
+  const json j = io::read_json(run_dir + "/test_metrics.json");
   if (class_info.is_null()) {
     class_info = json::array();
     for (const auto& c : j.at("classes")) class_info.push_back({{"class", c.at("class")}, {"name", c.at("name")}});

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/json_int.h"
 
 namespace fdl {
@@ -263,12 +264,7 @@ Dataset open_dataset(const std::string& dir) {
     open_plain(d);
     return d;
   }
-  json j;
-  try {
-    j = json::parse(io::read_file(file));
-  } catch (const json::exception& e) {
-    throw Error(file + ": not valid JSON: " + e.what());
-  }
+  const json j = io::read_json(file);
   FDL_CHECK(j.is_object(), file, ": expected a JSON object");
   if (j.contains("channel_names")) {
     d.layout = "nnunet";
