@@ -334,3 +334,36 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
   REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, test::slurp(log));
   CHECK(fs::exists(d / "skipped" / "model.safetensors"));
 }
+
+// The loss guard: a checkpoint whose conv weights are finite but near float's largest value
+// (nothing refuses them) overflows the first convolution, so the first resumed step's loss is
+// NaN. The run must stop there, naming the step, and leave its checkpoint as it was.
+TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the checkpoint") {
+  const fs::path d = workdir("nan_loss");
+  const fs::path log = d / "log.txt", run = d / "run";
+  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 -o " + run.string(), log) == 0, test::slurp(log));
+  const std::string last = (run / "last.safetensors").string();
+  io::SafeTensors st = io::load_safetensors(last);
+  for (auto& [name, t] : st.tensors) {
+    if (t.ndim() != 5) continue;  // conv weights
+    t = t.clone();
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = i % 2 ? -3e38f : 3e38f;
+  }
+  io::save_safetensors(last, st.tensors, st.metadata);
+  // The checkpoint and what goes with it; config.json (--epochs) and the lock's pid may change.
+  const auto checkpoint = [&] {
+    auto files = test::snapshot(run);
+    files.erase("config.json");
+    files.erase(".fdl-lock");
+    return files;
+  };
+  const auto before = checkpoint();
+
+  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume -o " + run.string(), log) == 1);
+  const std::string text = test::slurp(log);
+  CHECK_MESSAGE(text.find("fdl: error: the training loss became ") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("nan at epoch 2, step 1; stopping. The checkpoint of epoch 1 in " + run.string() +
+                          " is untouched") != std::string::npos,
+                text);
+  CHECK(checkpoint() == before);
+}
