@@ -31,6 +31,13 @@ inline void add_overwrite_option(CLI::App& cmd, bool& overwrite) {
                "contains an input is refused even so");
 }
 
+// --allow-outside-paths: the one flag that lets a dataset use files outside its directory
+// (engine/data/dataset_files.h); `check`, `train` and `study` take it.
+inline void add_allow_outside_paths_option(CLI::App& cmd, bool& allow) {
+  cmd.add_flag("--allow-outside-paths", allow, "Accept dataset files that resolve outside the dataset directory "
+               "(../ or absolute paths in dataset.json, symlinks to elsewhere); they are refused by default");
+}
+
 // The check of a numeric option: each value must be a number of type T (a whole number for an
 // integer T, never NaN or Inf) in [lo, hi], or in (lo, hi] with `lo_open`. It runs while the
 // command line is parsed, so a bad value stops the command before it reads or writes anything;

@@ -50,6 +50,7 @@ const bool registered = fdl::app::add_command(
           ->check(fdl::app::in_range(1, 1024));
       cmd.add_flag("--print-commands", a->print_commands, "Print one `fdl train` command per run and exit");
       cmd.add_flag("--report-only", a->report_only, "Write the report from the finished runs; train nothing");
+      fdl::app::add_allow_outside_paths_option(cmd, o.allow_outside_paths);
       fdl::app::add_overwrite_option(cmd, o.overwrite);
       cmd.callback([a] {
         const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();

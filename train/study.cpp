@@ -85,7 +85,7 @@ StudyPlan plan_study(const StudyOptions& o) {
   for (double p : o.percents) FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
   const fs::path root = fs::absolute(o.study_dir);
   const std::string dataset = fs::absolute(o.dataset_dir).string();
-  const Dataset ds = open_dataset(dataset);
+  const Dataset ds = open_dataset(dataset, {.allow_outside_paths = o.allow_outside_paths});
   StudyPlan plan;
   for (double p : o.percents)
     for (int fold : o.folds) {
@@ -117,6 +117,7 @@ StudyPlan plan_study(const StudyOptions& o) {
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
         if (o.overwrite) r.args.push_back("--overwrite");
+        if (o.allow_outside_paths) r.args.push_back("--allow-outside-paths");
         plan.runs.push_back(r);
       }
     }
@@ -336,7 +337,7 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
     shown.push_back(m);
   }
   if (models.empty()) return shown;
-  const Dataset ds = open_dataset(models.front().config.dataset);
+  const Dataset ds = open_dataset(models.front().config.dataset, {.allow_outside_paths = o.allow_outside_paths});
   std::vector<MontageCase> rows;
   const auto& test = models.front().config.test_cases;
   for (size_t t = 0; t < test.size() && t < size_t(cases); ++t) {

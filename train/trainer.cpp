@@ -258,7 +258,7 @@ TrainResult train(const TrainOptions& o) {
             ": missing, so there is no checkpoint to resume; nothing was changed");
 
   // The dataset, its split and the configuration, before anything is written.
-  const Dataset ds = open_dataset(o.dataset_dir);
+  const Dataset ds = open_dataset(o.dataset_dir, {.allow_outside_paths = o.allow_outside_paths});
   check_or_refuse(ds, o);
   const auto [split, record] = resolve_split(ds, o);
   FDL_CHECK(!split.val.empty() && !split.train.empty(), o.dataset_dir, ": fold ", record.fold, " of ",

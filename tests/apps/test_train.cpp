@@ -367,3 +367,30 @@ TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the che
                 text);
   CHECK(checkpoint() == before);
 }
+
+TEST_CASE("fdl train: a dataset that is not a set is refused before anything is written (rule 6)") {
+  const fs::path d = workdir("not_a_set");
+  const fs::path log = d / "log.txt", ds = d / "data", outside = d / "outside";
+  fs::copy(phantoms(), ds, fs::copy_options::recursive);
+  fs::copy(phantoms(), outside, fs::copy_options::recursive);
+  const fs::path img = ds / "imagesTr" / "case_003.nii.gz";
+  SUBCASE("the same image under two names") {
+    fs::remove(img);
+    fs::create_hard_link(ds / "imagesTr" / "case_001.nii.gz", img);
+    CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string(), log) == 1);
+    CHECK_MESSAGE(test::slurp(log).find(img.string() + " is the same file as " +
+                                        (ds / "imagesTr" / "case_001.nii.gz").string()) != std::string::npos,
+                  test::slurp(log));
+    CHECK_FALSE(fs::exists(d / "run"));
+  }
+  SUBCASE("an image outside the dataset, accepted with --allow-outside-paths") {
+    fs::remove(img);
+    fs::create_symlink(outside / "imagesTr" / "case_003.nii.gz", img);
+    const std::string args = ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string();
+    CHECK(fdl_train(args, log) == 1);
+    CHECK_MESSAGE(test::slurp(log).find("outside the dataset directory " + ds.string()) != std::string::npos,
+                  test::slurp(log));
+    CHECK_FALSE(fs::exists(d / "run"));
+    CHECK_MESSAGE(fdl_train(args + " --allow-outside-paths", log) == 0, test::slurp(log));
+  }
+}
