@@ -206,7 +206,7 @@ void add_bench_conv3d(CLI::App& bench) {
   static int repeat = 5;
   static bool no_torch = false, fast_nondeterministic = false;
   static std::string device = "cpu", conv;
-  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(CLI::PositiveNumber);
+  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(in_range(1, 1000));
   c->add_flag("--no-torch", no_torch, "time fdl only (PyTorch runs when it can be imported)");
   c->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   c->add_option("--conv", conv, "GPU versions, comma-separated: direct, tiled, tf32, cudnn, cudnn-tf32, "

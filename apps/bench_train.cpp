@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "apps/bench.h"
 #include "apps/bench_peer.h"
 #include "kernels/common/error.h"
+#include "engine/memory_limit.h"
 #include "engine/ops/conv3d.h"
 #include "train/device_option.h"
 #include "train/step_bench.h"
@@ -124,6 +126,19 @@ std::vector<ConvAlgo> parse_convs(const std::string& list) {
   FDL_CHECK(!out.empty(), "bench train: --conv names no version");
   return out;
 }
+
+// The network halves the grid twice, and one batch of it must fit the memory ceiling: checked
+// before anything is timed (the ranges are the options' own).
+void check_batch(const std::array<int64_t, 3>& s, int batch) {
+  const std::string shape = detail::concat("--shape ", s[0], " ", s[1], " ", s[2]);
+  for (int64_t n : s)
+    FDL_CHECK(n % 4 == 0, "bench train: ", shape, ": each size must be a multiple of 4 (the network halves the grid twice)");
+  std::optional<uint64_t> bytes = uint64_t(batch) * sizeof(float);
+  for (int64_t n : s)
+    if (bytes) bytes = checked_mul(*bytes, uint64_t(n));
+  check_memory(bytes, detail::concat("bench train: ", shape, " with --batch ", batch, ": one batch"));
+}
+
 }  // namespace
 
 void add_bench_train(CLI::App& bench) {
@@ -134,9 +149,9 @@ void add_bench_train(CLI::App& bench) {
   static bool no_torch = false, fast_nondeterministic = false;
   static std::string device = "cpu", conv;
   c->add_option("--model", models, "networks to time (default: all three)");
-  c->add_option("--shape", shape, "volume size X Y Z (each divisible by 4)");
-  c->add_option("--batch", batch, "volumes per step")->check(CLI::PositiveNumber);
-  c->add_option("--repeat", repeat, "timed steps (the median is shown)")->check(CLI::PositiveNumber);
+  c->add_option("--shape", shape, "volume size X Y Z (each divisible by 4)")->check(in_range<int64_t>(4, 65536));
+  c->add_option("--batch", batch, "volumes per step")->check(in_range(1, 4096));
+  c->add_option("--repeat", repeat, "timed steps (the median is shown)")->check(in_range(1, 1000));
   c->add_flag("--no-torch", no_torch, "time fdl only (PyTorch runs when it can be imported)");
   c->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   c->add_option("--conv", conv, "GPU conv kernels, comma-separated: direct, tiled, tf32 (default tiled); a "
@@ -144,6 +159,7 @@ void add_bench_train(CLI::App& bench) {
   c->add_flag("--fast-nondeterministic", fast_nondeterministic,
               "GPU weight gradients reduced by atomics (not bit-reproducible)");
   c->callback([] {
+    check_batch(shape, batch);
     if (device == "cpu") {
       FDL_CHECK(conv.empty() && !fast_nondeterministic,
                 "bench train: --conv and --fast-nondeterministic choose GPU kernels; add --device cuda");

@@ -9,16 +9,9 @@
 #include "apps/command.h"
 #include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(fdl::io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw fdl::Error(path + ": not valid JSON: " + e.what());
-  }
-}
 
 std::string cell(const nlohmann::json& s) {
   auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
@@ -34,8 +27,8 @@ void compare(const std::vector<std::string>& runs, const std::string& metric) {
   for (const std::string& r : runs) {
     const std::string m = r + "/test_metrics.json";
     FDL_CHECK(std::filesystem::exists(m), r, ": no test_metrics.json (has the run finished?)");
-    names.push_back(read_json(r + "/config.json").value("model", r));
-    metrics.push_back(read_json(m));
+    names.push_back(fdl::io::read_json(r + "/config.json").value("model", r));
+    metrics.push_back(fdl::io::read_json(m));
   }
   std::printf("%s on the held-out test cases: mean [95%% CI]\n%-16s", metric.c_str(), "class");
   for (const auto& n : names) std::printf(" %-26s", n.c_str());

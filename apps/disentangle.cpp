@@ -115,6 +115,7 @@ const bool registered = fdl::app::add_command(
       cmd.add_option("-o,--out", o->out_dir, "Output directory")->required();
       cmd.add_option("--beta", o->beta, "Block fraction per axis: BX BY BZ")
           ->expected(3)
+          ->check(fdl::app::in_range(0.0, 1.0, true))
           ->capture_default_str();
       cmd.add_option("--kspace-centre", o->centre,
                      "shifted (the paper: true low frequencies) or unshifted (the release)")

@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "apps/command.h"
+#include "engine/data/dataset.h"
 #include "engine/io/nifti.h"
 #include "engine/io/output_dir.h"
 #include "engine/metrics/report.h"
@@ -83,12 +84,17 @@ void check_same_grid(const Volume& p, const Volume& l, const fs::path& pp, const
 void run(const Options& o) {
   int classes = 0;  // 0: infer
   std::vector<std::string> names;
-  if (o.classes.size() == 1 && o.classes[0].size() <= 6 &&
+  if (o.classes.size() == 1 && !o.classes[0].empty() &&
       std::all_of(o.classes[0].begin(), o.classes[0].end(), ::isdigit)) {
+    // Masks hold uint8 class indices, so a count beyond kMaxClasses names classes no mask has.
+    FDL_CHECK(o.classes[0].size() <= 3 && std::stoi(o.classes[0]) <= kMaxClasses, "--classes ", o.classes[0],
+              ": at most ", kMaxClasses, " classes (masks hold uint8 class indices)");
     classes = std::stoi(o.classes[0]);
   } else if (!o.classes.empty()) {
     names = o.classes;
     classes = int(names.size());
+    FDL_CHECK(classes <= kMaxClasses, "--classes: ", classes, " names, but masks hold at most ", kMaxClasses,
+              " classes (uint8 class indices)");
   }
   FDL_CHECK(o.classes.empty() || classes >= 2, "--classes: needs at least 2 classes (background and one more)");
 

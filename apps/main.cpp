@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   fdl::app::add_commands(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ValidationError& e) {  // a value outside its range (in_range, command.h)
+    std::fprintf(stderr, "fdl: error: %s\n", e.what());
+    return 1;
+  } catch (const CLI::ConversionError& e) {
+    std::fprintf(stderr, "fdl: error: %s\n", e.what());
+    return 1;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const fdl::Error& e) {

@@ -36,12 +36,16 @@ const bool registered = fdl::app::add_command(
     [](CLI::App& cmd) {
       auto o = std::make_shared<Options>();
       cmd.add_option("-o,--out", o->out, "Dataset directory to write")->required();
-      cmd.add_option("--cases", o->cases, "Number of cases")->check(CLI::Range(1, 1000))->capture_default_str();
+      cmd.add_option("--cases", o->cases, "Number of cases")
+          ->check(fdl::app::in_range(1, 1000))
+          ->capture_default_str();
       cmd.add_option("--shape", o->shape, "Grid size X Y Z (the field of view stays 64x64x48 mm)")
           ->expected(3)
-          ->check(CLI::Range(int64_t(4), int64_t(1024)))
+          ->check(fdl::app::in_range<int64_t>(4, 1024))
           ->capture_default_str();
-      cmd.add_option("--seed", o->seed, "Random seed")->capture_default_str();
+      cmd.add_option("--seed", o->seed, "Random seed")
+          ->check(fdl::app::in_range<uint64_t>(0, UINT64_MAX))
+          ->capture_default_str();
       fdl::app::add_overwrite_option(cmd, o->overwrite);
       cmd.callback([o] { run(*o); });
     });

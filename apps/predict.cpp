@@ -26,7 +26,7 @@ const bool registered = fdl::app::add_command(
       cmd.add_flag("--probabilities", p.probabilities,
                    "Also write <name>_prob.nii.gz: float32 (X, Y, Z, K) sigmoid maps on the model's grid");
       cmd.add_option("--device", p.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-      cmd.add_option("--threads", a->threads, "CPU threads (default: OpenMP's)");
+      cmd.add_option("--threads", a->threads, "CPU threads (default: OpenMP's)")->check(fdl::app::in_range(1, 1024));
       fdl::app::add_overwrite_option(cmd, p.overwrite);
       cmd.callback([a] {
         if (a->threads > 0) omp_set_num_threads(a->threads);

@@ -31,9 +31,11 @@ const bool registered = fdl::app::add_command(
           ->capture_default_str();
       cmd.add_option("--train-percent", o.percents, "Training-set sizes in percent of a fold's training cases")
           ->delimiter(',')
+          ->check(fdl::app::in_range(0.0, 100.0, true))
           ->capture_default_str();
       cmd.add_option("--fold", o.folds, "Validation folds (of --folds) to run, e.g. 1,2,3,4,5")
           ->delimiter(',')
+          ->check(fdl::app::in_range(1, 1000))
           ->capture_default_str();
       cmd.add_option("--kspace-centre", o.kspace_centre, "shifted (the paper), unshifted (the released code) "
                      "or both (each FD model also runs as <model>-unshifted)")
@@ -52,10 +54,14 @@ const bool registered = fdl::app::add_command(
       // Every other `fdl train` setting, passed on to every run.
       fdl::train::bind_settings(cmd, o.run, fdl::train::kStudyOwnedSettings);
       cmd.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-      cmd.add_option("--jobs", o.jobs, "Runs in parallel processes")->check(CLI::PositiveNumber)->capture_default_str();
-      cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)");
+      cmd.add_option("--jobs", o.jobs, "Runs in parallel processes")
+          ->check(fdl::app::in_range(1, 256))
+          ->capture_default_str();
+      cmd.add_option("--threads", o.threads, "CPU threads per run (default: cores / --jobs)")
+          ->check(fdl::app::in_range(1, 1024));
       cmd.add_flag("--print-commands", a->print_commands, "Print one `fdl train` command per run and exit");
       cmd.add_flag("--report-only", a->report_only, "Write the report from the finished runs; train nothing");
+      fdl::app::add_allow_outside_paths_option(cmd, o.allow_outside_paths);
       fdl::app::add_overwrite_option(cmd, o.overwrite);
       cmd.callback([a] {
         const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();

@@ -99,6 +99,9 @@ def main():
               "numTraining": 1, "file_ending": ".nii.gz"}
     write("dataset_json", "msd.json", json.dumps(msd, indent=1))
     write("dataset_json", "nnunet.json", json.dumps(nnunet, indent=1))
+    # MSD's test list, as paths and as {"image": path}; naming a training case is an error.
+    msd_test = dict(msd, test=["./imagesTs/b.nii.gz", {"image": "./imagesTs/c.nii.gz"}])
+    write("dataset_json", "msd_test_list.json", json.dumps(msd_test, indent=1))
 
     config = {"model": "fd-early", "dataset": "/data/x", "shape": [32, 32, 16], "fit": "crop-pad",
               "norm": "percentile", "percentiles": [0.5, 99.5], "channels": 1, "classes": 2,
@@ -139,7 +142,8 @@ def main():
         "disentangle /data/x/imagesTr/a.nii.gz -o /out/d --beta 0.2 0.2 0.5",
         "bench conv3d --repeat 3 --no-torch --conv tiled,tf32",
         "bench train --model unet3d --shape 32 32 16 --batch 1",
-        "train --help"]]
+        "train --help",
+        "check /data/x --allow-outside-paths"]]
     for i, args in enumerate(cli):
         write("cli", f"{i:02d}_{args[0]}.txt", "\n".join(args))
 

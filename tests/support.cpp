@@ -3,9 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,9 +216,48 @@ int spawn_fdl(const std::string& args) {
 std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string rel = e.path().lexically_relative(dir).string();
+    std::error_code ec;  // a symlink loop or a dangling symlink is recorded by its target
+    if (e.is_symlink(ec)) out[rel] = "symlink to " + fs::read_symlink(e.path(), ec).string() + "\n";
+    if (e.is_regular_file(ec)) out[rel] += slurp(e.path());
+  }
   return out;
+}
+
+bool can_drop_read_override() {
+  if (::geteuid() != 0) return true;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct caps[2] = {};
+  if (::syscall(SYS_capget, &header, caps) != 0) return false;
+  return caps[CAP_SETPCAP / 32].effective & (1u << (CAP_SETPCAP % 32));
+}
+
+int run_fdl_without_read_override(const std::string& args, const std::filesystem::path& log) {
+#ifdef FDL_BINARY
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) ::_exit(126);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    // Out of the bounding set, root's exec'ed programs do not get them back.
+    if (::geteuid() == 0 && (::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0 ||
+                             ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0) != 0))
+      ::_exit(125);
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    const std::string cmd = "exec " + std::string(FDL_BINARY) + " " + args;
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+#else
+  FAIL("run_fdl_without_read_override: this test binary was built without FDL_BINARY (", args, ")");
+  return -1;
+#endif
 }
 
 FullDisk::FullDisk(const std::string& suite, const std::string& name)

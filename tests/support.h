@@ -59,9 +59,16 @@ int run_fdl(const std::string& args, const std::filesystem::path& log);
 // Starts the fdl binary with `args` (shell words) in the background, its output discarded,
 // OpenMP waiting passively; returns its pid, for the caller to kill and reap.
 int spawn_fdl(const std::string& args);
-// Every file under `dir`, by its path relative to `dir`, with its bytes: two snapshots are
-// equal when no file was added, removed or changed.
+// Every file under `dir`, by its path relative to `dir`, with its bytes (a symlink with its
+// target, and the bytes it leads to): two snapshots are equal when no file was added, removed
+// or changed.
 std::map<std::string, std::string> snapshot(const std::filesystem::path& dir);
+// run_fdl in a process without root's right to read any file (CAP_DAC_OVERRIDE and
+// CAP_DAC_READ_SEARCH, dropped from its bounding set before exec), so that a chmod 000 file is
+// unreadable to it even when the tests run as root; can_drop_read_override says whether this
+// process can do that (any user but root can: chmod 000 binds it anyway).
+bool can_drop_read_override();
+int run_fdl_without_read_override(const std::string& args, const std::filesystem::path& log);
 
 // A directory where a write fails as on a full disk. As root it is a 16 MiB tmpfs, and a
 // Limit takes all but `bytes` of its free space, so writes fail with ENOSPC. Without the

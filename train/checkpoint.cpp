@@ -8,6 +8,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/json_int.h"
 #include "engine/io/safetensors.h"
 #include "engine/memory_limit.h"
@@ -22,15 +23,6 @@ namespace {
 constexpr const char* kWeightFiles[] = {"last.safetensors", "model.safetensors",
                                         "optimizer.safetensors"};
 constexpr const char* kNext = ".next";
-
-json read_json(const std::string& path) {
-  const std::string text = io::read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-}
 
 template <class T>
 T field(const json& j, const char* key, const std::string& path) {
@@ -103,7 +95,7 @@ void write_config(const std::string& path, const RunConfig& c) {
 }
 
 RunConfig read_config(const std::string& path) {
-  const json j = read_json(path);
+  const json j = io::read_json(path);
   RunConfig c;
   c.run = settings_from_json(j, path);
   c.dataset = field<std::string>(j, "dataset", path);
@@ -147,7 +139,7 @@ void write_splits(const std::string& path, const SplitRecord& s) {
 }
 
 SplitRecord read_splits(const std::string& path) {
-  const json j = read_json(path);
+  const json j = io::read_json(path);
   SplitRecord s;
   s.seed = field<uint64_t>(j, "seed", path);
   s.fold = field<int>(j, "fold", path);
@@ -229,7 +221,7 @@ void save_checkpoint(const std::string& run_dir, const Module& model, const Adam
 RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   const std::string state_path = run_file(run_dir, "state.json");
   FDL_CHECK(fs::exists(state_path), run_dir, ": no checkpoint to resume (state.json is missing)");
-  const json j = read_json(state_path);
+  const json j = io::read_json(state_path);
   RunState st;
   st.epoch = field<int64_t>(j, "epoch", state_path);
   st.best_epoch = field<int64_t>(j, "best_epoch", state_path);

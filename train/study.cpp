@@ -15,6 +15,7 @@
 #include "engine/data/split.h"
 #include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/output_dir.h"
 #include "train/checkpoint.h"
 
@@ -134,7 +135,7 @@ StudyPlan plan_study(const StudyOptions& o) {
   for (double p : o.percents) FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
   const fs::path root = fs::absolute(o.study_dir);
   const std::string dataset = fs::absolute(o.dataset_dir).string();
-  const Dataset ds = open_dataset(dataset);
+  const Dataset ds = open_dataset(dataset, {.allow_outside_paths = o.allow_outside_paths});
   StudyPlan plan;
   for (double p : o.percents)
     for (int fold : o.folds) {
@@ -172,6 +173,7 @@ StudyPlan plan_study(const StudyOptions& o) {
         if (o.threads > 0) r.args.insert(r.args.end(), {"--threads", std::to_string(o.threads)});
         if (r.resume) r.args.push_back("--resume");
         if (o.overwrite) r.args.push_back("--overwrite");
+        if (o.allow_outside_paths) r.args.push_back("--allow-outside-paths");
         plan.runs.push_back(r);
       }
     }

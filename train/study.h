@@ -42,6 +42,7 @@ struct StudyOptions {
   int jobs = 1;     // runs in parallel processes
   int threads = 0;  // per run; 0: max(1, cores / jobs)
   bool overwrite = false;  // --overwrite of the study directory, passed on to every run
+  bool allow_outside_paths = false;  // dataset files may resolve outside its directory; passed on too
 };
 
 // The settings keys the study sets per run rather than taking from the command line.

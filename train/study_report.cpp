@@ -12,6 +12,7 @@
 #include "engine/data/patch.h"
 #include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/png.h"
 #include "train/checkpoint.h"
 #include "train/montage.h"
@@ -24,14 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(io::read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-}
 
 std::string fmt(const char* f, double v) {
   if (!std::isfinite(v)) return "nan";
@@ -64,8 +57,8 @@ const char* const kMetrics[] = {"dice", "hd95_mm"};  // as test_metrics.json nam
 
 // Adds one run's test metrics to `to`; the first run read fixes the classes.
 void read_run(const std::string& run_dir, std::vector<ReportClass>& classes, RunMetrics& to) {
-  to.train_cases += double(read_json(run_dir + "/config.json").at("split").at("train").size());
-  const json j = read_json(run_dir + "/test_metrics.json");
+  to.train_cases += double(io::read_json(run_dir + "/config.json").at("split").at("train").size());
+  const json j = io::read_json(run_dir + "/test_metrics.json");
   if (classes.empty())
     for (const auto& c : j.at("classes")) classes.push_back({c.at("class").get<int>(), c.at("name").get<std::string>()});
   FDL_CHECK(j.at("classes").size() == classes.size(), run_dir, ": its classes differ from the other runs'");
@@ -185,7 +178,7 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
     shown.push_back(m);
   }
   if (models.empty()) return shown;
-  const Dataset ds = open_dataset(models.front().config.dataset);
+  const Dataset ds = open_dataset(models.front().config.dataset, {.allow_outside_paths = o.allow_outside_paths});
   std::vector<MontageCase> rows;
   const auto& test = models.front().config.test_cases;
   for (size_t t = 0; t < test.size() && t < size_t(cases); ++t) {

@@ -256,7 +256,7 @@ RunPlan plan_run(const TrainOptions& o) {
   FDL_CHECK(!p.resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
             ": missing, so there is no checkpoint to resume; nothing was changed");
 
-  p.ds = open_dataset(o.dataset_dir);
+  p.ds = open_dataset(o.dataset_dir, {.allow_outside_paths = o.allow_outside_paths});
   check_or_refuse(p.ds, o);
   std::tie(p.split, p.record) = resolve_split(p.ds, o);
   FDL_CHECK(!p.split.val.empty() && !p.split.train.empty(), o.dataset_dir, ": fold ", p.record.fold, " of ",

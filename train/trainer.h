@@ -25,6 +25,7 @@ struct TrainOptions {
   std::string device = "cpu";  // cpu | cuda: the model, its batches and Adam live there
   std::string splits_file;  // a splits.json to reuse instead of drawing the split
   bool skip_check = false;  // train even when the dataset check reports errors
+  bool allow_outside_paths = false;  // dataset files may resolve outside its directory (dataset.h)
   bool resume = false;
   bool overwrite = false;  // run_dir may hold files fdl did not write (engine/io/output_dir.h)
   int profile_steps = 0;  // > 0: time this many training steps, print, write nothing
@@ -38,8 +39,9 @@ struct TrainResult {
 };
 
 // Runs (or resumes) training. fdl::Error, before anything is written to run_dir, for bad
-// options (--device cuda without a GPU or in a build without CUDA), an unreadable dataset, a
-// dataset check with errors (the report goes to stderr) unless skip_check, a splits file
+// options (--device cuda without a GPU or in a build without CUDA), an unreadable dataset or
+// one that is not a set or reaches outside its directory (open_dataset, whatever skip_check),
+// a dataset check with errors (the report goes to stderr) unless skip_check, a splits file
 // naming cases the dataset lacks, a run directory that already holds a checkpoint without
 // `resume`, or one that output_dir.h refuses (another writer holds it, it holds files fdl did
 // not write, it overlaps the dataset or the splits file); with `resume`, for a run directory

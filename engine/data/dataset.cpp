@@ -7,7 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/data/dataset_files.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/json_int.h"
 
 namespace fdl {
@@ -25,34 +27,20 @@ std::string nifti_stem(const std::string& name) {
   return "";
 }
 
-// The NIfTI files of a directory (hidden ones, such as the "._x" debris that macOS leaves
-// in MSD archives, skipped), by name.
+// The NIfTI-named entries of a directory, by name, whatever they are: a dangling symlink or a
+// directory named x.nii.gz is listed for DatasetFiles::admit to report, never left out. Hidden
+// names, such as the "._x" debris that macOS leaves in MSD archives, are skipped.
 std::vector<fs::path> nifti_files(const fs::path& dir) {
   std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name[0] != '.' && !nifti_stem(name).empty() && fs::is_regular_file(e.path())) out.push_back(e.path());
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name[0] != '.' && !nifti_stem(name).empty()) out.push_back(it->path());
   }
+  FDL_CHECK(!ec, dir.string(), ": cannot be listed: ", io::errno_text(ec.value()));
   std::sort(out.begin(), out.end());
   return out;
 }
-
-// Files a dataset needs but lacks, reported together so that one run lists every gap.
-struct Missing {
-  std::vector<std::string> items;
-  void need(const fs::path& p, const std::string& what) {
-    if (!fs::is_regular_file(p)) items.push_back(what + " " + p.string() + " does not exist");
-  }
-  void raise() const {
-    if (items.empty()) return;
-    std::string msg = items[0];
-    if (items.size() > 1)
-      msg += detail::concat(" (and ", items.size() - 1, items.size() == 2 ? " more missing file:" : " more missing files:");
-    for (size_t i = 1; i < items.size(); ++i) msg += (i > 1 ? "; " : " ") + items[i];
-    if (items.size() > 1) msg += ")";
-    throw Error(msg);
-  }
-};
 
 // {"0": name, "1": ...} or {name: 0, ...} as names ordered by index; the indices must be
 // exactly 0..n-1.
@@ -115,16 +103,58 @@ void set_classes(Dataset& d, std::vector<std::string> names, const std::string& 
 }
 
 // A path from dataset.json ("./imagesTr/x.nii.gz") made absolute against the dataset root.
-std::string resolve(const fs::path& root, const json& entry, const char* key, const std::string& file, size_t index,
-                    Missing& missing) {
+std::string entry_path(const fs::path& root, const json& entry, const char* key, const std::string& file,
+                       size_t index) {
   FDL_CHECK(entry.is_object() && entry.contains(key) && entry[key].is_string(), file, ": training[", index,
             "] has no '", key, "' path");
-  const fs::path p = (root / entry[key].get<std::string>()).lexically_normal();
-  missing.need(p, file + ": training[" + std::to_string(index) + "] " + key);
-  return p.string();
+  return (root / entry[key].get<std::string>()).lexically_normal().string();
 }
 
-void open_msd(Dataset& d, const json& j, const std::string& file) {
+// Records case `id` at `where`; false, with a problem, when it is there already: splits.json
+// names cases by id, so ids must be unique.
+bool once(std::map<std::string, std::string>& ids, const std::string& id, const std::string& where,
+          const std::string& prefix, DatasetFiles& files) {
+  const auto [at, fresh] = ids.emplace(id, where);
+  if (!fresh)
+    files.problem(prefix + "case '" + id + "' appears twice, as " + at->second + " and " + where +
+                  " (case ids must be unique)");
+  return fresh;
+}
+
+// A test file whose case is trained on, by its id or as the same file: it would leak into the
+// test set.
+void not_trained_on(const std::string& path, const std::string& id, const std::string& what,
+                    const std::map<std::string, std::string>& train_ids, DatasetFiles& files) {
+  const std::string leak = ": a test case must not be trained on";
+  const auto it = train_ids.find(id);
+  if (it != train_ids.end()) {
+    files.problem(what + " " + path + " is training case '" + id + "' (" + it->second + ") too" + leak);
+    return;
+  }
+  const std::optional<FileIdentity> fid = file_identity(path);
+  if (const std::string* twin = fid ? files.admitted(*fid) : nullptr)
+    files.problem(what + " " + path + " is the same file as " + *twin + leak);
+}
+
+// The test files in imagesTs/ and labelsTs/ (of any layout), which fdl does not read. With
+// `channels`, imagesTs/ names are nnU-Net's <case>_0000<ending>.
+void check_test_dirs(const fs::path& root, bool channels, const std::map<std::string, std::string>& train_ids,
+                     DatasetFiles& files) {
+  for (const std::string sub : {"imagesTs", "labelsTs"}) {
+    std::error_code ec;
+    if (!fs::is_directory(root / sub, ec)) continue;
+    for (const fs::path& f : nifti_files(root / sub)) {
+      std::string id = nifti_stem(f.filename().string());
+      const auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+      if (channels && sub == "imagesTs" && id.size() > 5 && id[id.size() - 5] == '_' &&
+          std::all_of(id.end() - 4, id.end(), digit))
+        id.resize(id.size() - 5);
+      not_trained_on(f.string(), id, "test file", train_ids, files);
+    }
+  }
+}
+
+void open_msd(Dataset& d, const json& j, const std::string& file, DatasetFiles& files) {
   const fs::path root = d.root;
   if (j.contains("modality")) d.channels = int(index_map(j["modality"], file, "modality").size());
   FDL_CHECK(j.contains("labels"), file, ": no 'labels' map");
@@ -132,16 +162,33 @@ void open_msd(Dataset& d, const json& j, const std::string& file) {
   const json& training = j["training"];
   FDL_CHECK(training.is_array(), file, ": 'training' must be a list of {image, label}");
   FDL_CHECK(!training.empty(), file, ": the training list is empty");
-  Missing missing;
+  std::map<std::string, std::string> ids;
   for (size_t i = 0; i < training.size(); ++i) {
+    const std::string entry = file + ": training[" + std::to_string(i) + "]";
     Case c;
-    c.image = resolve(root, training[i], "image", file, i, missing);
-    c.label = resolve(root, training[i], "label", file, i, missing);
+    c.image = entry_path(root, training[i], "image", file, i);
+    c.label = entry_path(root, training[i], "label", file, i);
     c.id = nifti_stem(fs::path(c.image).filename().string());
-    FDL_CHECK(!c.id.empty(), file, ": training[", i, "] image ", c.image, " is not a .nii or .nii.gz file");
+    FDL_CHECK(!c.id.empty(), entry, " image ", c.image, " is not a .nii or .nii.gz file");
+    files.admit(c.image, entry + " image");
+    files.admit(c.label, entry + " label");
+    once(ids, c.id, "training[" + std::to_string(i) + "]", file + ": ", files);
     d.cases.push_back(std::move(c));
   }
-  missing.raise();
+  // MSD's `test` list: image paths, or {"image": path} as some converters write.
+  if (j.contains("test")) {
+    const json& test = j["test"];
+    FDL_CHECK(test.is_array(), file, ": 'test' must be a list of image paths");
+    for (size_t i = 0; i < test.size(); ++i) {
+      const json& t = test[i].is_object() && test[i].contains("image") ? test[i]["image"] : test[i];
+      FDL_CHECK(t.is_string(), file, ": test[", i, "] is not an image path");
+      const fs::path p = (root / t.get<std::string>()).lexically_normal();
+      not_trained_on(p.string(), nifti_stem(p.filename().string()), file + ": test[" + std::to_string(i) + "]",
+                     ids, files);
+    }
+  }
+  check_test_dirs(root, false, ids, files);
+  files.raise();
 }
 
 }  // namespace
@@ -154,7 +201,7 @@ std::string nnunet_channel_stem(const std::string& id, int channel) {
 
 namespace {
 
-void open_nnunet(Dataset& d, const json& j, const std::string& file) {
+void open_nnunet(Dataset& d, const json& j, const std::string& file, DatasetFiles& files) {
   const fs::path root = d.root;
   FDL_CHECK(j.contains("channel_names"), file, ": no 'channel_names' map");
   d.channels = int(index_map(j["channel_names"], file, "channel_names").size());
@@ -164,10 +211,11 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
   const std::string ending = j["file_ending"].get<std::string>();
   FDL_CHECK(ending == ".nii.gz" || ending == ".nii", file, ": file_ending '", ending,
             "' is not supported (fdl reads .nii and .nii.gz)");
-  FDL_CHECK(fs::is_directory(root / "imagesTr"), (root / "imagesTr").string(), ": no such directory");
+  std::error_code ec;
+  FDL_CHECK(fs::is_directory(root / "imagesTr", ec), (root / "imagesTr").string(), ": no such directory");
 
   const std::string first = "_0000" + ending;
-  Missing missing;
+  std::map<std::string, std::string> ids;  // unique by construction: one file name each
   for (const fs::path& f : nifti_files(root / "imagesTr")) {
     const std::string name = f.filename().string();
     if (name.size() <= first.size() || name.compare(name.size() - first.size(), first.size(), first) != 0) continue;
@@ -175,17 +223,19 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
     c.id = name.substr(0, name.size() - first.size());
     for (int ch = 0; ch < d.channels; ++ch) {
       const fs::path p = root / "imagesTr" / (nnunet_channel_stem(c.id, ch) + ending);
-      missing.need(p, "case " + c.id + " channel " + std::to_string(ch) + ":");
+      files.admit(p.string(), "case " + c.id + " channel " + std::to_string(ch) + ":");
       c.channel_files.push_back(p.string());
     }
     c.image = c.channel_files[0];
     const fs::path label = root / "labelsTr" / (c.id + ending);
-    missing.need(label, "case " + c.id + " label:");
+    files.admit(label.string(), "case " + c.id + " label:");
     c.label = label.string();
+    ids.emplace(c.id, f.string());
     d.cases.push_back(std::move(c));
   }
   FDL_CHECK(!d.cases.empty(), (root / "imagesTr").string(), ": no files named <case>", first);
-  missing.raise();
+  check_test_dirs(root, true, ids, files);
+  files.raise();
   if (j.contains("numTraining")) {
     const json& n_json = j["numTraining"];
     FDL_CHECK(n_json.is_number_integer() && io::json_integers_fit<int>(n_json), file,
@@ -196,27 +246,32 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file) {
   }
 }
 
-void open_plain(Dataset& d) {
+void open_plain(Dataset& d, DatasetFiles& files) {
   const fs::path root = d.root, images = root / "imagesTr", labels = root / "labelsTr";
-  std::map<std::string, fs::path> label_of;
-  for (const fs::path& f : nifti_files(labels)) label_of[nifti_stem(f.filename().string())] = f;
-  Missing missing;
+  // A case is a file stem: x.nii and x.nii.gz side by side would be one case twice.
+  std::map<std::string, std::string> label_of, ids;
+  for (const fs::path& f : nifti_files(labels)) {
+    const std::string id = nifti_stem(f.filename().string());
+    const auto [at, fresh] = label_of.emplace(id, f.string());
+    if (!fresh) files.problem("case '" + id + "' has two labels, " + at->second + " and " + f.string());
+  }
   for (const fs::path& f : nifti_files(images)) {
     Case c;
     c.id = nifti_stem(f.filename().string());
     c.image = f.string();
     const auto it = label_of.find(c.id);
-    if (it == label_of.end())
-      missing.need(labels / f.filename(), "case " + c.id + " label:");
-    else
-      c.label = it->second.string();
+    c.label = it == label_of.end() ? (labels / f.filename()).string() : it->second;
+    if (!once(ids, c.id, c.image, "", files)) continue;  // its label is the first one's
+    files.admit(c.image, "case " + c.id + " image:");
+    files.admit(c.label, "case " + c.id + " label:");
     d.cases.push_back(std::move(c));
   }
   FDL_CHECK(!d.cases.empty(), images.string(), ": holds no .nii or .nii.gz files");
-  missing.raise();
+  check_test_dirs(root, false, ids, files);
+  files.raise();
 
   // The channels from the first image that reads, the classes from the largest label value.
-  // Unreadable files are skipped here; the integrity check reports them.
+  // Files that do not read as NIfTI are skipped here; the integrity check reports them.
   for (const Case& c : d.cases) {
     try {
       const Volume v = read_nifti(c.image);
@@ -249,35 +304,33 @@ void open_plain(Dataset& d) {
 
 }  // namespace
 
-Dataset open_dataset(const std::string& dir) {
-  FDL_CHECK(fs::is_directory(dir), dir, ": no such dataset directory");
+Dataset open_dataset(const std::string& dir, const DatasetOptions& options) {
+  std::error_code ec;
+  FDL_CHECK(fs::is_directory(dir, ec), dir, ": no such dataset directory");
   const fs::path root = fs::absolute(dir).lexically_normal();
   const std::string file = (root / "dataset.json").string();
   Dataset d;
   d.root = root.string();
-  if (!fs::exists(file)) {
-    FDL_CHECK(fs::is_directory(root / "imagesTr") && fs::is_directory(root / "labelsTr"), file,
+  DatasetFiles files(d.root, options.allow_outside_paths);
+  // symlink_status: a dangling dataset.json is an error when read, not a missing one.
+  if (!fs::exists(fs::symlink_status(file, ec))) {
+    FDL_CHECK(fs::is_directory(root / "imagesTr", ec) && fs::is_directory(root / "labelsTr", ec), file,
               ": missing, and there are no imagesTr/ and labelsTr/ directories (fdl reads the MSD and nnU-Net v2 "
               "layouts with a dataset.json, or imagesTr/ and labelsTr/ of matching names)");
     d.layout = "plain";
-    open_plain(d);
+    open_plain(d, files);
     return d;
   }
-  json j;
-  try {
-    j = json::parse(io::read_file(file));
-  } catch (const json::exception& e) {
-    throw Error(file + ": not valid JSON: " + e.what());
-  }
+  const json j = io::read_json(file);
   FDL_CHECK(j.is_object(), file, ": expected a JSON object");
   if (j.contains("channel_names")) {
     d.layout = "nnunet";
-    open_nnunet(d, j, file);
+    open_nnunet(d, j, file, files);
   } else {
     FDL_CHECK(j.contains("training"), file,
               ": neither an MSD dataset.json (no 'training' list) nor an nnU-Net v2 one (no 'channel_names')");
     d.layout = "msd";
-    open_msd(d, j, file);
+    open_msd(d, j, file, files);
   }
   return d;
 }

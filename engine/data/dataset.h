@@ -34,12 +34,21 @@ struct Dataset {
   std::vector<std::string> class_names;
 };
 
+struct DatasetOptions {
+  // Accept files that resolve outside the dataset directory (`..` or absolute paths in
+  // dataset.json, symlinks to elsewhere): `--allow-outside-paths`.
+  bool allow_outside_paths = false;
+};
+
 // Detects the layout (a dataset.json with `channel_names` is nnU-Net v2, one with `training`
 // is MSD; no json but imagesTr/ and labelsTr/ is plain) and lists the cases. Errors name the
-// file and the problem: a missing directory, bad JSON, missing fields, and every file that a
-// case needs but that does not exist (all of them, in one message). The plain layout reads
-// every label file to count the classes and says so on stderr.
-Dataset open_dataset(const std::string& dir);
+// file and the problem: a missing directory, bad JSON (nested beyond json_file.h's limit included),
+// missing fields; and, in one message, every problem of the files the cases need
+// (dataset_files.h: missing, a dangling symlink or a loop, unreadable, outside the dataset
+// directory, the same file twice), a case id twice, and a test case (MSD's `test` list, the
+// files in imagesTs/ and labelsTs/) that is also a training case, by id or as the same file.
+// The plain layout reads every label file to count the classes and says so on stderr.
+Dataset open_dataset(const std::string& dir, const DatasetOptions& options = {});
 
 // nnU-Net v2's file stem of a case's channel: "<id>_0001" for channel 1.
 std::string nnunet_channel_stem(const std::string& id, int channel);

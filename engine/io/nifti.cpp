@@ -1,15 +1,21 @@
 #include "engine/io/nifti.h"
 
+#include <fcntl.h>
 #include <nifti2_io.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/stderr_capture.h"
 #include "engine/memory_limit.h"
 
 namespace fdl {
@@ -266,6 +272,26 @@ std::vector<char> read_voxels(const nifti_image& nim, size_t n, const std::strin
   return buf;
 }
 
+// nifti_clib's complaints on stderr ("** ERROR: nifti_convert_n1hdr2nim: bad dim[0]") as one
+// clause ("bad dim[0]"); other text captured with them (another thread's) goes on to stderr.
+std::string nifti_complaint(const std::string& said) {
+  std::string reasons, other;
+  std::istringstream in(said);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("** ", 0) != 0 && line.rfind("++ ", 0) != 0) {
+      other += line + "\n";
+      continue;
+    }
+    line.erase(0, 3);
+    // Leading tags and function names: "ERROR: ", "NIFTI: ", "nifti_convert_n1hdr2nim: ".
+    for (size_t colon; (colon = line.find(": ")) != std::string::npos && line.find(' ') == colon + 1;)
+      line.erase(0, colon + 2);
+    if (!line.empty() && reasons.find(line) == std::string::npos) reasons += (reasons.empty() ? "" : "; ") + line;
+  }
+  if (!other.empty()) std::fputs(other.c_str(), stderr);
+  return reasons;
+}
+
 // nifti_clib 3.0 trusts the dim[0] of a NIfTI-2 header (it guesses the byte order from its low
 // 16 bits) and writes past its copy of the header on the stack when dim[0] is above 7, so that
 // header is refused here first. Anything else that is not NIfTI-2 is left to nifti_clib.
@@ -291,11 +317,23 @@ void check_nifti2_dim0(const std::string& path) {
 }  // namespace
 
 Volume read_nifti(const std::string& path) {
-  FDL_CHECK(fs::is_regular_file(path), path, ": no such file");
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    throw Error(path + (err == ENOENT || err == ENOTDIR ? ": no such file" : ": cannot be read: " + io::errno_text(err)));
+  }
+  FDL_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  FDL_CHECK(fd >= 0, path, ": cannot be read: ", io::errno_text(errno));
+  ::close(fd);
   nifti_set_debug_level(0);
   check_nifti2_dim0(path);
-  NimPtr nim(nifti_image_read(path.c_str(), 0));
-  FDL_CHECK(nim, path, ": not a readable NIfTI file (bad or missing header)", gzip_problem(path));
+  nifti_image* read = nullptr;
+  const std::string complaint =
+      nifti_complaint(io::capture_stderr([&] { read = nifti_image_read(path.c_str(), 0); }));
+  NimPtr nim(read);
+  FDL_CHECK(nim, path, ": not a readable NIfTI file (",
+            complaint.empty() ? "bad or missing header" : "nifti_clib: " + complaint, ")", gzip_problem(path));
   int64_t ndim = nim->dim[0];
   while (ndim > 3 && ndim < 8 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
   FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
@@ -421,7 +459,11 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
             ": NIfTI output must end in .nii or .nii.gz");
   nifti_set_iname_offset(nim.get(), 1);
   nifti_1_header hdr;
-  FDL_CHECK(nifti_convert_nim2n1hdr(nim.get(), &hdr) == 0, path, ": cannot make a NIfTI-1 header");
+  int converted = -1;
+  const std::string complaint =
+      nifti_complaint(io::capture_stderr([&] { converted = nifti_convert_nim2n1hdr(nim.get(), &hdr); }));
+  FDL_CHECK(converted == 0, path, ": cannot make a NIfTI-1 header",
+            complaint.empty() ? "" : " (nifti_clib: " + complaint + ")");
   std::string bytes(size_t(nim->iname_offset), '\0');  // the header, then an empty extension list
   std::memcpy(bytes.data(), &hdr, sizeof hdr);
   bytes.append(static_cast<const char*>(nim->data), size_t(nim->nvox) * size_t(nim->nbyper));

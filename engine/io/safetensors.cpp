@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_file.h"
 #include "engine/io/json_int.h"
 #include "engine/memory_limit.h"
 
@@ -37,12 +38,7 @@ SafeTensors load_safetensors(const std::string& path) {
   for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | uint8_t(bytes[size_t(i)]);
   FDL_CHECK(hlen <= bytes.size() - 8, path, ": header length ", hlen, " exceeds the file size ",
             bytes.size());
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, hlen));
-  } catch (const std::exception& e) {
-    throw Error(path + ": bad safetensors header: " + e.what());
-  }
+  const nlohmann::json header = parse_json(std::string_view(bytes).substr(8, hlen), path + ": the safetensors header");
   FDL_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   const size_t base = 8 + size_t(hlen), data_len = bytes.size() - base;
   struct Entry {

@@ -1,7 +1,8 @@
-// Rules 4 and 5 end to end: a header that claims more than the memory ceiling, NaN voxels, NaN
-// weights, a config.json with a wrapped class count and an absurd --shape each end `fdl` with
-// exit status 1 and a message naming the file (or option) and the problem; no output is
-// written and no input changes.
+// Rules 4, 5 and 7 end to end: a header that claims more than the memory ceiling, NaN voxels,
+// NaN weights, a config.json with a wrapped class count, an absurd --shape, every command's
+// numeric flags outside their ranges and JSON nested beyond the limit each end `fdl` with exit
+// status 1 and a message naming the file (or option) and the problem; no output is written
+// and no input changes.
 #include <doctest/doctest.h>
 #include <zlib.h>
 
@@ -11,7 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
+#include "engine/data/phantoms.h"
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/module.h"
@@ -172,4 +176,65 @@ TEST_CASE("input validation: an absurd --shape stops train before it reads or wr
           "fdl: error: --shape 65536 65536 65536 with --batch 2: one batch of the training "
           "grid needs 2251799813685248 bytes (2.0 PiB), more than the memory ceiling"),
       text);
+}
+
+TEST_CASE("input validation: every command's numeric flags are checked before anything is written") {
+  const fs::path img = image("flags.nii.gz", 0), run = run_dir("flags_run"), out = base() / "flags_out";
+  const fs::path labels = base() / "flags_labels";
+  fs::create_directories(labels);
+  write_nifti((labels / "flags.nii.gz").string(), Tensor::zeros({8, 8, 8}), Volume{}, NiftiOutType::UInt8);
+  const fs::path ds = claiming_dataset();
+  const std::string o = " -o " + out.string();
+  // (arguments, the error after "fdl: error: ")
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"phantoms" + o + " --seed -1", "--seed: '-1' is not a non-negative whole number"},
+      {"phantoms" + o + " --cases 0", "--cases: 0 is outside [1, 1000]"},
+      {"phantoms" + o + " --shape 8 8 2", "--shape: 2 is outside [4, 1024]"},
+      {"predict " + run.string() + o + " " + img.string() + " --threads 0", "--threads: 0 is outside [1, 1024]"},
+      {"evaluate " + labels.string() + " " + labels.string() + " -o " + (out / "m").string() + " --classes 300",
+       "--classes 300: at most 256 classes"},
+      {"disentangle " + img.string() + o + " --beta nan 0.5 0.5", "--beta: 'nan' is not a finite number"},
+      {"train " + ds.string() + " --model unet3d --shape 8 8 8" + o + " --threads -2",
+       "--threads: -2 is outside [1, 1024]"},
+      {"train " + ds.string() + " --model unet3d --shape 8 8 8" + o + " --profile-steps 100001",
+       "--profile-steps: 100001 is outside [0, 100000]"},
+      {"study " + ds.string() + o + " --jobs 0", "--jobs: 0 is outside [1, 256]"},
+      {"study " + ds.string() + o + " --train-percent 50,0", "--train-percent: 0 is outside (0, 100]"},
+      {"bench conv3d --no-torch --repeat 0", "--repeat: 0 is outside [1, 1000]"},
+      {"--max-memory 1G bench train --no-torch --model unet3d --repeat 1 --shape 4096 4096 4096",
+       "bench train: --shape 4096 4096 4096 with --batch 2: one batch needs 549755813888 bytes (512.0 GiB), more "
+       "than the memory ceiling of 1.0 GiB"},
+  };
+  for (const auto& [args, error] : cases) {
+    CAPTURE(args);
+    const std::string text = refused(args, base() / "images", out);
+    CHECK_MESSAGE(has(text, "fdl: error: " + error), text);
+    CHECK_MESSAGE(text.find('\n') == text.size() - 1, "more than one line: ", text);
+  }
+}
+
+TEST_CASE("input validation: config.json and splits.json nested beyond the limit") {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  SUBCASE("config.json, through predict") {
+    const fs::path run = run_dir("deep_config"), out = base() / "pred_deep";
+    const std::string cfg = (run / "config.json").string();
+    std::string text = test::slurp(cfg);
+    text.replace(text.find("\"shape\""), 7, "\"shape\": " + deep + ", \"old_shape\"");
+    std::ofstream(cfg, std::ios::trunc) << text;
+    const fs::path img = image("deep.nii.gz", 0);
+    const std::string got = refused("predict " + run.string() + " -o " + out.string() + " " + img.string(), run, out);
+    CHECK_MESSAGE(has(got, "fdl: error: " + cfg + ": JSON nested deeper than 64 arrays and objects"), got);
+  }
+  SUBCASE("splits.json, through train --splits") {
+    const fs::path d = base() / "deep_dataset", splits = base() / "deep_splits" / "splits.json", run = base() / "run_deep";
+    fs::remove_all(d);
+    write_phantoms(d.string(), PhantomOptions{.cases = 6, .shape = {8, 8, 8}});
+    fs::create_directories(splits.parent_path());
+    std::ofstream(splits) << R"({"seed": 1, "fold": 1, "folds": 2, "test_fraction": 0.2, "train_percent": 100, "test": )"
+                          << deep << R"(, "train": [], "val": []})";
+    const std::string got = refused("train " + d.string() + " --model unet3d --shape 8 8 8 --splits " +
+                                        splits.string() + " -o " + run.string(),
+                                    splits.parent_path(), run);
+    CHECK_MESSAGE(has(got, "fdl: error: " + splits.string() + ": JSON nested deeper than 64 arrays and objects"), got);
+  }
 }

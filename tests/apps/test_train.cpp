@@ -326,3 +326,63 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
   REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, test::slurp(log));
   CHECK(fs::exists(d / "skipped" / "model.safetensors"));
 }
+
+// The loss guard: a checkpoint whose conv weights are finite but near float's largest value
+// (nothing refuses them) overflows the first convolution, so the first resumed step's loss is
+// NaN. The run must stop there, naming the step, and leave its checkpoint as it was.
+TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the checkpoint") {
+  const fs::path d = workdir("nan_loss");
+  const fs::path log = d / "log.txt", run = d / "run";
+  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 -o " + run.string(), log) == 0, test::slurp(log));
+  const std::string last = (run / "last.safetensors").string();
+  io::SafeTensors st = io::load_safetensors(last);
+  for (auto& [name, t] : st.tensors) {
+    if (t.ndim() != 5) continue;  // conv weights
+    t = t.clone();
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = i % 2 ? -3e38f : 3e38f;
+  }
+  io::save_safetensors(last, st.tensors, st.metadata);
+  // The checkpoint and what goes with it; config.json (--epochs) and the lock's pid may change.
+  const auto checkpoint = [&] {
+    auto files = test::snapshot(run);
+    files.erase("config.json");
+    files.erase(".fdl-lock");
+    return files;
+  };
+  const auto before = checkpoint();
+
+  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume -o " + run.string(), log) == 1);
+  const std::string text = test::slurp(log);
+  CHECK_MESSAGE(text.find("fdl: error: the training loss became ") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("nan at epoch 2, step 1; stopping. The checkpoint of epoch 1 in " + run.string() +
+                          " is untouched") != std::string::npos,
+                text);
+  CHECK(checkpoint() == before);
+}
+
+TEST_CASE("fdl train: a dataset that is not a set is refused before anything is written (rule 6)") {
+  const fs::path d = workdir("not_a_set");
+  const fs::path log = d / "log.txt", ds = d / "data", outside = d / "outside";
+  fs::copy(phantoms(), ds, fs::copy_options::recursive);
+  fs::copy(phantoms(), outside, fs::copy_options::recursive);
+  const fs::path img = ds / "imagesTr" / "case_003.nii.gz";
+  SUBCASE("the same image under two names") {
+    fs::remove(img);
+    fs::create_hard_link(ds / "imagesTr" / "case_001.nii.gz", img);
+    CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string(), log) == 1);
+    CHECK_MESSAGE(test::slurp(log).find(img.string() + " is the same file as " +
+                                        (ds / "imagesTr" / "case_001.nii.gz").string()) != std::string::npos,
+                  test::slurp(log));
+    CHECK_FALSE(fs::exists(d / "run"));
+  }
+  SUBCASE("an image outside the dataset, accepted with --allow-outside-paths") {
+    fs::remove(img);
+    fs::create_symlink(outside / "imagesTr" / "case_003.nii.gz", img);
+    const std::string args = ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string();
+    CHECK(fdl_train(args, log) == 1);
+    CHECK_MESSAGE(test::slurp(log).find("outside the dataset directory " + ds.string()) != std::string::npos,
+                  test::slurp(log));
+    CHECK_FALSE(fs::exists(d / "run"));
+    CHECK_MESSAGE(fdl_train(args + " --allow-outside-paths", log) == 0, test::slurp(log));
+  }
+}

@@ -284,6 +284,41 @@ TEST_CASE("dataset: nnU-Net v2 layout with one file per channel") {
   CHECK(has(error_of([&] { open_dataset(r2.string()); }), "file_ending '.mha'"));
 }
 
+TEST_CASE("dataset: nnU-Net v2 cases form a set, and no test case is trained on (rule 6)") {
+  const fs::path root = make_nnunet("nnunet_set", 3, 1);
+  const fs::path img = root / "imagesTr" / "prostate_11_0000.nii.gz";
+  const fs::path img0 = root / "imagesTr" / "prostate_10_0000.nii.gz";
+  SUBCASE("a channel file that is another case's, by a hard link") {
+    fs::remove(img);
+    fs::create_hard_link(img0, img);
+    CHECK(error_of([&] { open_dataset(root.string()); }) ==
+          "case prostate_11 channel 0: " + img.string() + " is the same file as " + img0.string() +
+              " (one file may serve one case once: the same data twice could be trained on and tested on)");
+  }
+  SUBCASE("a training case in imagesTs") {
+    fs::create_directories(root / "imagesTs");
+    fs::copy_file(img, root / "imagesTs" / img.filename());
+    CHECK(error_of([&] { open_dataset(root.string()); }) ==
+          "test file " + (root / "imagesTs" / img.filename()).string() + " is training case 'prostate_11' (" +
+              img.string() + ") too: a test case must not be trained on");
+  }
+  SUBCASE("a dangling symlink is named, not left out") {
+    fs::remove(img);
+    fs::create_symlink("gone.nii.gz", img);
+    CHECK(has(error_of([&] { open_dataset(root.string()); }),
+              "case prostate_11 channel 0: " + img.string() + " is a dangling symlink (to gone.nii.gz"));
+  }
+  SUBCASE("a label outside the dataset, accepted when allowed") {
+    const fs::path outside = scratch("nnunet_outside") / "prostate_11.nii.gz", label = root / "labelsTr" / "prostate_11.nii.gz";
+    fs::copy_file(label, outside);
+    fs::remove(label);
+    fs::create_symlink(outside, label);
+    CHECK(has(error_of([&] { open_dataset(root.string()); }),
+              "case prostate_11 label: " + label.string() + " resolves to " + outside.string() + ", outside the dataset directory"));
+    CHECK(open_dataset(root.string(), {.allow_outside_paths = true}).cases.size() == 3u);
+  }
+}
+
 TEST_CASE("dataset: a plain imagesTr and labelsTr directory infers the classes") {
   const fs::path root = scratch("plain");
   fs::create_directories(root / "imagesTr");
@@ -325,7 +360,7 @@ TEST_CASE("dataset: every missing file of an MSD dataset is named in one error")
   const std::string e = error_of([&] { open_dataset(root.string()); });
   CHECK(has(e, "training[1] image " + (root / "imagesTr" / "c1.nii.gz").string() + " does not exist"));
   CHECK(has(e, "training[3] label " + (root / "labelsTr" / "c3.nii.gz").string() + " does not exist"));
-  CHECK(has(e, "1 more missing file"));
+  CHECK(has(e, "1 more problem"));
 }
 
 TEST_CASE("dataset: load_case with crop-pad and z-score preprocessing") {

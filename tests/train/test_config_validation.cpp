@@ -1,6 +1,7 @@
 // read_config and open_dataset read integers without narrowing casts and check sizes against
 // the memory ceiling: a wrapped class count, a negative or absurd grid, a label index beyond
-// what a uint8 mask holds are errors naming the file, never numbers wrapped into range.
+// what a uint8 mask holds are errors naming the file, never numbers wrapped into range; JSON
+// nested beyond the limit is refused before anything walks it.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -51,6 +52,11 @@ TEST_CASE("config validation: integers out of range are errors, not wrapped") {
   const auto r = config_with("batch_float", "batch", "1.5");
   CHECK(config_error(r) == r.string() + ": --batch: '1.5' is not a whole number");
   CHECK(config_error(config_with("fine", "classes", "3")) == "no error");
+}
+
+TEST_CASE("config validation: JSON nested beyond the limit is refused, naming the file") {
+  const auto p = config_with("deep", "shape", std::string(65, '[') + std::string(65, ']'));
+  CHECK(config_error(p) == p.string() + ": JSON nested deeper than 64 arrays and objects");
 }
 
 TEST_CASE("config validation: the grid is checked before anything is allocated") {

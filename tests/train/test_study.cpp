@@ -1,6 +1,7 @@
 // `fdl study` end to end on a tiny phantom set: it trains every run, writes the report, skips
 // finished runs and resumes unfinished ones on a rerun, the report's numbers follow from the
-// runs' test_metrics.json, and --print-commands prints runnable `fdl train` commands.
+// runs' test_metrics.json, --print-commands prints runnable `fdl train` commands, and a dataset
+// file outside the dataset is refused unless --allow-outside-paths, which every run then gets.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -291,5 +292,29 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
   }
   CHECK_FALSE(std::getline(csv, line));
   CHECK(test::slurp(st / "report.md").find("varied: norm over [\"zscore\",\"minmax\"]") != std::string::npos);
+  fs::remove_all(root);
+}
+
+TEST_CASE("study: a dataset with a file outside it is refused, and --allow-outside-paths reaches every run") {
+  const fs::path root = test::scratch_dir("study", "outside");
+  const fs::path ds = root / "phantoms", elsewhere = root / "elsewhere", st = root / "study";
+  tiny_phantoms(ds);
+  tiny_phantoms(elsewhere);
+  const fs::path img = ds / "imagesTr" / "case_002.nii.gz";
+  fs::remove(img);
+  fs::create_symlink(elsewhere / "imagesTr" / "case_002.nii.gz", img);
+  const std::string args = "study '" + ds.string() + "' -o '" + st.string() + "' --models unet3d --train-percent 100 "
+                           "--epochs 1 --shape 16 16 8 --print-commands";
+  CHECK(test::run_fdl(args, root / "refused.log") == 1);
+  const std::string refused = test::slurp(root / "refused.log");
+  CHECK_MESSAGE(refused.find(img.string() + " resolves to " + (elsewhere / "imagesTr" / "case_002.nii.gz").string() +
+                             ", outside the dataset directory " + ds.string()) != std::string::npos,
+                refused);
+  CHECK_FALSE(fs::exists(st));
+  REQUIRE_MESSAGE(test::run_fdl(args + " --allow-outside-paths", root / "allowed.log") == 0,
+                  test::slurp(root / "allowed.log"));
+  const std::string commands = test::slurp(root / "allowed.log");
+  CHECK_MESSAGE(commands.find("train ") != std::string::npos, commands);
+  CHECK_MESSAGE(commands.find("--allow-outside-paths") != std::string::npos, commands);
   fs::remove_all(root);
 }
