@@ -16,83 +16,127 @@ namespace kc = kernels::cpu;
 
 namespace {
 
-template <class T>
-void concat_on(Device d, const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s) {
-  if (d == Device::CPU) {
-    kc::concat_channels(srcs, chans, k, out, n, s);
-  } else {
-#ifdef FDL_HAVE_CUDA
-    kernels::cuda::concat_channels(srcs, chans, k, out, n, s);
-#else
-    ops::no_cuda("concat_channels");
-#endif
+constexpr const char* kOp = "concat_channels";
+
+// The kernels' view: k sources of chans[i] channels, n batch elements of s voxels per channel.
+struct ConcatShape {
+  std::vector<int64_t> chans;
+  int64_t n, s;
+  Shape first;  // xs[0]'s shape: the grid of every source and of the output
+  int k() const { return int(chans.size()); }
+  Shape with_channels(int64_t c) const { return {n, c, first[2], first[3], first[4]}; }
+};
+
+ConcatShape concat_shape(const std::vector<Tensor>& xs) {
+  FDL_CHECK(!xs.empty(), kOp, ": no tensors to concatenate");
+  std::vector<int64_t> chans;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const std::string arg = "xs[" + std::to_string(i) + "]";
+    ops::check_float(xs[i], kOp, arg.c_str());
+    ops::check_ndim(xs[i], 5, kOp, arg.c_str());
+    if (i > 0) {
+      FDL_CHECK(xs[i].dtype() == xs[0].dtype(), kOp, ": '", arg, "' is ", dtype_name(xs[i].dtype()),
+                " but 'xs[0]' is ", dtype_name(xs[0].dtype()));
+      FDL_CHECK(xs[i].device() == xs[0].device(), kOp, ": '", arg, "' is on ",
+                device_name(xs[i].device()), " but 'xs[0]' is on ", device_name(xs[0].device()));
+      for (int d : {0, 2, 3, 4})
+        FDL_CHECK(xs[i].size(d) == xs[0].size(d), kOp, ": '", arg, "' has shape ",
+                  xs[i].shape().str(), " but 'xs[0]' has shape ", xs[0].shape().str(),
+                  "; all dimensions but 1 must match");
+    }
+    chans.push_back(xs[i].size(1));
   }
+  const Shape& s0 = xs[0].shape();
+  return {chans, s0[0], s0.numel_from(2), s0};
+}
+
+int64_t total_channels(const ConcatShape& s) {
+  int64_t total = 0;
+  for (int64_t c : s.chans) total += c;
+  return total;
 }
 
 template <class T>
-void split_on(Device d, const T* g, T* const* dsts, const int64_t* chans, int k, int64_t n, int64_t s) {
-  if (d == Device::CPU) {
-    kc::split_channels(g, dsts, chans, k, n, s);
-  } else {
-#ifdef FDL_HAVE_CUDA
-    kernels::cuda::split_channels(g, dsts, chans, k, n, s);
-#else
-    ops::no_cuda("concat_channels");
-#endif
-  }
+std::vector<const T*> sources(const std::vector<Tensor>& xs) {
+  std::vector<const T*> p;
+  for (const Tensor& x : xs) p.push_back(x.data<T>());
+  return p;
 }
+
+// A gradient for each input in `need` (on device d), and the kernels' destinations: its
+// data, or null where no gradient is wanted.
+template <class T>
+std::vector<T*> gradients(const ConcatShape& s, const std::vector<bool>& need, DType t, Device d,
+                          std::vector<Tensor>& gx) {
+  gx.assign(size_t(s.k()), Tensor());
+  std::vector<T*> dsts(size_t(s.k()), nullptr);
+  for (size_t i = 0; i < dsts.size(); ++i) {
+    if (!need[i]) continue;
+    gx[i] = Tensor::empty(s.with_channels(s.chans[i]), t, d);
+    dsts[i] = gx[i].data<T>();
+  }
+  return dsts;
+}
+
+Tensor forward_cpu(const ConcatShape& s, const std::vector<Tensor>& xs) {
+  Tensor out = Tensor::empty(s.with_channels(total_channels(s)), xs[0].dtype());
+  dispatch_float(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kc::concat_channels(sources<T>(xs).data(), s.chans.data(), s.k(), out.data<T>(), s.n, s.s);
+  });
+  return out;
+}
+
+std::vector<Tensor> backward_cpu(const ConcatShape& s, const std::vector<bool>& need, const Tensor& g) {
+  std::vector<Tensor> gx;
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const std::vector<T*> dsts = gradients<T>(s, need, g.dtype(), Device::CPU, gx);
+    kc::split_channels(g.data<T>(), dsts.data(), s.chans.data(), s.k(), s.n, s.s);
+  });
+  return gx;
+}
+
+#ifdef FDL_HAVE_CUDA
+namespace kg = kernels::cuda;
+
+Tensor forward_cuda(const ConcatShape& s, const std::vector<Tensor>& xs) {
+  Tensor out = Tensor::empty(s.with_channels(total_channels(s)), xs[0].dtype(), Device::CUDA);
+  dispatch_float(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::concat_channels(sources<T>(xs).data(), s.chans.data(), s.k(), out.data<T>(), s.n, s.s);
+  });
+  return out;
+}
+
+std::vector<Tensor> backward_cuda(const ConcatShape& s, const std::vector<bool>& need, const Tensor& g) {
+  std::vector<Tensor> gx;
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const std::vector<T*> dsts = gradients<T>(s, need, g.dtype(), Device::CUDA, gx);
+    kg::split_channels(g.data<T>(), dsts.data(), s.chans.data(), s.k(), s.n, s.s);
+  });
+  return gx;
+}
+#else
+Tensor forward_cuda(const ConcatShape&, const std::vector<Tensor>&) { ops::no_cuda(kOp); }
+std::vector<Tensor> backward_cuda(const ConcatShape&, const std::vector<bool>&, const Tensor&) {
+  ops::no_cuda(kOp);
+}
+#endif
 
 }  // namespace
 
 Tensor concat_channels(const std::vector<Tensor>& xs) {
-  constexpr const char* op = "concat_channels";
-  FDL_PROFILE_RANGE(op);
-  FDL_CHECK(!xs.empty(), op, ": no tensors to concatenate");
-  const int k = int(xs.size());
-  std::vector<int64_t> chans(static_cast<size_t>(k));
-  int64_t total = 0;
-  for (int i = 0; i < k; ++i) {
-    const std::string arg = "xs[" + std::to_string(i) + "]";
-    ops::check_float(xs[i], op, arg.c_str());
-    ops::check_ndim(xs[i], 5, op, arg.c_str());
-    if (i > 0) {
-      FDL_CHECK(xs[i].dtype() == xs[0].dtype(), op, ": '", arg, "' is ", dtype_name(xs[i].dtype()),
-                " but 'xs[0]' is ", dtype_name(xs[0].dtype()));
-      FDL_CHECK(xs[i].device() == xs[0].device(), op, ": '", arg, "' is on ",
-                device_name(xs[i].device()), " but 'xs[0]' is on ", device_name(xs[0].device()));
-      for (int d : {0, 2, 3, 4})
-        FDL_CHECK(xs[i].size(d) == xs[0].size(d), op, ": '", arg, "' has shape ",
-                  xs[i].shape().str(), " but 'xs[0]' has shape ", xs[0].shape().str(),
-                  "; all dimensions but 1 must match");
-    }
-    chans[size_t(i)] = xs[i].size(1);
-    total += chans[size_t(i)];
-  }
-  const Shape& s0 = xs[0].shape();
-  const int64_t n = s0[0], s = s0.numel_from(2);
-  Tensor out = Tensor::empty({n, total, s0[2], s0[3], s0[4]}, xs[0].dtype(), xs[0].device());
-  dispatch_float(out.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    std::vector<const T*> srcs;
-    for (const Tensor& x : xs) srcs.push_back(x.data<T>());
-    concat_on(out.device(), srcs.data(), chans.data(), k, out.data<T>(), n, s);
-  });
+  FDL_PROFILE_RANGE(kOp);
+  const ConcatShape s = concat_shape(xs);
+  Tensor out = xs[0].device() == Device::CUDA ? forward_cuda(s, xs) : forward_cpu(s, xs);
   if (autograd::wants(xs)) {
     std::vector<bool> need;
     for (const Tensor& x : xs) need.push_back(x.requires_grad());
-    autograd::record(op, out, xs, [chans, need, s0, n, s, k](const Tensor& g) {
-      std::vector<Tensor> gx(static_cast<size_t>(k));
-      dispatch_float(g.dtype(), [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        std::vector<T*> dsts(size_t(k), nullptr);
-        for (int i = 0; i < k; ++i) {
-          if (!need[size_t(i)]) continue;
-          gx[size_t(i)] = Tensor::empty({n, chans[size_t(i)], s0[2], s0[3], s0[4]}, g.dtype(), g.device());
-          dsts[size_t(i)] = gx[size_t(i)].data<T>();
-        }
-        split_on(g.device(), g.data<T>(), dsts.data(), chans.data(), k, n, s);
-      });
-      return gx;
+    // The backward runs where its gradient is; it saves nothing.
+    autograd::record(kOp, out, xs, [s, need](const Tensor& g) {
+      return g.device() == Device::CUDA ? backward_cuda(s, need, g) : backward_cpu(s, need, g);
     });
   }
   return out;

@@ -15,23 +15,19 @@ namespace fdl {
 namespace kc = kernels::cpu;
 
 namespace {
-void check_dice_args(const Tensor& logits, const Tensor& target, const char* op) {
+
+// The kernels' view of logits and target: n batch elements of k classes of s voxels.
+struct DiceShape {
+  int64_t n, k, s;
+  const char* op;
+};
+
+DiceShape dice_shape(const Tensor& logits, const Tensor& target, const char* op) {
   ops::check_like(logits, target, op, "logits", "target");
   ops::check_ndim(logits, 5, op, "logits");
   FDL_CHECK(logits.size(1) >= 2, op, ": needs K >= 2 classes (class 0 is ignored), got logits ",
             logits.shape().str());
-}
-
-// {sum p*g, sum p*p, sum g*g} per class, 3K values.
-std::vector<double> class_sums(const Tensor& logits, const Tensor& target) {
-  const int64_t n = logits.size(0), k = logits.size(1), s = logits.shape().numel_from(2);
-  Tensor work = Tensor::empty({kc::dice_workspace(n, k, s)}, DType::F64);
-  std::vector<double> sums(size_t(3 * k));
-  dispatch_float(logits.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    kc::dice_sums(logits.data<T>(), target.data<T>(), n, k, s, work.data<double>(), sums.data());
-  });
-  return sums;
+  return {logits.size(0), logits.size(1), logits.shape().numel_from(2), op};
 }
 
 std::vector<double> dice_from_sums(const std::vector<double>& sums) {
@@ -41,94 +37,111 @@ std::vector<double> dice_from_sums(const std::vector<double>& sums) {
   return dice;
 }
 
-#ifdef FDL_HAVE_CUDA
-namespace kcu = kernels::cuda;
+// The loss and what its backward needs: the 3K class sums {sum p*g, sum p*p, sum g*g}, as a
+// float64 tensor on the op's device.
+struct DiceForward {
+  Tensor loss, sums;
+};
 
-// The 3K class sums as a device tensor; with `loss` defined, also the loss into it. Nothing
-// goes to the host.
-Tensor device_class_sums(const Tensor& logits, const Tensor& target, const Tensor& loss) {
-  const int64_t n = logits.size(0), k = logits.size(1), s = logits.shape().numel_from(2);
-  Tensor sums = Tensor::empty({3 * k}, DType::F64, Device::CUDA);
-  const Tensor work = Tensor::empty({std::max<int64_t>(1, kcu::dice_workspace(n, k, s))},
-                                    DType::F64, Device::CUDA);
+Tensor sums_cpu(const DiceShape& d, const Tensor& logits, const Tensor& target) {
+  Tensor work = Tensor::empty({kc::dice_workspace(d.n, d.k, d.s)}, DType::F64);
+  Tensor sums = Tensor::empty({3 * d.k}, DType::F64);
   dispatch_float(logits.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kcu::dice_sums(logits.data<T>(), target.data<T>(), n, k, s, work.data<double>(),
-                   sums.data<double>(), loss.defined() ? loss.data<T>() : nullptr);
+    kc::dice_sums(logits.data<T>(), target.data<T>(), d.n, d.k, d.s, work.data<double>(), sums.data<double>());
   });
   return sums;
 }
 
-Tensor soft_dice_loss_cuda(const Tensor& logits, const Tensor& target) {
-  Tensor out = Tensor::empty(Shape{}, logits.dtype(), Device::CUDA);
-  const Tensor sums = device_class_sums(logits, target, out);
-  if (autograd::wants({logits})) {
-    autograd::record("soft_dice_loss", out, {logits, target},
-                     [x = logits.detach(), g = target.detach(), sums](const Tensor& gout) {
-      // The kernel reads gout on the device; both conversions are no-ops for a device
-      // tensor of x's dtype, so nothing reaches the host.
-      const Tensor go = gout.to(x.dtype()).to(Device::CUDA);
-      Tensor gx = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
-      dispatch_float(x.dtype(), [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        kcu::dice_backward(x.data<T>(), g.data<T>(), sums.data<double>(), go.data<T>(),
-                           x.size(0), x.size(1), x.shape().numel_from(2), gx.data<T>());
-      });
-      return std::vector<Tensor>{gx, Tensor()};
-    });
+DiceForward forward_cpu(const DiceShape& d, const Tensor& logits, const Tensor& target) {
+  const Tensor sums = sums_cpu(d, logits, target);
+  return {Tensor::full(Shape{}, kernels::dice_loss_from_sums(sums.data<double>(), d.k), logits.dtype()), sums};
+}
+
+Tensor backward_cpu(const DiceShape& d, const Tensor& x, const Tensor& g, const Tensor& sums,
+                    const Tensor& gout) {
+  const double w = kernels::dice_weight(gout.item(), d.k);
+  std::vector<double> a, b;
+  for (int64_t c = 0; c < d.k; ++c) {
+    const kernels::DiceCoefficients co = kernels::dice_class_coefficients(sums.data<double>(), c, w);
+    a.push_back(co.a);
+    b.push_back(co.b);
   }
-  return out;
+  Tensor gx = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kc::dice_backward(x.data<T>(), g.data<T>(), a.data(), b.data(), d.n, d.k, d.s, gx.data<T>());
+  });
+  return gx;
+}
+
+#ifdef FDL_HAVE_CUDA
+namespace kg = kernels::cuda;
+
+// On the GPU the sums, the loss and the gradient stay on the device. With `loss` defined, the
+// kernel writes the loss into it too.
+Tensor sums_cuda(const DiceShape& d, const Tensor& logits, const Tensor& target, const Tensor& loss) {
+  Tensor sums = Tensor::empty({3 * d.k}, DType::F64, Device::CUDA);
+  const Tensor work = Tensor::empty({std::max<int64_t>(1, kg::dice_workspace(d.n, d.k, d.s))},
+                                    DType::F64, Device::CUDA);
+  dispatch_float(logits.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::dice_sums(logits.data<T>(), target.data<T>(), d.n, d.k, d.s, work.data<double>(),
+                  sums.data<double>(), loss.defined() ? loss.data<T>() : nullptr);
+  });
+  return sums;
+}
+
+DiceForward forward_cuda(const DiceShape& d, const Tensor& logits, const Tensor& target) {
+  Tensor loss = Tensor::empty(Shape{}, logits.dtype(), Device::CUDA);
+  return {loss, sums_cuda(d, logits, target, loss)};
+}
+
+Tensor backward_cuda(const DiceShape& d, const Tensor& x, const Tensor& g, const Tensor& sums,
+                     const Tensor& gout) {
+  // The kernel reads gout on the device; both conversions are no-ops for a device tensor of
+  // x's dtype, so nothing reaches the host.
+  const Tensor go = gout.to(x.dtype()).to(Device::CUDA);
+  Tensor gx = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::dice_backward(x.data<T>(), g.data<T>(), sums.data<double>(), go.data<T>(), d.n, d.k, d.s, gx.data<T>());
+  });
+  return gx;
+}
+#else
+Tensor sums_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&) { ops::no_cuda(d.op); }
+DiceForward forward_cuda(const DiceShape& d, const Tensor&, const Tensor&) { ops::no_cuda(d.op); }
+Tensor backward_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  ops::no_cuda(d.op);
 }
 #endif
+
 }  // namespace
 
 Tensor soft_dice_loss(const Tensor& logits, const Tensor& target) {
   FDL_PROFILE_RANGE("soft_dice_loss");
-  check_dice_args(logits, target, "soft_dice_loss");
-  if (logits.device() == Device::CUDA) {
-#ifdef FDL_HAVE_CUDA
-    return soft_dice_loss_cuda(logits, target);
-#else
-    ops::no_cuda("soft_dice_loss");
-#endif
-  }
-  const std::vector<double> sums = class_sums(logits, target);
-  const int64_t k = logits.size(1);
-  Tensor out = Tensor::full(Shape{}, kernels::dice_loss_from_sums(sums.data(), k), logits.dtype(),
-                            logits.device());
+  const DiceShape d = dice_shape(logits, target, "soft_dice_loss");
+  const bool cuda = logits.device() == Device::CUDA;
+  DiceForward f = cuda ? forward_cuda(d, logits, target) : forward_cpu(d, logits, target);
   if (autograd::wants({logits})) {
-    autograd::record("soft_dice_loss", out, {logits, target},
-                     [x = logits.detach(), g = target.detach(), sums, k](const Tensor& gout) {
-      const double w = kernels::dice_weight(gout.item(), k);
-      std::vector<double> a, b;
-      for (int64_t c = 0; c < k; ++c) {
-        const kernels::DiceCoefficients co = kernels::dice_class_coefficients(sums.data(), c, w);
-        a.push_back(co.a);
-        b.push_back(co.b);
-      }
-      Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device());
-      dispatch_float(x.dtype(), [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        kc::dice_backward(x.data<T>(), g.data<T>(), a.data(), b.data(), x.size(0), x.size(1),
-                          x.shape().numel_from(2), gx.data<T>());
-      });
-      return std::vector<Tensor>{gx, Tensor()};
-    });
+    // The target gets no gradient.
+    autograd::record("soft_dice_loss", f.loss, {logits, target},
+                     [d, cuda, x = logits.detach(), g = target.detach(), sums = f.sums](const Tensor& gout) {
+                       return std::vector<Tensor>{cuda ? backward_cuda(d, x, g, sums, gout)
+                                                       : backward_cpu(d, x, g, sums, gout),
+                                                  Tensor()};
+                     });
   }
-  return out;
+  return f.loss;
 }
 
 std::vector<double> dice_per_class(const Tensor& logits, const Tensor& target) {
   FDL_PROFILE_RANGE("dice_per_class");
-  check_dice_args(logits, target, "dice_per_class");
-  if (logits.device() == Device::CUDA) {
-#ifdef FDL_HAVE_CUDA
-    return dice_from_sums(device_class_sums(logits, target, Tensor()).to_vector());
-#else
-    ops::no_cuda("dice_per_class");
-#endif
-  }
-  return dice_from_sums(class_sums(logits, target));
+  const DiceShape d = dice_shape(logits, target, "dice_per_class");
+  const Tensor sums = logits.device() == Device::CUDA ? sums_cuda(d, logits, target, Tensor())
+                                                      : sums_cpu(d, logits, target);
+  return dice_from_sums(sums.to_vector());
 }
 
 }  // namespace fdl

@@ -12,41 +12,74 @@ namespace fdl {
 
 namespace kc = kernels::cpu;
 
-Tensor upsample_nearest2x(const Tensor& x) {
-  FDL_PROFILE_RANGE("upsample_nearest2x");
+namespace {
+
+// The kernels' view of x: N*C volumes of X*Y*Z, and x's shape for its gradient.
+struct UpsampleShape {
+  Shape in;
+  int64_t nc, X, Y, Z;
+  Shape out() const { return {in[0], in[1], 2 * X, 2 * Y, 2 * Z}; }
+};
+
+UpsampleShape upsample_shape(const Tensor& x) {
   ops::check_float(x, "upsample_nearest2x", "x");
   ops::check_ndim(x, 5, "upsample_nearest2x", "x");
-  const int64_t nc = x.size(0) * x.size(1), X = x.size(2), Y = x.size(3), Z = x.size(4);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), 2 * X, 2 * Y, 2 * Z}, x.dtype(), x.device());
+  return {x.shape(), x.size(0) * x.size(1), x.size(2), x.size(3), x.size(4)};
+}
+
+Tensor forward_cpu(const UpsampleShape& s, const Tensor& x) {
+  Tensor y = Tensor::empty(s.out(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    if (x.device() == Device::CPU) {
-      kc::upsample_nearest2x_forward(x.data<T>(), y.data<T>(), nc, X, Y, Z);
-    } else {
-#ifdef FDL_HAVE_CUDA
-      kernels::cuda::upsample_nearest2x_forward(x.data<T>(), y.data<T>(), nc, X, Y, Z);
-#else
-      ops::no_cuda("upsample_nearest2x");
-#endif
-    }
+    kc::upsample_nearest2x_forward(x.data<T>(), y.data<T>(), s.nc, s.X, s.Y, s.Z);
   });
-  if (autograd::wants({x})) {
-    autograd::record("upsample_nearest2x", y, {x}, [in = x.shape()](const Tensor& g) {
-      Tensor gx = Tensor::empty(in, g.dtype(), g.device());
-      dispatch_float(g.dtype(), [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        const int64_t nc = in[0] * in[1];
-        if (g.device() == Device::CPU) {
-          kc::upsample_nearest2x_backward(g.data<T>(), gx.data<T>(), nc, in[2], in[3], in[4]);
-        } else {
+  return y;
+}
+
+Tensor backward_cpu(const UpsampleShape& s, const Tensor& g) {
+  Tensor gx = Tensor::empty(s.in, g.dtype());
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kc::upsample_nearest2x_backward(g.data<T>(), gx.data<T>(), s.nc, s.X, s.Y, s.Z);
+  });
+  return gx;
+}
+
 #ifdef FDL_HAVE_CUDA
-          kernels::cuda::upsample_nearest2x_backward(g.data<T>(), gx.data<T>(), nc, in[2], in[3], in[4]);
+namespace kg = kernels::cuda;
+
+Tensor forward_cuda(const UpsampleShape& s, const Tensor& x) {
+  Tensor y = Tensor::empty(s.out(), x.dtype(), Device::CUDA);
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::upsample_nearest2x_forward(x.data<T>(), y.data<T>(), s.nc, s.X, s.Y, s.Z);
+  });
+  return y;
+}
+
+Tensor backward_cuda(const UpsampleShape& s, const Tensor& g) {
+  Tensor gx = Tensor::empty(s.in, g.dtype(), Device::CUDA);
+  dispatch_float(g.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    kg::upsample_nearest2x_backward(g.data<T>(), gx.data<T>(), s.nc, s.X, s.Y, s.Z);
+  });
+  return gx;
+}
 #else
-          ops::no_cuda("upsample_nearest2x");
+Tensor forward_cuda(const UpsampleShape&, const Tensor&) { ops::no_cuda("upsample_nearest2x"); }
+Tensor backward_cuda(const UpsampleShape&, const Tensor&) { ops::no_cuda("upsample_nearest2x"); }
 #endif
-        }
-      });
-      return std::vector<Tensor>{gx};
+
+}  // namespace
+
+Tensor upsample_nearest2x(const Tensor& x) {
+  FDL_PROFILE_RANGE("upsample_nearest2x");
+  const UpsampleShape s = upsample_shape(x);
+  Tensor y = x.device() == Device::CUDA ? forward_cuda(s, x) : forward_cpu(s, x);
+  if (autograd::wants({x})) {
+    // The backward runs where its gradient is; it saves nothing.
+    autograd::record("upsample_nearest2x", y, {x}, [s](const Tensor& g) {
+      return std::vector<Tensor>{g.device() == Device::CUDA ? backward_cuda(s, g) : backward_cpu(s, g)};
     });
   }
   return y;

@@ -3,10 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "engine/allocator.h"
+#include "engine/ops/op_cases.h"
 #include "tests/support.h"
 
 #ifdef FDL_CUDA_EMU
@@ -23,20 +23,10 @@ Tensor Rng::uniform(const Shape& s, double lo, double hi, DType t) {
   return rand_uniform(s, lo, hi, gen_, t);
 }
 
-Tensor Rng::labels(const Shape& s, int classes) {
-  std::vector<double> v = rand_uniform(s, 0, classes, gen_, DType::F64).to_vector();
-  for (double& x : v) x = std::min(std::floor(x), double(classes - 1));
-  return Tensor::from_vector(v, s).to(DType::I32);
-}
+// The op table's draws (engine/ops/op_cases.h), so a test's inputs are the table's kind.
+Tensor Rng::labels(const Shape& s, int classes) { return draw(fdl::labels(s, classes), DType::I32, gen_); }
 
-Tensor Rng::awkward(const Shape& s, DType t) {
-  std::vector<double> v = rand_normal(s, gen_, DType::F64).to_vector();
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i % 7 == 3) v[i] = 0;
-    if (i % 11 == 5) v[i] = v[i] < 0 ? -40 : 40;
-  }
-  return Tensor::from_vector(v, s).to(t);
-}
+Tensor Rng::awkward(const Shape& s, DType t) { return draw(fdl::awkward(s), t, gen_); }
 
 double check_agree(const Tensor& gpu, const Tensor& cpu, double tol, const std::string& what) {
   INFO(what);

@@ -1,6 +1,7 @@
-// Every op on the GPU against the CPU, forward and backward, on fresh random inputs of odd
-// sizes, with the allocator poisoning blocks and guarding their ends (tests/gpu/harness.h).
-// conv3d has its own file, test_conv_gpu.cpp.
+// What the op table (test_op_cases_gpu.cpp) cannot check on the GPU: dropout's generator,
+// one_hot's error, dice_per_class (host values), tensors across devices, the debug allocator
+// and Adam, each against the CPU with the allocator poisoning blocks and guarding their ends
+// (tests/gpu/harness.h). conv3d's algorithms have their own file, test_conv_gpu.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,13 +10,10 @@
 
 #include "engine/allocator.h"
 #include "engine/device.h"
-#include "engine/ops/concat.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/elementwise.h"
-#include "engine/ops/instance_norm.h"
 #include "engine/ops/one_hot.h"
-#include "engine/ops/upsample.h"
 #include "engine/optim/adam.h"
 #include "tests/gpu/harness.h"
 #include "tests/support.h"
@@ -31,15 +29,6 @@ const DType kFloats[] = {DType::F32, DType::F64};
 
 Tensor grad_leaf(Tensor t) { return t.set_requires_grad(true); }
 
-// The same values with `v` added to channel c of every batch element.
-Tensor offset_channel(const Tensor& x, int64_t c, double v) {
-  std::vector<double> d = x.to_vector();
-  const int64_t s = x.shape().numel_from(2), ch = x.size(1);
-  for (int64_t n = 0; n < x.size(0); ++n)
-    for (int64_t i = 0; i < s; ++i) d[size_t((n * ch + c) * s + i)] += v;
-  return Tensor::from_vector(d, x.shape()).to(x.dtype());
-}
-
 bool bit_equal(const Tensor& a, const Tensor& b) { return a.to_vector() == b.to_vector(); }
 
 // a - b, computed on the host (so a GPU op under test does not judge itself).
@@ -51,67 +40,6 @@ Tensor host_minus(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace
-
-TEST_CASE("gpu ops: add, add_ and scale") {
-  FDL_GPU_RNG(rng);
-  for (DType t : kFloats)
-    for (const Shape& s : {kSmall, kOdd}) {
-      CAPTURE(dtype_name(t));
-      CAPTURE(s.str());
-      const Tensor a = grad_leaf(rng.normal(s, t)), b = grad_leaf(rng.normal(s, t));
-      check_op("add", [](auto& x) { return add(x[0], x[1]); }, {a, b}, tol_for(t), rng);
-      check_op("add of one tensor to itself", [](auto& x) { return add(x[0], x[0]); }, {a},
-               tol_for(t), rng);
-      check_op("scale", [](auto& x) { return scale(x[0], -0.37); }, {a}, tol_for(t), rng);
-      check_op("scale by 0", [](auto& x) { return scale(x[0], 0.0); }, {a}, tol_for(t), rng);
-
-      Tensor dc = a.clone(), dg = a.to(Device::CUDA);
-      add_(dc, b);
-      add_(dg, b.to(Device::CUDA));
-      check_agree(dg, dc, tol_for(t), "add_");
-    }
-}
-
-TEST_CASE("gpu ops: sigmoid and leaky ReLU, with zeros and saturated inputs") {
-  FDL_GPU_RNG(rng);
-  for (DType t : kFloats)
-    for (const Shape& s : {kSmall, kOdd}) {
-      CAPTURE(dtype_name(t));
-      CAPTURE(s.str());
-      const Tensor x = grad_leaf(rng.awkward(s, t));
-      check_op("sigmoid", [](auto& v) { return sigmoid(v[0]); }, {x}, tol_for(t), rng);
-      for (double slope : {0.01, 0.2}) {
-        CAPTURE(slope);
-        check_op("leaky_relu", [slope](auto& v) { return leaky_relu(v[0], slope); }, {x},
-                 tol_for(t), rng);
-      }
-    }
-}
-
-TEST_CASE("gpu ops: concat_channels of three sources, one of them repeated") {
-  FDL_GPU_RNG(rng);
-  for (DType t : kFloats) {
-    CAPTURE(dtype_name(t));
-    const Tensor a = grad_leaf(rng.normal({2, 3, 7, 5, 9}, t));
-    const Tensor b = grad_leaf(rng.normal({2, 5, 7, 5, 9}, t));
-    const Tensor c = grad_leaf(rng.normal({2, 1, 7, 5, 9}, t));
-    check_op("concat a, b, c", [](auto& x) { return concat_channels({x[0], x[1], x[2]}); },
-             {a, b, c}, tol_for(t), rng);
-    check_op("concat a, b, a", [](auto& x) { return concat_channels({x[0], x[1], x[0]}); },
-             {a, b}, tol_for(t), rng);
-  }
-}
-
-TEST_CASE("gpu ops: upsample_nearest2x") {
-  FDL_GPU_RNG(rng);
-  for (DType t : kFloats)
-    for (const Shape& s : {kSmall, kOdd}) {
-      CAPTURE(dtype_name(t));
-      CAPTURE(s.str());
-      check_op("upsample_nearest2x", [](auto& x) { return upsample_nearest2x(x[0]); },
-               {grad_leaf(rng.normal(s, t))}, tol_for(t), rng);
-    }
-}
 
 TEST_CASE("gpu ops: dropout3d draws the same mask and advances the generator alike") {
   FDL_GPU_RNG(rng);
@@ -153,13 +81,8 @@ TEST_CASE("gpu ops: dropout3d draws the same mask and advances the generator ali
       }
 }
 
-TEST_CASE("gpu ops: one_hot, and its bad-label error names the value") {
+TEST_CASE("gpu ops: one_hot's bad-label error names the value and leaves the device usable") {
   FDL_GPU_RNG(rng);
-  for (int k : {2, 3, 5}) {
-    CAPTURE(k);
-    check_op("one_hot", [k](auto& x) { return one_hot(x[0], k); }, {rng.labels({2, 11, 6, 13}, k)},
-             0.0, rng);
-  }
   for (int bad : {4242, -17, 3}) {  // 3 = K: just past the end
     CAPTURE(bad);
     Tensor labels = rng.labels({2, 11, 6, 13}, 3);
@@ -182,28 +105,7 @@ TEST_CASE("gpu ops: one_hot, and its bad-label error names the value") {
   }
 }
 
-TEST_CASE("gpu ops: instance_norm, with a large mean, a constant slice and long slices") {
-  FDL_GPU_RNG(rng);
-  for (DType t : kFloats) {
-    CAPTURE(dtype_name(t));
-    for (const Shape& s : {kSmall, kOdd, Shape{1, 2, 33, 31, 17}}) {
-      CAPTURE(s.str());
-      check_op("instance_norm", [](auto& x) { return instance_norm(x[0]); },
-               {grad_leaf(rng.normal(s, t))}, tol_for(t), rng);
-    }
-    // |mean| >> std in channel 1 (needs stable statistics); slice (0, 0) constant (variance 0).
-    std::vector<double> v = offset_channel(rng.normal(kOdd, t), 1, 50.0).to_vector();
-    for (int64_t i = 0; i < kOdd.numel_from(2); ++i) v[size_t(i)] = 0.7;
-    const Tensor x = Tensor::from_vector(v, kOdd).to(t);
-    for (double eps : {1e-5, 1e-3}) {
-      CAPTURE(eps);
-      check_op("instance_norm, offset and constant slices",
-               [eps](auto& y) { return instance_norm(y[0], eps); }, {grad_leaf(x)}, tol_for(t), rng);
-    }
-  }
-}
-
-TEST_CASE("gpu ops: soft_dice_loss value and gradient, dice_per_class") {
+TEST_CASE("gpu ops: dice_per_class") {
   FDL_GPU_RNG(rng);
   for (DType t : kFloats)
     for (int k : {2, 3}) {
@@ -215,9 +117,7 @@ TEST_CASE("gpu ops: soft_dice_loss value and gradient, dice_per_class") {
           CAPTURE(absent);
           const Tensor target = one_hot(rng.labels(s, absent ? k - 1 : k), k).to(t);
           const Shape ls{s[0], k, s[1], s[2], s[3]};
-          const Tensor logits = grad_leaf(scale(rng.normal(ls, t), 2.0));
-          check_op("soft_dice_loss", [](auto& x) { return soft_dice_loss(x[0], x[1]); },
-                   {logits, target}, tol_for(t), rng);
+          const Tensor logits = scale(rng.normal(ls, t), 2.0);
           const std::vector<double> dc = dice_per_class(logits, target);
           const std::vector<double> dg =
               dice_per_class(logits.to(Device::CUDA), target.to(Device::CUDA));

@@ -9,20 +9,6 @@
 
 using namespace fdl;
 
-TEST_CASE("concat_channels: gradcheck in double, distinct inputs and the same one twice") {
-  test::gradcheck([](auto& in) { return concat_channels({in[0], in[1], in[2]}); },
-                  {test::randn({2, 1, 3, 1, 5}, 81), test::randn({2, 3, 3, 1, 5}, 82),
-                   test::randn({2, 2, 3, 1, 5}, 83)});
-  // A leaf concatenated with itself, and a non-leaf (the network's cat(t, t)).
-  test::gradcheck([](auto& in) { return concat_channels({in[0], in[0]}); }, {test::randn({1, 3, 2, 3, 3}, 84)});
-  test::gradcheck(
-      [](auto& in) {
-        const Tensor t = sigmoid(in[0]);
-        return concat_channels({t, in[1], t});
-      },
-      {test::randn({2, 2, 1, 3, 3}, 85), test::randn({2, 1, 1, 3, 3}, 86)});
-}
-
 TEST_CASE("concat_channels: parity with PyTorch, cat(a, b, a)") {
   const auto f = test::fixture("concat");
   for (DType t : {DType::F32, DType::F64}) {

@@ -28,13 +28,6 @@ Tensor naive_instance_norm(const Tensor& x, double eps) {
 }
 }  // namespace
 
-TEST_CASE("instance_norm: gradcheck in double on odd shapes") {
-  test::gradcheck([](auto& in) { return instance_norm(in[0]); }, {test::randn({2, 3, 5, 6, 7}, 21)});
-  // A large eps and a slice of one element (variance 0) exercise the eps path.
-  test::gradcheck([](auto& in) { return instance_norm(in[0], 0.5); }, {test::randn({1, 2, 3, 1, 5}, 22)});
-  test::gradcheck([](auto& in) { return instance_norm(in[0]); }, {test::randn({3, 1, 1, 1, 1}, 23)});
-}
-
 TEST_CASE("instance_norm: parity with PyTorch fixtures in float32 and float64") {
   for (const std::string name : {"instance_norm", "instance_norm_shifted"}) {
     CAPTURE(name);

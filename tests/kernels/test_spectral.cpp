@@ -229,12 +229,6 @@ TEST_CASE("spectral fuse: the backward is the adjoint (dot-product test)") {
       }
 }
 
-TEST_CASE("gradcheck: spectral_fuse") {
-  for (KspaceCentre c : {KspaceCentre::Shifted, KspaceCentre::Unshifted})
-    test::gradcheck([c](const std::vector<Tensor>& in) { return spectral_fuse(in[0], in[1], c); },
-                    {test::randn({1, 2, 5, 4, 3}, 11), test::randn({1, 2, 3, 2, 3}, 12)});
-}
-
 TEST_CASE("spectral split: beta 1 puts everything in low") {
   const Tensor x = test::randn({1, 1, 7, 6, 5}, 5);
   for (KspaceCentre c : {KspaceCentre::Shifted, KspaceCentre::Unshifted}) {
