@@ -1,5 +1,6 @@
 #include "train/checkpoint.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -212,12 +213,13 @@ void save_checkpoint(const std::string& run_dir, const Module& model, const Adam
                          {{"epoch", epoch}, {"val_loss", loss}});
   }
   // 2. The commit record.
-  const json j = {{"epoch", st.epoch},
-                  {"best_epoch", st.best_epoch},
-                  {"best_val_loss", st.best_val_loss},
-                  {"optimizer_steps", opt.steps()},
-                  {"dropout_generator", {{"seed", st.dropout.seed}, {"offset", st.dropout.offset}}},
-                  {"shuffle_generator", {{"seed", st.shuffle.seed}, {"offset", st.shuffle.offset}}}};
+  json j = {{"epoch", st.epoch},
+            {"best_epoch", st.best_epoch},
+            {"best_val_loss", st.best_val_loss},
+            {"optimizer_steps", opt.steps()},
+            {"dropout_generator", {{"seed", st.dropout.seed}, {"offset", st.dropout.offset}}},
+            {"shuffle_generator", {{"seed", st.shuffle.seed}, {"offset", st.shuffle.offset}}}};
+  if (std::isfinite(st.dice_ema)) j["dice_ema"] = st.dice_ema;  // the fdl recipe's
   io::write_file_atomic(run_file(run_dir, "state.json"), j.dump(2) + "\n");
   // 3. Into place.
   for (const char* f : kWeightFiles) {
@@ -234,6 +236,7 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   st.epoch = field<int64_t>(j, "epoch", state_path);
   st.best_epoch = field<int64_t>(j, "best_epoch", state_path);
   st.best_val_loss = field<double>(j, "best_val_loss", state_path);
+  if (j.contains("dice_ema")) st.dice_ema = field<double>(j, "dice_ema", state_path);
   const auto steps = field<int64_t>(j, "optimizer_steps", state_path);
   const json dg = field<json>(j, "dropout_generator", state_path);
   const json sg = field<json>(j, "shuffle_generator", state_path);

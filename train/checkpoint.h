@@ -5,7 +5,8 @@
 //   splits.json            the case ids of the test, training and validation sets, and how
 //                          they were drawn (`fdl train --splits` reuses it)
 //   last.safetensors       the weights after the last completed epoch
-//   model.safetensors      the weights of the epoch with the lowest validation loss
+//   model.safetensors      the best weights: the epoch with the lowest validation loss (paper
+//                          recipe) or the highest moving average of the validation Dice (fdl)
 //   optimizer.safetensors  Adam's moments and step counts
 //   state.json             the commit record: epoch completed, best epoch, RNG states
 // Each weight file carries its epoch in the safetensors metadata. A checkpoint is written as
@@ -59,7 +60,10 @@ std::string config_difference(const RunConfig& saved, const RunConfig& now);
 struct RunState {
   int64_t epoch = 0;  // epochs completed
   int64_t best_epoch = 0;
+  // The best epoch's score, lower is better: the validation loss (paper recipe), or 1 minus
+  // the moving average of the validation Dice (fdl recipe).
   double best_val_loss = std::numeric_limits<double>::infinity();
+  double dice_ema = std::numeric_limits<double>::quiet_NaN();  // fdl: the average so far
   Generator dropout, shuffle;  // their states after `epoch`
 };
 
