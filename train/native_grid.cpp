@@ -55,14 +55,17 @@ Index3 median_grid(const std::vector<NiftiHeader>& cases, const std::array<doubl
 }
 
 Index3 choose_patch(Index3 median, double bytes_per_voxel, int batch, uint64_t budget) {
-  Index3 p{};
-  for (size_t a = 0; a < 3; ++a) p[a] = std::max<int64_t>(4, (median[a] + 3) / 4 * 4);
+  Index3 full{}, p{};
+  for (size_t a = 0; a < 3; ++a) full[a] = p[a] = std::max<int64_t>(4, (median[a] + 3) / 4 * 4);
   const auto bytes = [&] { return double(batch) * bytes_per_voxel * double(p[0] * p[1] * p[2]); };
   while (bytes() > double(budget)) {
-    const size_t longest = size_t(std::max_element(p.begin(), p.end()) - p.begin());
-    FDL_CHECK(p[longest] > 4, "--patch 0 0 0: not even a 4x4x4 patch fits the memory budget of ",
-              byte_size_text(budget), " with --batch ", batch, "; raise --max-memory or lower --batch");
-    p[longest] -= 4;
+    // The axis longest relative to the median grid, so the patch keeps its proportions.
+    size_t a = 3;
+    for (size_t i = 0; i < 3; ++i)
+      if (p[i] > 4 && (a == 3 || p[i] * full[a] > p[a] * full[i])) a = i;
+    FDL_CHECK(a < 3, "--patch 0 0 0: not even a 4x4x4 patch fits the memory budget of ", byte_size_text(budget),
+              " with --batch ", batch, "; raise --max-memory or lower --batch");
+    p[a] -= 4;
   }
   return p;
 }

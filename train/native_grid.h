@@ -28,8 +28,9 @@ Preprocess native_preprocess(Preprocess run, const NiftiHeader& h, const std::ar
 Index3 median_grid(const std::vector<NiftiHeader>& cases, const std::array<double, 3>& spacing);
 
 // The largest patch that fits: start from `median` rounded up to multiples of 4 and take 4
-// voxels off the longest axis until batch * bytes_per_voxel * voxels <= budget. fdl::Error
-// when not even 4x4x4 fits.
+// voxels off the axis longest relative to it (nnU-Net's rule: the patch keeps the median
+// case's proportions) until batch * bytes_per_voxel * voxels <= budget. fdl::Error when not
+// even 4x4x4 fits.
 Index3 choose_patch(Index3 median, double bytes_per_voxel, int batch, uint64_t budget);
 
 }  // namespace fdl::train
