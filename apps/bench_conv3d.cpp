@@ -15,7 +15,7 @@
 #include "apps/bench.h"
 #include "apps/bench_peer.h"
 #include "engine/bench/conv3d_bench.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/ops/conv3d.h"
 #include "train/device_option.h"
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl::app {
 

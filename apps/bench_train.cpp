@@ -12,7 +12,7 @@
 
 #include "apps/bench.h"
 #include "apps/bench_peer.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/ops/conv3d.h"
 #include "train/device_option.h"
 #include "train/step_bench.h"

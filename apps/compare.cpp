@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "apps/command.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 
 namespace {

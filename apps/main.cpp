@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "apps/command.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
 
 int main(int argc, char** argv) {

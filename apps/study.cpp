@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "apps/command.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/output_dir.h"
 #include "models/seg_model.h"
 #include "train/study.h"

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl {
 

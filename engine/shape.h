@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl {
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "apps/command.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl::fuzz {
 

@@ -263,6 +263,12 @@ FullDisk::Limit::~Limit() {
   if (!filler_.empty()) std::filesystem::remove(filler_);
 }
 
+std::filesystem::path sample_dataset(const std::filesystem::path& dir) {
+  std::filesystem::copy(std::filesystem::path(FDL_DATA_DIR) / "sample", dir,
+                        std::filesystem::copy_options::recursive);
+  return dir;
+}
+
 io::TensorMap fixture(const std::string& name) {
   return io::load_safetensors(std::string(FDL_FIXTURES_DIR) + "/" + name + ".safetensors").tensors;
 }

@@ -97,6 +97,11 @@ class FullDisk {
   bool mounted_ = false;
 };
 
+// A copy at `dir` of the committed sample dataset, data/sample/ (6 phantom cases of 32x32x16,
+// MSD layout; `fdl phantoms` with the options in data/sample.args), for a test to read and
+// change: no test writes into data/. `dir` may exist if it is empty. Returns `dir`.
+std::filesystem::path sample_dataset(const std::filesystem::path& dir);
+
 // tests/fixtures/<name>.safetensors, made by tools/make_fixtures.py.
 io::TensorMap fixture(const std::string& name);
 const Tensor& at(const io::TensorMap& m, const std::string& key);

@@ -1,7 +1,7 @@
 #include "train/device_option.h"
 
 #include "engine/device.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl::train {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/png.h"
 
 namespace fdl::train {

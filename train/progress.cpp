@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
 #include "train/plot.h"

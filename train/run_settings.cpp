@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "models/seg_model.h"
 
 namespace fdl::train {

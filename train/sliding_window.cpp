@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl::train {
 

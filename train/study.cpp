@@ -13,7 +13,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/output_dir.h"
 #include "train/checkpoint.h"

@@ -10,7 +10,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/data/patch.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
 #include "train/checkpoint.h"

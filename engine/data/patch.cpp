@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "kernels/common/philox.h"
 
 namespace fdl {

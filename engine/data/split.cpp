@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/random.h"
 
 namespace fdl {

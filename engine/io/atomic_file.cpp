@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
 
 namespace fdl::io {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 
 namespace fdl::io {

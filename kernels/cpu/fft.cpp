@@ -16,7 +16,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 namespace fdl::kernels::cpu {
 

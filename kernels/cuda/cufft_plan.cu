@@ -4,7 +4,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "kernels/cuda/cufft_plan.h"
 #include "kernels/cuda/runtime.h"
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "kernels/common/launch.h"
 
 namespace fdl::kernels::cuda {

@@ -29,16 +29,6 @@ fs::path workdir(const std::string& name) { return test::scratch_dir("data_safet
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// 6 phantom cases of 16x16x8 (1 test, 1 validation, 4 training cases).
-fs::path phantoms(const fs::path& d) {
-  PhantomOptions o;
-  o.cases = 6;
-  o.shape = {16, 16, 8};
-  o.seed = 5;
-  write_phantoms(d.string(), o);
-  return d;
-}
-
 std::string train_args(const fs::path& ds, const fs::path& run, int epochs) {
   return "train " + ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 0.01 --seed 3 --threads 2 --epochs " +
          std::to_string(epochs) + " -o " + run.string();
@@ -49,7 +39,7 @@ struct Trained {
   fs::path data, run;
 };
 Trained trained(const fs::path& d) {
-  Trained t{phantoms(d / "data"), d / "run"};
+  Trained t{test::sample_dataset(d / "data"), d / "run"};
   const fs::path log = d / "train.log";
   REQUIRE_MESSAGE(test::run_fdl(train_args(t.data, t.run, 1), log) == 0, test::slurp(log));
   return t;
@@ -131,12 +121,13 @@ TEST_CASE("data safety: a directory holding files fdl did not write is refused w
 
 TEST_CASE("data safety: fdl phantoms -o an existing dataset is refused, a directory fdl made is rewritten") {
   const fs::path d = workdir("phantoms");
-  const fs::path made = phantoms(d / "made");
-  // The same files without fdl's marker: a dataset fdl did not write.
-  const fs::path theirs = d / "theirs";
-  fs::create_directories(theirs);
-  for (const char* part : {"imagesTr", "labelsTr", "dataset.json"})
-    fs::copy(made / part, theirs / part, fs::copy_options::recursive);
+  const fs::path made = d / "made";
+  PhantomOptions o;
+  o.cases = 2;
+  o.shape = {8, 8, 8};
+  write_phantoms(made.string(), o);
+  // The committed sample has no fdl marker: a dataset fdl did not write.
+  const fs::path theirs = test::sample_dataset(d / "theirs");
   refused("phantoms -o " + theirs.string() + " --cases 2 --seed 9", theirs,
           {theirs.string() + ": holds files fdl did not write (dataset.json, imagesTr, labelsTr)"});
   const fs::path log = d / "log";
@@ -157,7 +148,7 @@ TEST_CASE("data safety: fdl train --resume without state.json is an error and le
 
 TEST_CASE("data safety: one writer per run directory, and the lock of a killed writer does not block") {
   const fs::path d = workdir("lock");
-  const fs::path data = phantoms(d / "data"), run = d / "run";
+  const fs::path data = test::sample_dataset(d / "data"), run = d / "run";
   // The first writer: long enough to be killed mid-run.
   const pid_t first = test::spawn_fdl(train_args(data, run, 100000));
   for (int i = 0; i < 600 && !fs::exists(run / "state.json"); ++i)
@@ -196,7 +187,7 @@ TEST_CASE("data safety: fdl predict --probabilities on a full disk fails naming 
   REQUIRE_MESSAGE(test::run_fdl(predict, log) == 0, test::slurp(log));  // the mask (< 1 KiB) fits
   int rc = 0;
   {
-    const auto full = disk.limit(8192);  // the probabilities (~20 KiB) do not
+    const auto full = disk.limit(8192);  // the probabilities (~160 KiB) do not
     rc = test::run_fdl(predict + " --probabilities", log);
   }
   const std::string text = test::slurp(log);
@@ -205,12 +196,12 @@ TEST_CASE("data safety: fdl predict --probabilities on a full disk fails naming 
   CHECK_MESSAGE(has(text, std::string("(") + disk.errno_name() + ")"), text);
   CHECK_FALSE(fs::exists(out / "case_000_prob.nii.gz"));
   CHECK(temp_files(out).empty());
-  CHECK(read_nifti((out / "case_000.nii.gz").string()).data.numel() == 16 * 16 * 8);
+  CHECK(read_nifti((out / "case_000.nii.gz").string()).data.numel() == 32 * 32 * 16);
 }
 
 TEST_CASE("data safety: fdl train on a full disk fails naming the file, and the run directory can start again") {
   const fs::path d = workdir("train_full");
-  const fs::path data = phantoms(d / "data");
+  const fs::path data = test::sample_dataset(d / "data");
   test::FullDisk disk("data_safety", "train_full_disk");
   const fs::path run = disk.dir() / "run", log = d / "train.log";
   int rc = 0;

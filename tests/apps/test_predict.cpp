@@ -279,8 +279,8 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
 }
 
 TEST_CASE("fdl predict: a two-channel run groups nnU-Net's <case>_0000/_0001 files per case") {
-  // An nnU-Net v2 dataset of two channels: the phantom and the phantom negated.
-  const fs::path src = phantoms("nnunet_src", {16, 16, 8}), d = workdir("nnunet");
+  // An nnU-Net v2 dataset of two channels: the sample's phantom and the phantom negated.
+  const fs::path src = test::sample_dataset(workdir("nnunet_src")), d = workdir("nnunet");
   const fs::path ds = d / "data", ts = d / "imagesTs", log = d / "log.txt";
   fs::create_directories(ds / "imagesTr");
   fs::create_directories(ds / "labelsTr");
@@ -317,7 +317,7 @@ TEST_CASE("fdl predict: a two-channel run groups nnU-Net's <case>_0000/_0001 fil
   REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out4d").string() + " " + (d / "stacked.nii.gz").string(), log) == 0,
                   test::slurp(log));
   const Volume grouped = read_nifti((d / "out" / "case_000.nii.gz").string());
-  CHECK(grouped.data.shape() == Shape{16, 16, 8});
+  CHECK(grouped.data.shape() == Shape{32, 32, 16});  // the input's grid
   CHECK(grouped.data.to_vector() == read_nifti((d / "out4d" / "stacked.nii.gz").string()).data.to_vector());
 
   // A case without its second channel file: a clear error and nothing written.

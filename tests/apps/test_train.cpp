@@ -1,6 +1,6 @@
-// `fdl train` end to end on tiny phantom datasets: the run directory's files, resume that is
-// bit-identical to an uninterrupted run (dropout on), and the errors that must leave no
-// checkpoint behind.
+// `fdl train` end to end on the committed sample dataset (data/sample): the run directory's
+// files, resume that is bit-identical to an uninterrupted run (dropout on), and the errors that
+// must leave no checkpoint behind.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +15,6 @@
 #include <random>
 #include <sstream>
 
-#include "engine/data/phantoms.h"
 #include "engine/device.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/nifti.h"
@@ -31,17 +30,10 @@ namespace {
 
 fs::path workdir(const std::string& name) { return test::scratch_dir("train", name); }
 
-// 6 cases of 16x16x8: 1 test, 1 validation and 4 training cases (2 steps of batch 2).
-const fs::path& phantoms() {
-  static const fs::path dir = [] {
-    const fs::path d = workdir("phantoms");
-    PhantomOptions o;
-    o.cases = 6;
-    o.shape = {16, 16, 8};
-    o.seed = 5;
-    write_phantoms(d.string(), o);
-    return d;
-  }();
+// A copy of the committed sample, 6 cases of 32x32x16 that the runs below resize to 16x16x8:
+// 1 test, 1 validation and 4 training cases (2 steps of batch 2).
+const fs::path& sample() {
+  static const fs::path dir = test::sample_dataset(workdir("sample"));
   return dir;
 }
 
@@ -53,7 +45,7 @@ int fdl_train(const std::string& args, const fs::path& log) {
 }
 
 std::string small(const std::string& model) {
-  return phantoms().string() + " --model " + model + " --shape 16 16 8 --batch 2 --lr 0.01 --seed 3";
+  return sample().string() + " --model " + model + " --shape 16 16 8 --batch 2 --lr 0.01 --seed 3";
 }
 
 // name -> bytes of every tensor in a safetensors file.
@@ -289,7 +281,7 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
   }
   SUBCASE("a dataset whose image file is corrupt") {
     const fs::path ds = d / "corrupt";
-    fs::copy(phantoms(), ds, fs::copy_options::recursive);
+    test::sample_dataset(ds);
     const fs::path img = *fs::directory_iterator(ds / "imagesTr");
     std::ofstream(img, std::ios::binary | std::ios::trunc) << "not a nifti file";
     CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --fold 1 -o " + (d / "run3").string(), log) != 0);
@@ -319,7 +311,7 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_FALSE(fs::exists(d / "run7"));
   }
   SUBCASE("an absurd --lr is refused before anything is written") {
-    const std::string args = phantoms().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
+    const std::string args = sample().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
                              (d / "run6").string();
     CHECK(fdl_train(args, log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("--lr 1e+30: each value must lie in (0, 1]") != std::string::npos,
@@ -353,7 +345,7 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
   const fs::path d = workdir("check");
   const fs::path log = d / "log.txt";
   const fs::path ds = d / "shifted";
-  fs::copy(phantoms(), ds, fs::copy_options::recursive);
+  test::sample_dataset(ds);
   // One label moved 10 mm away from its image: it still loads, but no longer lies on it.
   const fs::path label = ds / "labelsTr" / "case_002.nii.gz";
   Volume v = read_nifti(label.string());

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "kernels/cuda/launch.cuh"
 #include "tests/emu/emu_test.h"
 

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
 
 using namespace fdl;

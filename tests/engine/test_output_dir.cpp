@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/output_dir.h"
 #include "tests/support.h"

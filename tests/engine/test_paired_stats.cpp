@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/metrics/paired.h"
 
 using namespace fdl;

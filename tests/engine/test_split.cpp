@@ -7,7 +7,7 @@
 #include <set>
 
 #include "engine/data/split.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 using namespace fdl;
 

@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "engine/ops/conv3d.h"
 #include "kernels/common/conv3d_gemm.h"
 #include "kernels/common/conv3d_tile.h"

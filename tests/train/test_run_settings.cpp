@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "train/run_settings.h"
 
 using namespace fdl;
