@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/error.h"
 #include "engine/memory_limit.h"
+#include "kernels/common/error.h"
 
 namespace fdl::train {
 
@@ -37,7 +37,8 @@ Index3 grid_at(const NiftiHeader& h, const std::array<double, 3>& spacing) {
   return n;
 }
 
-Preprocess native_preprocess(Preprocess run, const NiftiHeader& h, const std::array<double, 3>& spacing) {
+Preprocess native_preprocess(Preprocess run, const NiftiHeader& h,
+                             const std::array<double, 3>& spacing) {
   run.shape = grid_at(h, spacing);
   run.fit = Fit::Resize;
   return run;
@@ -63,8 +64,9 @@ Index3 choose_patch(Index3 median, double bytes_per_voxel, int batch, uint64_t b
     size_t a = 3;
     for (size_t i = 0; i < 3; ++i)
       if (p[i] > 4 && (a == 3 || p[i] * full[a] > p[a] * full[i])) a = i;
-    FDL_CHECK(a < 3, "--patch 0 0 0: not even a 4x4x4 patch fits the memory budget of ", byte_size_text(budget),
-              " with --batch ", batch, "; raise --max-memory or lower --batch");
+    FDL_CHECK(a < 3, "--patch 0 0 0: not even a 4x4x4 patch fits the memory budget of ",
+              byte_size_text(budget), " with --batch ", batch,
+              "; raise --max-memory or lower --batch");
     p[a] -= 4;
   }
   return p;

@@ -22,7 +22,8 @@ Index3 grid_at(const NiftiHeader& h, const std::array<double, 3>& spacing);
 // The preprocessing that brings a case to its grid at `spacing`: the run's normalisation on
 // the original grid, then a trilinear resize (the label nearest), so restore_mask maps
 // a prediction back exactly as for the paper recipe's resize.
-Preprocess native_preprocess(Preprocess run, const NiftiHeader& h, const std::array<double, 3>& spacing);
+Preprocess native_preprocess(Preprocess run, const NiftiHeader& h,
+                             const std::array<double, 3>& spacing);
 
 // The per-axis median of the cases' grids at `spacing`.
 Index3 median_grid(const std::vector<NiftiHeader>& cases, const std::array<double, 3>& spacing);

@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "engine/autograd.h"
-#include "engine/error.h"
 #include "engine/random.h"
+#include "kernels/common/error.h"
 
 namespace fdl::train {
 
@@ -39,7 +39,8 @@ PatchSample local_patch(const PatchSource& src, const PatchCase& c, int64_t epoc
                         const PatchDraw& d) {
   const Index3 p = src.patch;
   if (!src.augment)
-    return {{with_batch_axis(crop_pad(c.sample.image, d.start, p))}, crop_pad(c.sample.label, d.start, p)};
+    return {{with_batch_axis(crop_pad(c.sample.image, d.start, p))},
+            crop_pad(c.sample.label, d.start, p)};
   const AugmentPlan plan =
       plan_augment(*src.augment, c.sample.image.size(0), src.augment_seed, epoch, case_index);
   const Index3 big = footprint(plan, p);
@@ -48,16 +49,18 @@ PatchSample local_patch(const PatchSource& src, const PatchCase& c, int64_t epoc
     inner[a] = (big[a] - p[a]) / 2;
     at[a] = d.start[a] - inner[a];
   }
-  const Sample region{c.sample.id, crop_pad(c.sample.image, at, big), crop_pad(c.sample.label, at, big)};
+  const Sample region{c.sample.id, crop_pad(c.sample.image, at, big),
+                      crop_pad(c.sample.label, at, big)};
   const Sample out = apply_augment(region, plan);
   return {{with_batch_axis(crop_pad(out.image, inner, p))}, crop_pad(out.label, inner, p)};
 }
 
-PatchSample whole_volume_patch(const PatchSource& src, const PatchCase& c, int64_t epoch, int case_index,
-                               uint64_t key) {
-  const Sample s = src.augment ? augment(c.sample, *src.augment, src.augment_seed, epoch, case_index) : c.sample;
-  const PatchDraw d =
-      draw_patch(src.augment ? index_foreground(s.label, src.classes) : c.fg, src.patch, src.foreground_fraction, key);
+PatchSample whole_volume_patch(const PatchSource& src, const PatchCase& c, int64_t epoch,
+                               int case_index, uint64_t key) {
+  const Sample s =
+      src.augment ? augment(c.sample, *src.augment, src.augment_seed, epoch, case_index) : c.sample;
+  const PatchDraw d = draw_patch(src.augment ? index_foreground(s.label, src.classes) : c.fg,
+                                 src.patch, src.foreground_fraction, key);
   PatchSample out;
   for (const Tensor& stream : src.model->input_streams(with_batch_axis(s.image)))
     out.streams.push_back(crop_pad(stream.to(Device::CPU), d.start, src.patch));
@@ -96,12 +99,18 @@ PatchSample prepare_patch(const PatchSource& src, int64_t epoch, int case_index)
   const PatchCase& c = src.cases->at(size_t(case_index));
   const uint64_t key = item_key(src.patch_seed, epoch, case_index);
   if (src.model->streams_are_local())
-    return local_patch(src, c, epoch, case_index, draw_patch(c.fg, src.patch, src.foreground_fraction, key));
+    return local_patch(src, c, epoch, case_index,
+                       draw_patch(c.fg, src.patch, src.foreground_fraction, key));
   return whole_volume_patch(src, c, epoch, case_index, key);
 }
 
-PatchLoader::PatchLoader(const PatchSource& src, int64_t epoch, std::vector<int> order, int batch, int workers)
-    : src_(src), epoch_(epoch), order_(std::move(order)), batch_(size_t(batch)), ready_(order_.size()) {
+PatchLoader::PatchLoader(const PatchSource& src, int64_t epoch, std::vector<int> order, int batch,
+                         int workers)
+    : src_(src),
+      epoch_(epoch),
+      order_(std::move(order)),
+      batch_(size_t(batch)),
+      ready_(order_.size()) {
   for (int w = 0; w < workers; ++w) workers_.emplace_back([this] { work(); });
 }
 
@@ -120,7 +129,9 @@ void PatchLoader::work() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       // At most two batches past the one the caller waits for.
-      cv_.wait(lock, [&] { return stop_ || error_ || claimed_ >= order_.size() || claimed_ < consumed_ + 3 * batch_; });
+      cv_.wait(lock, [&] {
+        return stop_ || error_ || claimed_ >= order_.size() || claimed_ < consumed_ + 3 * batch_;
+      });
       if (stop_ || error_ || claimed_ >= order_.size()) return;
       slot = claimed_++;
     }

@@ -48,7 +48,8 @@ PatchSample prepare_patch(const PatchSource& src, int64_t epoch, int case_index)
 // batches of `batch`, the last one shorter. Workers keep at most two batches ahead.
 class PatchLoader {
  public:
-  PatchLoader(const PatchSource& src, int64_t epoch, std::vector<int> order, int batch, int workers);
+  PatchLoader(const PatchSource& src, int64_t epoch, std::vector<int> order, int batch,
+              int workers);
   ~PatchLoader();  // stops and joins the workers
   PatchLoader(const PatchLoader&) = delete;
   PatchLoader& operator=(const PatchLoader&) = delete;

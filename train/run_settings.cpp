@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "kernels/common/error.h"
+#include "engine/data/augment.h"
 #include "models/seg_model.h"
 
 namespace fdl::train {

@@ -13,10 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/data/augment.h"
-
 namespace CLI {
 class App;
+}
+
+namespace fdl {
+struct AugmentOptions;  // engine/data/augment.h
 }
 
 namespace fdl::train {

@@ -321,8 +321,12 @@ std::string report_markdown(const StudyOptions& o, const StudyReport& r) {
         continue;
       }
       const BootstrapCI& ci = row.difference->ci;
-      diffs += " " + fmt("%+.3f", ci.mean_diff) + " [" + fmt("%+.3f", ci.ci_low) + ", " + fmt("%+.3f", ci.ci_high) +
-               "] (" + std::to_string(ci.n) + ") | " + fmt("%.3g", row.difference->wilcoxon.p) + " |";
+      // Appended piece by piece: GCC 12's -Wrestrict misfires on the chain of " " + string.
+      for (const std::string& piece : {std::string(" "), fmt("%+.3f", ci.mean_diff), std::string(" ["),
+                                       fmt("%+.3f", ci.ci_low), std::string(", "), fmt("%+.3f", ci.ci_high),
+                                       std::string("] ("), std::to_string(ci.n), std::string(") | "),
+                                       fmt("%.3g", row.difference->wilcoxon.p), std::string(" |")})
+        diffs += piece;
     }
     md << diffs << "\n";
   }

@@ -58,24 +58,27 @@ TEST_CASE("fdl recipe: a 256x256x160 volume trains on patches and predicts by th
   const fs::path d = test::scratch_dir("recipe", "big", {"data/imagesTr", "data/labelsTr"});
   big_cases(d / "data");
   const fs::path run = d / "run", log = d / "train.log";
-  REQUIRE_MESSAGE(test::run_fdl("train " + (d / "data").string() + " -o " + run.string() +
-                                    " --model unet3d --recipe fdl --patch 64 64 32 --overlap 0 --base-filters 2"
-                                    " --batch 1 --epochs 2 --folds 2 --test-fraction 0 --threads 2",
-                                log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      test::run_fdl("train " + (d / "data").string() + " -o " + run.string() +
+                        " --model unet3d --recipe fdl --patch 64 64 32 --overlap 0 --base-filters 2"
+                        " --batch 1 --epochs 2 --folds 2 --test-fraction 0 --threads 2",
+                    log) == 0,
+      test::slurp(log));
   const std::string out = test::slurp(log);
   // The plan before the first step: the cases' own spacing, the patch, a measured memory and time.
-  const size_t plan = out.find("plan (fdl recipe): spacing 0.8 0.8 1.2 (median grid 256x256x160), patch 64x64x32");
+  const size_t plan =
+      out.find("plan (fdl recipe): spacing 0.8 0.8 1.2 (median grid 256x256x160), patch 64x64x32");
   CHECK_MESSAGE(plan != std::string::npos, out);
   CHECK(plan < out.find("epoch 1/2"));
   CHECK(out.find("data wait") != std::string::npos);
   CHECK(test::slurp(run / "train.csv").find(",seconds,data_wait\n") != std::string::npos);
 
   const fs::path pred = d / "pred";
-  REQUIRE_MESSAGE(test::run_fdl("predict " + run.string() + " -o " + pred.string() + " " +
-                                    (d / "data" / "imagesTr" / "case1.nii").string() + " --threads 2",
-                                d / "predict.log") == 0,
-                  test::slurp(d / "predict.log"));
+  REQUIRE_MESSAGE(
+      test::run_fdl("predict " + run.string() + " -o " + pred.string() + " " +
+                        (d / "data" / "imagesTr" / "case1.nii").string() + " --threads 2",
+                    d / "predict.log") == 0,
+      test::slurp(d / "predict.log"));
   const Volume in = read_nifti((d / "data" / "imagesTr" / "case1.nii").string());
   const Volume mask = read_nifti((pred / "case1.nii.gz").string());
   CHECK(mask.data.shape() == Shape{256, 256, 160});
@@ -85,21 +88,27 @@ TEST_CASE("fdl recipe: a 256x256x160 volume trains on patches and predicts by th
   CHECK(std::all_of(m, m + mask.data.numel(), [](float v) { return v == 0 || v == 1; }));
 }
 
-TEST_CASE("fdl recipe: an FD model resumes bit-identical and predicts on each input's grid, with mirroring") {
+TEST_CASE(
+    "fdl recipe: an FD model resumes bit-identical and predicts on each input's grid, with "
+    "mirroring") {
   const fs::path d = test::scratch_dir("recipe", "fd");
   PhantomOptions po;
   po.cases = 6;
   po.shape = {24, 24, 16};
   po.seed = 3;
   write_phantoms((d / "data").string(), po);
-  const std::string args = (d / "data").string() +
-                           " --model fd-early --recipe fdl --beta 0.25 0.25 0.5 --patch 16 16 8 --batch 2 --lr 0.01"
-                           " --aug-elastic 0.5 0 4 --tta-mirror on --threads 2 --epochs ";
+  const std::string args =
+      (d / "data").string() +
+      " --model fd-early --recipe fdl --beta 0.25 0.25 0.5 --patch 16 16 8 --batch 2 --lr 0.01"
+      " --aug-elastic 0.5 0 4 --tta-mirror on --threads 2 --epochs ";
   const fs::path log = d / "log";
-  REQUIRE_MESSAGE(test::run_fdl("train " + args + "4 -o " + (d / "straight").string(), log) == 0, test::slurp(log));
-  REQUIRE_MESSAGE(test::run_fdl("train " + args + "2 -o " + (d / "resumed").string(), log) == 0, test::slurp(log));
-  REQUIRE_MESSAGE(test::run_fdl("train " + args + "4 --resume -o " + (d / "resumed").string(), log) == 0,
+  REQUIRE_MESSAGE(test::run_fdl("train " + args + "4 -o " + (d / "straight").string(), log) == 0,
                   test::slurp(log));
+  REQUIRE_MESSAGE(test::run_fdl("train " + args + "2 -o " + (d / "resumed").string(), log) == 0,
+                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      test::run_fdl("train " + args + "4 --resume -o " + (d / "resumed").string(), log) == 0,
+      test::slurp(log));
   for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors"})
     CHECK_MESSAGE(tensor_bytes(d / "resumed" / f) == tensor_bytes(d / "straight" / f), f);
   // The patch, given, and the spacing, resolved to the phantoms' median, are in config.json.
@@ -119,10 +128,11 @@ TEST_CASE("fdl recipe: an FD model resumes bit-identical and predicts on each in
   h.qform = h.sform;
   h.sform_code = h.qform_code = 2;
   write_nifti((in / "odd.nii.gz").string(), test::randn({30, 21, 26}, 5, DType::F32), h);
-  REQUIRE_MESSAGE(test::run_fdl("predict " + (d / "straight").string() + " -o " + (d / "pred").string() + " " +
-                                    (in / "odd.nii.gz").string() + " --probabilities",
-                                log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      test::run_fdl("predict " + (d / "straight").string() + " -o " + (d / "pred").string() + " " +
+                        (in / "odd.nii.gz").string() + " --probabilities",
+                    log) == 0,
+      test::slurp(log));
   const Volume mask = read_nifti((d / "pred" / "odd.nii.gz").string());
   CHECK(mask.data.shape() == Shape{30, 21, 26});
   CHECK(mask.sform == h.sform);

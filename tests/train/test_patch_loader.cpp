@@ -21,14 +21,16 @@ std::vector<PatchCase> cases() {
   std::vector<PatchCase> out;
   for (int c = 0; c < 3; ++c) {
     Generator g(uint64_t(11 + c));
-    Sample s{"case" + std::to_string(c), rand_uniform({1, 24, 20, 16}, 0, 1, g), Tensor::zeros({24, 20, 16}, DType::I32)};
+    Sample s{"case" + std::to_string(c), rand_uniform({1, 24, 20, 16}, 0, 1, g),
+             Tensor::zeros({24, 20, 16}, DType::I32)};
     int32_t* l = s.label.data<int32_t>();
     for (int64_t i = 0; i < 24; ++i)
       for (int64_t j = 0; j < 20; ++j)
         for (int64_t k = 0; k < 16; ++k) {
           const int64_t di = i - 8 - c, dj = j - 10, dk = k - 8;
           if (di * di + dj * dj + dk * dk <= 16) l[(i * 20 + j) * 16 + k] = 1;
-          if (i >= 18 && i < 21 && j >= 3 && j < 6 && k >= 10 && k < 13) l[(i * 20 + j) * 16 + k] = 2;
+          if (i >= 18 && i < 21 && j >= 3 && j < 6 && k >= 10 && k < 13)
+            l[(i * 20 + j) * 16 + k] = 2;
         }
     ForegroundIndex fg = index_foreground(s.label, 3);
     out.push_back({std::move(s), std::move(fg)});
@@ -45,14 +47,17 @@ std::shared_ptr<SegModel> model(const std::string& name) {
   return make_model(name, o, init);
 }
 
-std::string bytes(const Tensor& t) { return std::string(static_cast<const char*>(t.raw()), t.nbytes()); }
+std::string bytes(const Tensor& t) {
+  return std::string(static_cast<const char*>(t.raw()), t.nbytes());
+}
 
 // Spatial transforms only, each drawn: no intensity transform that depends on the crop.
 AugmentOptions spatial() {
   AugmentOptions o;
   o.rotation.p = o.scaling.p = 1;
   o.mirror = 0.5;
-  o.noise.p = o.blur.p = o.brightness.p = o.contrast.p = o.low_res.p = o.gamma_inverted.p = o.gamma.p = 0;
+  o.noise.p = o.blur.p = o.brightness.p = o.contrast.p = o.low_res.p = o.gamma_inverted.p =
+      o.gamma.p = 0;
   return o;
 }
 
@@ -80,8 +85,10 @@ TEST_CASE("patch loader: batches are the same with 1 or 3 workers, and from prep
       CHECK(got == first);
     }
     const PatchSample alone = prepare_patch(src, 4, 2);  // the first sample of the first batch
-    CHECK(bytes(alone.label) == first[alone.streams.size()].substr(0, size_t(alone.label.nbytes())));
-    CHECK(bytes(prepare_patch(src, 5, 2).label) != bytes(alone.label));  // another epoch, another patch
+    CHECK(bytes(alone.label) ==
+          first[alone.streams.size()].substr(0, size_t(alone.label.nbytes())));
+    CHECK(bytes(prepare_patch(src, 5, 2).label) !=
+          bytes(alone.label));  // another epoch, another patch
   }
 }
 
@@ -117,7 +124,8 @@ TEST_CASE("patch loader: unet3d's patch-sized augmentation equals augmenting the
     const PatchSample got = prepare_patch(src, e, 1);
     const Index3 at = draw_patch(data[1].fg, p, 0.0, item_key(3, e, 1)).start;
     const Index3 from{at[0] - inner[0], at[1] - inner[1], at[2] - inner[2]};
-    const Sample centred{"c", crop_pad(data[1].sample.image, from, n), crop_pad(data[1].sample.label, from, n)};
+    const Sample centred{"c", crop_pad(data[1].sample.image, from, n),
+                         crop_pad(data[1].sample.label, from, n)};
     const Sample whole = augment(centred, *src.augment, 21, e, 1);
     const Tensor image = crop_pad(whole.image, inner, p), label = crop_pad(whole.label, inner, p);
     const test::Agreement a = test::agreement(got.streams[0].reshape(image.shape()), image);
@@ -137,8 +145,10 @@ TEST_CASE("patch loader: the FD models' streams are cut from the split of the wh
   PatchSource src{&data, m.get(), 3, {8, 8, 8}, 0.0, std::nullopt, 3, 4};
   const PatchSample s = prepare_patch(src, 0, 0);
   REQUIRE(s.streams.size() == 2);
-  // The streams of the whole volume, and where the patch sits in it (found by its label and low stream).
-  const std::vector<Tensor> whole = m->input_streams(data[0].sample.image.reshape({1, 1, 24, 20, 16}));
+  // The streams of the whole volume, and where the patch sits in it (found by its label and low
+  // stream).
+  const std::vector<Tensor> whole =
+      m->input_streams(data[0].sample.image.reshape({1, 1, 24, 20, 16}));
   bool found = false;
   for (int64_t i = 0; i + 8 <= 24 && !found; ++i)
     for (int64_t j = 0; j + 8 <= 20 && !found; ++j)
@@ -148,7 +158,8 @@ TEST_CASE("patch loader: the FD models' streams are cut from the split of the wh
         CHECK(bytes(crop_pad(whole[0], {i, j, k}, {8, 8, 8})) == bytes(s.streams[0]));
         CHECK(bytes(crop_pad(data[0].sample.label, {i, j, k}, {8, 8, 8})) == bytes(s.label));
         // The split of the patch alone differs: its frequencies are the patch's.
-        const Tensor own = m->input_streams(crop_pad(data[0].sample.image, {i, j, k}, {8, 8, 8}).reshape({1, 1, 8, 8, 8}))[1];
+        const Tensor own = m->input_streams(
+            crop_pad(data[0].sample.image, {i, j, k}, {8, 8, 8}).reshape({1, 1, 8, 8, 8}))[1];
         CHECK(bytes(own) != bytes(s.streams[1]));
       }
   CHECK(found);
