@@ -1,5 +1,5 @@
 #pragma once
-// The grids of the fdl recipe (docs/method.md §5.4): every case resampled to one voxel size
+// The grids of the fdl recipe (docs/method.md §5.5): every case resampled to one voxel size
 // (the median of the training and validation cases unless --spacing says otherwise, as
 // nnU-Net does), and the patch, chosen from a memory budget unless --patch says otherwise.
 #include <array>

@@ -1,5 +1,5 @@
 #pragma once
-// The fdl recipe's training batches (docs/method.md §5.4), prepared by worker threads while
+// The fdl recipe's training batches (docs/method.md §5.5), prepared by worker threads while
 // the training step runs. Each sample is a pure function of (seed, epoch, case): the patch
 // draw and the augmentation use their own Philox streams keyed by those three, so batches are
 // the same with any number of workers, in any order, and after a resume.

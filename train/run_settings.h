@@ -26,7 +26,7 @@ namespace fdl::train {
 struct RunSettings {
   // paper: whole volumes on one grid (--shape), soft Dice, Adam, best by validation loss.
   // fdl: patches at native spacing, augmentation, sliding-window validation and inference,
-  // best by a smoothed validation Dice (docs/method.md §5.4). The settings from --patch to
+  // best by a smoothed validation Dice (docs/method.md §5.5). The settings from --patch to
   // --patience are the fdl recipe's; the paper recipe ignores them.
   std::string recipe = "paper";
   std::string model = "unet3d";

@@ -1,7 +1,7 @@
 #pragma once
 // The training loop behind `fdl train`, in two recipes. paper (docs/method.md §5.3): whole
 // volumes on one grid, sigmoid soft Dice, Adam, validation on the fold's validation cases every
-// epoch. fdl (§5.4): patches at native spacing from the worker threads of patch_loader.h,
+// epoch. fdl (§5.5): patches at native spacing from the worker threads of patch_loader.h,
 // sliding-window validation every --val-every epochs, the best weights by a moving average of
 // the validation Dice. Both write a checkpoint (checkpoint.h) after every epoch from which
 // --resume continues bit for bit on the CPU.
