@@ -198,8 +198,11 @@ bool has_checkpoint(const std::string& run_dir) {
   return false;
 }
 
-void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
-                     const RunState& st, bool is_best) {
+namespace {
+
+template <class Optimizer>
+void save(const std::string& run_dir, const Module& model, const Optimizer& opt, const RunState& st,
+          bool is_best) {
   const std::string epoch = std::to_string(st.epoch);
   // 1. The new files beside the committed ones.
   const io::TensorMap weights = params_map(model);
@@ -228,7 +231,8 @@ void save_checkpoint(const std::string& run_dir, const Module& model, const Adam
   }
 }
 
-RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
+template <class Optimizer>
+RunState load(const std::string& run_dir, Module& model, Optimizer& opt) {
   const std::string state_path = run_file(run_dir, "state.json");
   FDL_CHECK(fs::exists(state_path), run_dir, ": no checkpoint to resume (state.json is missing)");
   const json j = read_json(state_path);
@@ -271,5 +275,18 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   opt.load_state(files[2].tensors, steps);
   return st;
 }
+
+}  // namespace
+
+void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt, const RunState& st,
+                     bool is_best) {
+  save(run_dir, model, opt, st, is_best);
+}
+void save_checkpoint(const std::string& run_dir, const Module& model, const Sgd& opt, const RunState& st,
+                     bool is_best) {
+  save(run_dir, model, opt, st, is_best);
+}
+RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) { return load(run_dir, model, opt); }
+RunState load_checkpoint(const std::string& run_dir, Module& model, Sgd& opt) { return load(run_dir, model, opt); }
 
 }  // namespace fdl::train

@@ -72,10 +72,10 @@ std::vector<Setting> make_table() {
   const std::vector<Range> probability{{0, 1}};
   return {
       {.key = "recipe", .flag = "--recipe", .field = &RunSettings::recipe,
-       .help = "paper: whole volumes resized to --shape, soft Dice, best by validation loss "
-               "(the paper's). fdl: patches at native spacing with augmentation, "
-               "sliding-window validation and inference, best by a smoothed validation Dice "
-               "(nnU-Net's)",
+       .help = "paper: whole volumes resized to --shape, soft Dice and Adam, best by validation loss "
+               "(the paper's). fdl: patches at native spacing with augmentation, Dice+CE and SGD "
+               "with the poly schedule, sliding-window validation and inference, best by a "
+               "smoothed validation Dice (nnU-Net's)",
        .optional_in_config = true, .legacy = "paper", .choices = {"paper", "fdl"}},
       {.key = "model", .flag = "--model", .field = &RunSettings::model, .help = "Network",
        .choices = model_names()},
@@ -101,8 +101,21 @@ std::vector<Setting> make_table() {
       {.key = "batch", .flag = "--batch", .field = &RunSettings::batch,
        .help = "Volumes (paper) or patches (fdl) per step",
        .range = {{1, 4096}}},
-      {.key = "lr", .flag = "--lr", .field = &RunSettings::lr, .help = "Adam learning rate",
-       .range = {{0, 1, true}}},
+      {.key = "loss", .flag = "--loss", .field = &RunSettings::loss,
+       .help = "soft-dice (sigmoid, the paper's) or dice-ce (softmax Dice + cross-entropy, "
+               "nnU-Net's); auto: the recipe's (paper soft-dice, fdl dice-ce)",
+       .optional_in_config = true, .legacy = "soft-dice", .choices = {"auto", "soft-dice", "dice-ce"}},
+      {.key = "optimizer", .flag = "--optimizer", .field = &RunSettings::optimizer,
+       .help = "adam or sgd (Nesterov momentum 0.99, weight decay 3e-5, nnU-Net's); auto: the "
+               "recipe's (paper adam, fdl sgd)",
+       .optional_in_config = true, .legacy = "adam", .choices = {"auto", "adam", "sgd"}},
+      {.key = "lr_schedule", .flag = "--lr-schedule", .field = &RunSettings::lr_schedule,
+       .help = "constant, or poly: lr (1 - epoch / epochs)^0.9 (nnU-Net's); auto: the recipe's "
+               "(paper constant, fdl poly)",
+       .optional_in_config = true, .legacy = "constant", .choices = {"auto", "constant", "poly"}},
+      {.key = "lr", .flag = "--lr", .field = &RunSettings::lr,
+       .help = "Learning rate (of the first epoch, with poly); 0: 1e-3 with adam, 1e-2 with sgd",
+       .range = {{0, 1, true}}, .zero_is_auto = true},
       {.key = "seed", .flag = "--seed", .field = &RunSettings::seed,
        .help = "Seed of the split, weights, dropout and shuffling"},
       {.key = "beta", .flag = "--beta", .field = &RunSettings::beta,
@@ -318,10 +331,12 @@ void set_setting(RunSettings& s, const Setting& e, const std::vector<std::string
 
 void validate(const RunSettings& s) {
   for (const Setting& e : run_settings()) {
-    for (double v : numbers(s, e))
+    for (double v : numbers(s, e)) {
+      if (e.zero_is_auto && v == 0) continue;
       for (const Range& r : e.range)
         FDL_CHECK(inside(v, r), e.flag, " ", setting_text(s, e), ": each value must lie in ",
                   interval_text(r));
+    }
     if (e.rule) {
       const std::string problem = e.rule(s);
       FDL_CHECK(problem.empty(), e.flag, " ", setting_text(s, e), ": ", problem);
@@ -423,6 +438,14 @@ std::vector<std::string> settings_args(const RunSettings& s) {
     }
   }
   return args;
+}
+
+void resolve_auto(RunSettings& s) {
+  const bool fdl = s.recipe == "fdl";
+  if (s.loss == "auto") s.loss = fdl ? "dice-ce" : "soft-dice";
+  if (s.optimizer == "auto") s.optimizer = fdl ? "sgd" : "adam";
+  if (s.lr_schedule == "auto") s.lr_schedule = fdl ? "poly" : "constant";
+  if (s.lr == 0) s.lr = s.optimizer == "sgd" ? 1e-2 : 1e-3;
 }
 
 AugmentOptions augment_options(const RunSettings& s) {

@@ -25,8 +25,9 @@ namespace fdl::train {
 
 struct RunSettings {
   // paper: whole volumes on one grid (--shape), soft Dice, Adam, best by validation loss.
-  // fdl: patches at native spacing, augmentation, sliding-window validation and inference,
-  // best by a smoothed validation Dice (docs/method.md §5.5). The settings from --patch to
+  // fdl: patches at native spacing, augmentation, Dice+CE and SGD with the poly schedule,
+  // sliding-window validation and inference, best by a smoothed validation Dice
+  // (docs/method.md §5.5). The settings from --patch to
   // --patience are the fdl recipe's; the paper recipe ignores them.
   std::string recipe = "paper";
   std::string model = "unet3d";
@@ -37,7 +38,12 @@ struct RunSettings {
   std::array<double, 2> percentiles{0.5, 99.5};  // the clip of norm percentile
   int epochs = 300;                              // the target; a resumed run may change it
   int batch = 2;
-  double lr = 1e-3;
+  // "auto" (and an lr of 0) is the recipe's choice, made when the run starts (resolve_auto):
+  // paper soft-dice, adam, constant, 1e-3; fdl dice-ce, sgd, poly, 1e-2 (nnU-Net's).
+  std::string loss = "auto";         // soft-dice | dice-ce
+  std::string optimizer = "auto";    // adam | sgd
+  std::string lr_schedule = "auto";  // constant | poly
+  double lr = 0;
   uint64_t seed = 1;  // the split, the initial weights, dropout and the shuffling
   std::array<double, 3> beta{0.1, 0.1, 1.0};
   std::string kspace_centre = "shifted";  // shifted | unshifted
@@ -95,6 +101,7 @@ struct Setting {
   const char* legacy = nullptr;
   std::vector<std::string> choices{};  // a string's allowed values; empty: any
   std::vector<Range> range{};          // a number's interval; empty: any
+  bool zero_is_auto = false;           // 0 is the recipe's choice (resolve_auto), outside the range
   // A rule across values or settings; returns the problem, or "" when there is none.
   std::string (*rule)(const RunSettings&) = nullptr;
 };
@@ -127,6 +134,9 @@ std::string settings_difference(const RunSettings& saved, const RunSettings& now
 
 // `fdl train` arguments that reproduce every setting of `s` (for the study's runs).
 std::vector<std::string> settings_args(const RunSettings& s);
+
+// Replaces "auto" loss, optimizer and schedule and an lr of 0 by the recipe's choice.
+void resolve_auto(RunSettings& s);
 
 // The fdl recipe's augmentation from the --aug-* settings (the rest as augment.h's defaults).
 AugmentOptions augment_options(const RunSettings& s);

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <optional>
 #include <thread>
+#include <variant>
 
 #include "engine/autograd.h"
 #include "engine/data/check.h"
@@ -24,7 +25,10 @@
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
 #include "engine/ops/one_hot.h"
+#include "engine/ops/dice_ce.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/schedule.h"
+#include "engine/optim/sgd.h"
 #include "engine/profile.h"
 #include "models/seg_model.h"
 #include "train/checkpoint.h"
@@ -100,21 +104,34 @@ Batch forward_batch(SegModel& model, const Tensor& x_host, const Tensor& y_host,
 }
 
 // The training loss of a host batch.
-Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
-  const Batch b = forward_batch(model, x_host, y_host, classes, dev);
+// The run's optimiser (--optimizer).
+using Optimizer = std::variant<Adam, Sgd>;
+
+// The loss of logits against a one-hot target (--loss).
+Tensor loss_of(const std::string& loss, const Tensor& logits, const Tensor& target) {
   FDL_PROFILE_RANGE("loss");
-  return soft_dice_loss(b.logits, b.target);
+  return loss == "dice-ce" ? dice_ce_loss(logits, target) : soft_dice_loss(logits, target);
 }
 
-// Backward and the Adam step, each in its NVTX range.
-void update(const Tensor& loss, Adam& opt) {
+Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev,
+                  const std::string& loss) {
+  const Batch b = forward_batch(model, x_host, y_host, classes, dev);
+  return loss_of(loss, b.logits, b.target);
+}
+
+// Backward and the optimiser's step, each in its NVTX range.
+void update(const Tensor& loss, Optimizer& optimizer) {
   {
     FDL_PROFILE_RANGE("backward");
     loss.backward();
   }
   FDL_PROFILE_RANGE("optimizer");
-  opt.step();
-  opt.zero_grad();
+  std::visit(
+      [](auto& opt) {
+        opt.step();
+        opt.zero_grad();
+      },
+      optimizer);
 }
 
 // Each validation case alone (batch 1, eval mode, no tape); the mean over cases.
@@ -250,7 +267,8 @@ void check_options(const TrainOptions& o) {
 
 // Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.
 // On the GPU each step waits for its queued work before the clock is read.
-void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int batch, int classes,
+void profile(SegModel& model, Optimizer& opt, const std::vector<Sample>& train, const std::string& loss_name,
+             int batch, int classes,
              Generator& shuffle, int steps, Device dev) {
   std::vector<double> times;
   while (int(times.size()) < steps) {
@@ -258,7 +276,7 @@ void profile(SegModel& model, Adam& opt, const std::vector<Sample>& train, int b
     for (size_t b = 0; b < order.size() && int(times.size()) < steps; b += size_t(batch)) {
       const auto t0 = Clock::now();
       const auto [x, y] = stack(train, order, b, std::min(order.size(), b + size_t(batch)));
-      const Tensor loss = batch_loss(model, x, y, classes, dev);
+      const Tensor loss = batch_loss(model, x, y, classes, dev, loss_name);
       update(loss, opt);
       const double l = loss.item();
       device_synchronize();
@@ -330,6 +348,7 @@ RunPlan plan_run(const TrainOptions& o) {
             " validation cases; both must be non-empty");
   RunConfig& cfg = p.cfg;
   cfg.run = o.run;
+  resolve_auto(cfg.run);
   cfg.run.fold = p.record.fold;  // a --splits file's, when given
   cfg.run.train_percent = p.record.train_percent;
   cfg.run.folds = p.record.folds;
@@ -338,7 +357,7 @@ RunPlan plan_run(const TrainOptions& o) {
   cfg.channels = p.ds.channels;
   cfg.classes = p.ds.classes;
   cfg.class_names = p.ds.class_names;
-  cfg.adam.lr = o.run.lr;
+  cfg.adam.lr = cfg.run.lr;
   cfg.train_cases = ids(p.ds, p.split.train);
   cfg.val_cases = ids(p.ds, p.split.val);
   cfg.test_cases = ids(p.ds, p.split.test);
@@ -355,10 +374,10 @@ RunPlan plan_run(const TrainOptions& o) {
   return p;
 }
 
-// The model on its device, Adam beside it, and the three random streams (run_settings.h: seed).
+// The model on its device, its optimiser beside it, and the three random streams (run_settings.h: seed).
 struct Trainee {
   std::shared_ptr<SegModel> model;
-  Adam opt;
+  Optimizer opt;
   Generator shuffle;
 };
 
@@ -375,10 +394,13 @@ ModelOptions model_options(const RunPlan& p) {
 Trainee build_model(const RunPlan& p) {
   Generator init(stream_seed(p.cfg.run.seed, 0));
   const std::shared_ptr<SegModel> model = make_model(p.cfg.run.model, model_options(p), init);
-  model->to(p.dev);  // before Adam, whose moments are made beside the parameters
+  model->to(p.dev);  // before the optimiser, whose state is made beside the parameters
   model->dropout_generator() = Generator(stream_seed(p.cfg.run.seed, 1));
   model->train(true);
-  return {model, Adam(model->named_parameters(), p.cfg.adam), Generator(stream_seed(p.cfg.run.seed, 2))};
+  const RunSettings& run = p.cfg.run;
+  Optimizer opt = run.optimizer == "sgd" ? Optimizer(Sgd(model->named_parameters(), SgdOptions{.lr = run.lr}))
+                                         : Optimizer(Adam(model->named_parameters(), p.cfg.adam));
+  return {model, std::move(opt), Generator(stream_seed(run.seed, 2))};
 }
 
 // The training and validation cases, preprocessed once and held in memory: on the --shape grid
@@ -434,7 +456,7 @@ StepProbe probe_step(const RunPlan& p, Index3 patch, int batch) {
     const auto t0 = Clock::now();
     const Tensor x = Tensor::zeros({batch, p.ds.channels, patch[0], patch[1], patch[2]}).to(p.dev);
     const Tensor y = Tensor::zeros({batch, patch[0], patch[1], patch[2]}, DType::I32).to(p.dev);
-    const Tensor loss = soft_dice_loss(model->forward(x), one_hot(y, p.ds.classes));
+    const Tensor loss = loss_of(p.cfg.run.loss, model->forward(x), one_hot(y, p.ds.classes));
     loss.backward();
     loss.item();
     device_synchronize();
@@ -461,13 +483,13 @@ void plan_patches(RunPlan& p, const RunData& d, const Trainee& t, ProgressBar& b
     chosen = "chosen for a budget of " + byte_size_text(budget);
   }
   const StepProbe step = probe_step(p, run.patch, run.batch);
-  double state_bytes = 0;  // weights, gradients and Adam's two moments
+  double state_bytes = 0;  // weights, gradients and at most two moments (Adam's; SGD keeps one)
   for (const auto& [name, w] : t.model->named_parameters()) state_bytes += 4.0 * double(w.nbytes());
   const int64_t steps = (int64_t(d.patches.size()) + run.batch - 1) / run.batch;
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "plan (fdl recipe): spacing %g %g %g (median grid %lldx%lldx%lld), patch %lldx%lldx%lld (%s), "
-                "batch %d; memory on %s about %s (one step measured at the patch, plus weights and Adam); "
+                "batch %d; memory on %s about %s (one step measured at the patch, plus weights and optimiser); "
                 "an epoch's %lld steps about %s (measured step; validation not included)",
                 run.spacing[0], run.spacing[1], run.spacing[2], static_cast<long long>(median[0]),
                 static_cast<long long>(median[1]), static_cast<long long>(median[2]),
@@ -490,7 +512,7 @@ History start_or_resume(const RunPlan& p, const std::string& dir, const std::vec
   write_splits(run_file(dir, "splits.json"), p.record);
   History h;
   if (p.resuming) {
-    h.st = load_checkpoint(dir, *t.model, t.opt);
+    h.st = std::visit([&](auto& opt) { return load_checkpoint(dir, *t.model, opt); }, t.opt);
     t.model->dropout_generator() = h.st.dropout;
     t.shuffle = h.st.shuffle;
     const std::string csv = run_file(dir, "train.csv");
@@ -510,7 +532,7 @@ struct Pace {
 };
 
 // The loss of an fdl-recipe batch of patches: its streams to the device, the network on them.
-Tensor patch_loss(SegModel& model, const PatchSample& b, int classes, Device dev) {
+Tensor patch_loss(SegModel& model, const PatchSample& b, int classes, Device dev, const std::string& loss) {
   Tensor target;
   Tensor logits;
   {
@@ -520,8 +542,7 @@ Tensor patch_loss(SegModel& model, const PatchSample& b, int classes, Device dev
     logits = model.forward_streams(streams);
     target = one_hot(b.label.to(dev), classes);
   }
-  FDL_PROFILE_RANGE("loss");
-  return soft_dice_loss(logits, target);
+  return loss_of(loss, logits, target);
 }
 
 struct EpochLoss {
@@ -554,10 +575,10 @@ EpochLoss train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t ep
     const size_t b0 = size_t(s * run.batch), b1 = std::min(size_t(n), b0 + size_t(run.batch));
     Tensor loss;
     if (patches) {
-      loss = patch_loss(*t.model, loader->next(), p.ds.classes, p.dev);
+      loss = patch_loss(*t.model, loader->next(), p.ds.classes, p.dev, run.loss);
     } else {
       const auto [x, y] = stack(d.train, order, b0, b1);
-      loss = batch_loss(*t.model, x, y, p.ds.classes, p.dev);
+      loss = batch_loss(*t.model, x, y, p.ds.classes, p.dev, run.loss);
     }
     update(loss, t.opt);
     // Read once the whole step is queued, so the GPU is not idle while the host waits.
@@ -599,7 +620,7 @@ void checkpoint_epoch(const std::string& dir, const std::vector<std::string>& na
   h.st.shuffle = t.shuffle;
   write_train_csv(run_file(dir, "train.csv"), names, h.rows, data_wait);
   write_progress_png(run_file(dir, "progress.png"), names, h.rows);
-  save_checkpoint(dir, *t.model, t.opt, h.st, best);
+  std::visit([&](const auto& opt) { save_checkpoint(dir, *t.model, opt, h.st, best); }, t.opt);
 }
 
 std::string epoch_line(const EpochRow& row, int epochs, const std::vector<std::string>& names, bool best,
@@ -650,7 +671,8 @@ TrainResult train(const TrainOptions& o) {
   ProgressBar bar;
   const RunData data = load_data(plan, bar);
   if (plan.profiling) {
-    profile(*t.model, t.opt, data.train, o.run.batch, plan.ds.classes, t.shuffle, o.profile_steps, plan.dev);
+    profile(*t.model, t.opt, data.train, plan.cfg.run.loss, o.run.batch, plan.ds.classes, t.shuffle,
+            o.profile_steps, plan.dev);
     return {};
   }
   if (!o.splits_file.empty())
@@ -670,6 +692,8 @@ TrainResult train(const TrainOptions& o) {
     }
     FDL_PROFILE_RANGE("epoch");
     const auto t_epoch = Clock::now();
+    if (run.lr_schedule == "poly")  // the 0-based epoch (docs/method.md §5.4)
+      std::visit([&](auto& opt) { opt.set_lr(poly_lr(run.lr, epoch - 1, run.epochs)); }, t.opt);
     const EpochLoss train = train_epoch(t, data, plan, epoch, h, dir, pace, bar);
     // The fdl recipe validates the first epoch (so a best exists from the start), every
     // --val-every epochs and the last.

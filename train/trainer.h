@@ -2,6 +2,7 @@
 // The training loop behind `fdl train`, in two recipes. paper (docs/method.md §5.3): whole
 // volumes on one grid, sigmoid soft Dice, Adam, validation on the fold's validation cases every
 // epoch. fdl (§5.5): patches at native spacing from the worker threads of patch_loader.h,
+// Dice+CE, SGD and the poly schedule (--loss, --optimizer, --lr-schedule choose others),
 // sliding-window validation every --val-every epochs, the best weights by a moving average of
 // the validation Dice. Both write a checkpoint (checkpoint.h) after every epoch from which
 // --resume continues bit for bit on the CPU.

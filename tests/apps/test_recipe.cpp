@@ -100,7 +100,7 @@ TEST_CASE(
   const std::string args =
       (d / "data").string() +
       " --model fd-early --recipe fdl --beta 0.25 0.25 0.5 --patch 16 16 8 --batch 2 --lr 0.01"
-      " --aug-elastic 0.5 0 4 --tta-mirror on --threads 2 --epochs ";
+      " --aug-elastic 0.5 0 4 --tta-mirror on --lr-schedule constant --threads 2 --epochs ";
   const fs::path log = d / "log";
   REQUIRE_MESSAGE(test::run_fdl("train " + args + "4 -o " + (d / "straight").string(), log) == 0,
                   test::slurp(log));

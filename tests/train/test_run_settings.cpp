@@ -38,6 +38,8 @@ const std::map<std::string, std::vector<std::string>> kOther{
     {"aug_brightness", {"0.3", "0.8", "1.2"}}, {"aug_contrast", {"0.3", "0.7", "1.3"}},
     {"aug_low_res", {"0.5", "0.25", "1"}},  {"aug_gamma_inverted", {"0", "0.7", "1.5"}},
     {"aug_gamma", {"0.5", "0.8", "1.25"}},  {"val_every", {"5"}},
+    {"loss", {"dice-ce"}},           {"optimizer", {"sgd"}},
+    {"lr_schedule", {"poly"}},
     {"overlap", {"0.25"}},           {"tta_mirror", {"on"}},
     {"best_ema", {"0.5"}},           {"patience", {"20"}},
 };
@@ -155,4 +157,34 @@ TEST_CASE("run settings: a config.json older than the recipes reads as the paper
   CHECK(settings_from_json(j, "config.json").recipe == "fdl");
   j.erase("recipe");
   CHECK(settings_from_json(j, "config.json").recipe == "paper");
+  // A paper run's file from before --loss, --optimizer and --lr-schedule: what it trained with.
+  for (const char* key : {"loss", "optimizer", "lr_schedule"}) j.erase(key);
+  const RunSettings old = settings_from_json(j, "config.json");
+  CHECK(old.loss == "soft-dice");
+  CHECK(old.optimizer == "adam");
+  CHECK(old.lr_schedule == "constant");
+}
+
+TEST_CASE("run settings: auto is the recipe's choice; explicit values stay") {
+  RunSettings paper;
+  resolve_auto(paper);
+  CHECK(paper.loss == "soft-dice");
+  CHECK(paper.optimizer == "adam");
+  CHECK(paper.lr_schedule == "constant");
+  CHECK(paper.lr == 1e-3);
+  RunSettings fdl;
+  fdl.recipe = "fdl";
+  resolve_auto(fdl);
+  CHECK(fdl.loss == "dice-ce");
+  CHECK(fdl.optimizer == "sgd");
+  CHECK(fdl.lr_schedule == "poly");
+  CHECK(fdl.lr == 1e-2);
+  RunSettings mixed;
+  mixed.recipe = "fdl";
+  mixed.optimizer = "adam";
+  mixed.lr = 3e-4;
+  resolve_auto(mixed);
+  CHECK(mixed.optimizer == "adam");
+  CHECK(mixed.lr == 3e-4);
+  CHECK(mixed.loss == "dice-ce");
 }
