@@ -32,11 +32,18 @@ std::string fold_rule(const RunSettings& s) {
   return s.fold <= s.folds ? "" : "the fold must lie in 1..--folds (" + std::to_string(s.folds) + ")";
 }
 
+std::string number_text(double v);
+
 std::string patch_rule(const RunSettings& s) {
-  const bool automatic = s.patch == std::array<int64_t, 3>{0, 0, 0};
+  if (s.patch == std::array<int64_t, 3>{0, 0, 0}) return {};
   for (int64_t n : s.patch)
-    if (!automatic && (n <= 0 || n % 4 != 0))
-      return "0 0 0 (chosen from the memory budget) or positive multiples of 4";
+    if (n <= 0 || n % 4 != 0) return "0 0 0 (chosen from the memory budget) or positive multiples of 4";
+  // An FD model splits each patch again (docs/method.md §2.5): its centre block needs a voxel.
+  if (s.recipe == "fdl" && s.model.rfind("fd-", 0) == 0)
+    for (size_t a = 0; a < 3; ++a)
+      if (int64_t(double(s.patch[a]) * s.beta[a]) < 1)
+        return "an FD model needs patch x --beta of at least 1 voxel on every axis (--beta " +
+               number_text(s.beta[a]) + " on axis " + "XYZ"[a] + ")";
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
 #include "tests/support.h"
+#include "train/progress.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -142,4 +143,28 @@ TEST_CASE(
   const int64_t x = std::llround(30 * 2 / spacing);  // 22.49...: 30 voxels of 2 mm at 2.67 mm
   CHECK(prob.data.size(1) == x);
   CHECK(prob.spacing[0] == doctest::Approx(60.0 / double(x)));
+}
+
+TEST_CASE(
+    "fdl recipe: --patience stops a run whose smoothed Dice makes no new best, and a resume stays "
+    "stopped") {
+  const fs::path d = test::scratch_dir("recipe", "patience");
+  PhantomOptions po;
+  po.cases = 6;
+  po.shape = {16, 16, 8};
+  write_phantoms((d / "data").string(), po);
+  // A learning rate of 1e-12 leaves the predictions, so the Dice, as they were after epoch 1.
+  const std::string args =
+      "train " + (d / "data").string() + " -o " + (d / "run").string() +
+      " --model unet3d --recipe fdl --patch 8 8 8 --lr 1e-12 --best-ema 0 --patience 2"
+      " --epochs 10 --threads 2";
+  const fs::path log = d / "log";
+  REQUIRE_MESSAGE(test::run_fdl(args, log) == 0, test::slurp(log));
+  CHECK_MESSAGE(test::slurp(log).find("stopping early: no new best in the last 2 epochs") !=
+                    std::string::npos,
+                test::slurp(log));
+  CHECK(train::read_train_csv((d / "run" / "train.csv").string(), 2).size() == 3);
+  REQUIRE_MESSAGE(test::run_fdl(args + " --resume", log) == 0, test::slurp(log));
+  CHECK(train::read_train_csv((d / "run" / "train.csv").string(), 2).size() == 3);
+  CHECK(fs::exists(d / "run" / "test_metrics.json"));
 }

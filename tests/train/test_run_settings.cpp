@@ -142,6 +142,12 @@ TEST_CASE("run settings: bad values name the flag and the problem") {
   s = RunSettings();
   s.patch = {32, 0, 32};
   CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--patch 32 0 32"), Error);
+  s.patch = {8, 16, 16};
+  s.recipe = "fdl";
+  s.model = "fd-early";
+  CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--beta 0.1 on axis X"), Error);
+  s.beta = {0.125, 0.125, 1};
+  CHECK_NOTHROW(validate(s));
   s = RunSettings();
   s.aug_scaling = {0.2, 1.4, 0.7};
   CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--aug-scaling 0.2 1.4 0.7"), Error);
