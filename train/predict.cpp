@@ -127,6 +127,22 @@ Tensor argmax_classes(const Tensor& logits) {
   return out;
 }
 
+Tensor softmax_classes(const Tensor& logits) {
+  const int64_t k = logits.size(0), n = logits.numel() / k;
+  Tensor out = Tensor::empty(logits.shape());
+  const float* l = logits.data<float>();
+  float* p = out.data<float>();
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    float top = l[i];
+    for (int64_t c = 1; c < k; ++c) top = std::max(top, l[c * n + i]);
+    double sum = 0;
+    for (int64_t c = 0; c < k; ++c) sum += std::exp(double(l[c * n + i] - top));
+    for (int64_t c = 0; c < k; ++c) p[c * n + i] = float(std::exp(double(l[c * n + i] - top)) / sum);
+  }
+  return out;
+}
+
 namespace {
 
 // Label file values as int32 classes; fdl::Error naming the file for a value that is not one.
@@ -193,7 +209,7 @@ Prediction predict_image(const TrainedModel& m, const Volume& image, bool probab
     per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
   }
   out.mask = restore_mask(argmax_classes(per_class), p.original_shape, out.grid);
-  if (probabilities) out.probabilities = sigmoid(per_class);
+  if (probabilities) out.probabilities = run.loss == "dice-ce" ? softmax_classes(per_class) : sigmoid(per_class);
   return out;
 }
 

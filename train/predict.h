@@ -32,7 +32,9 @@ TrainedModel load_trained(const std::string& run_dir, Device device = Device::CP
 
 struct Prediction {
   Tensor mask;           // int32 (X, Y, Z) on the input's grid, values in [0, classes)
-  Tensor probabilities;  // float32 (K, X', Y', Z'): sigmoid per class on the model grid
+  // float32 (K, X', Y', Z') on the model grid: per class the sigmoid (a run trained with
+  // soft-dice) or the softmax over the classes (dice-ce), as the loss read the logits.
+  Tensor probabilities;
   Preprocess grid;       // how the input reached the model grid (model_grid_header)
 };
 
@@ -42,6 +44,8 @@ Prediction predict_image(const TrainedModel& m, const Volume& image, bool probab
 
 // float32 logits (K, X, Y, Z) -> int32 (X, Y, Z): the first class of the highest logit.
 Tensor argmax_classes(const Tensor& logits);
+// float32 logits (K, X, Y, Z) -> their softmax over K, per voxel.
+Tensor softmax_classes(const Tensor& logits);
 
 // The header of the model grid (Preprocess::shape) over an input: voxel (i, j, k) of the model
 // grid sits at input voxel scale * (i, j, k) + shift. Resize (align_corners=False geometry):

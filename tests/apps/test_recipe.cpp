@@ -143,6 +143,10 @@ TEST_CASE(
   const int64_t x = std::llround(30 * 2 / spacing);  // 22.49...: 30 voxels of 2 mm at 2.67 mm
   CHECK(prob.data.size(1) == x);
   CHECK(prob.spacing[0] == doctest::Approx(60.0 / double(x)));
+  // The run trained with dice-ce (the fdl recipe's): softmax probabilities, summing to 1.
+  const int64_t v = prob.data.numel() / 3;
+  const float* pr = prob.data.data<float>();
+  for (int64_t i = 0; i < v; i += 97) CHECK(pr[i] + pr[v + i] + pr[2 * v + i] == doctest::Approx(1).epsilon(1e-5));
 }
 
 TEST_CASE(
