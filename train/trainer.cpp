@@ -14,18 +14,18 @@
 #include <thread>
 #include <variant>
 
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/data/check.h"
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
-#include "engine/allocator.h"
 #include "engine/device.h"
 #include "engine/io/output_dir.h"
 #include "engine/memory_limit.h"
 #include "engine/ops/conv3d.h"
 #include "engine/ops/dice.h"
-#include "engine/ops/one_hot.h"
 #include "engine/ops/dice_ce.h"
+#include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/schedule.h"
 #include "engine/optim/sgd.h"
@@ -103,7 +103,6 @@ Batch forward_batch(SegModel& model, const Tensor& x_host, const Tensor& y_host,
   return {model.forward(x_host.to(dev)), one_hot(y_host.to(dev), classes)};
 }
 
-// The training loss of a host batch.
 // The run's optimiser (--optimizer).
 using Optimizer = std::variant<Adam, Sgd>;
 
@@ -113,6 +112,7 @@ Tensor loss_of(const std::string& loss, const Tensor& logits, const Tensor& targ
   return loss == "dice-ce" ? dice_ce_loss(logits, target) : soft_dice_loss(logits, target);
 }
 
+// The training loss of a host batch.
 Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev,
                   const std::string& loss) {
   const Batch b = forward_batch(model, x_host, y_host, classes, dev);
@@ -475,12 +475,15 @@ void plan_patches(RunPlan& p, const RunData& d, const Trainee& t, ProgressBar& b
   const Index3 median = median_grid(p.train_grids, run.spacing);
   std::string chosen = "given";
   if (run.patch == Index3{0, 0, 0}) {
-    const Index3 small{std::min<int64_t>(32, (median[0] + 3) / 4 * 4), std::min<int64_t>(32, (median[1] + 3) / 4 * 4),
-                       std::min<int64_t>(32, (median[2] + 3) / 4 * 4)};
+    // Up to 32^3, and large enough for an FD model's centre block (the patch rule).
+    Index3 small{};
+    for (size_t a = 0; a < 3; ++a)
+      small[a] = std::min<int64_t>(32, std::max((median[a] + 3) / 4 * 4, int64_t(std::ceil(1 / run.beta[a] / 4)) * 4));
     const double per_voxel = probe_step(p, small, 1).bytes / double(small[0] * small[1] * small[2]);
     const uint64_t budget = memory_ceiling() / 2;
     run.patch = choose_patch(median, per_voxel, run.batch, budget);
     chosen = "chosen for a budget of " + byte_size_text(budget);
+    validate(run);  // a patch too small for an FD model, as if it had been given
   }
   const StepProbe step = probe_step(p, run.patch, run.batch);
   double state_bytes = 0;  // weights, gradients and at most two moments (Adam's; SGD keeps one)
