@@ -29,4 +29,9 @@ Tensor rand_normal(const Shape& s, Generator& g, DType t = DType::F32);
 // any dataset size here), advancing g by n.
 std::vector<int> random_permutation(int n, Generator& g);
 
+// The Philox key of item `index` of round `round` (an epoch) of the stream `seed`: a pure
+// function, so work keyed by it may run in any order or thread. Distinct triples give
+// independent keys.
+uint64_t item_key(uint64_t seed, int64_t round, int64_t index);
+
 }  // namespace fdl

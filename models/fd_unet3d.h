@@ -20,6 +20,7 @@ class FDUNet3D : public UNet3D {
   // The low stream's patch goes to its small grid by the same split (it holds the block's
   // frequencies only, so the split keeps all of it on a whole volume), then forward_split.
   Tensor forward_streams(const std::vector<Tensor>& s) override;
+  bool streams_are_local() const override { return false; }
 
  private:
   Fusion where_;

@@ -32,6 +32,9 @@ class SegModel : public Module {
   // The network on a patch (or all) of those streams. For unet3d this is forward(s[0]); the
   // FD models agree with forward(x) on a whole volume up to rounding.
   virtual Tensor forward_streams(const std::vector<Tensor>& s) { return forward(s.at(0)); }
+  // True when input_streams works voxel by voxel (unet3d), so that the streams of a patch are
+  // the patch of the streams and training may cut the patch before computing them.
+  virtual bool streams_are_local() const { return true; }
   // Dropout draws from this stream; checkpoints save and restore it.
   Generator& dropout_generator() { return dropout_gen_; }
 

@@ -1,5 +1,6 @@
 #include "train/checkpoint.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -189,8 +190,11 @@ bool has_checkpoint(const std::string& run_dir) {
   return false;
 }
 
-void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
-                     const RunState& st, bool is_best) {
+namespace {
+
+template <class Optimizer>
+void save(const std::string& run_dir, const Module& model, const Optimizer& opt, const RunState& st,
+          bool is_best) {
   const std::string epoch = std::to_string(st.epoch);
   // 1. The new files beside the committed ones.
   const io::TensorMap weights = params_map(model);
@@ -204,12 +208,13 @@ void save_checkpoint(const std::string& run_dir, const Module& model, const Adam
                          {{"epoch", epoch}, {"val_loss", loss}});
   }
   // 2. The commit record.
-  const json j = {{"epoch", st.epoch},
-                  {"best_epoch", st.best_epoch},
-                  {"best_val_loss", st.best_val_loss},
-                  {"optimizer_steps", opt.steps()},
-                  {"dropout_generator", {{"seed", st.dropout.seed}, {"offset", st.dropout.offset}}},
-                  {"shuffle_generator", {{"seed", st.shuffle.seed}, {"offset", st.shuffle.offset}}}};
+  json j = {{"epoch", st.epoch},
+            {"best_epoch", st.best_epoch},
+            {"best_val_loss", st.best_val_loss},
+            {"optimizer_steps", opt.steps()},
+            {"dropout_generator", {{"seed", st.dropout.seed}, {"offset", st.dropout.offset}}},
+            {"shuffle_generator", {{"seed", st.shuffle.seed}, {"offset", st.shuffle.offset}}}};
+  if (std::isfinite(st.dice_ema)) j["dice_ema"] = st.dice_ema;  // the fdl recipe's
   io::write_file_atomic(run_file(run_dir, "state.json"), j.dump(2) + "\n");
   // 3. Into place.
   for (const char* f : kWeightFiles) {
@@ -218,7 +223,8 @@ void save_checkpoint(const std::string& run_dir, const Module& model, const Adam
   }
 }
 
-RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
+template <class Optimizer>
+RunState load(const std::string& run_dir, Module& model, Optimizer& opt) {
   const std::string state_path = run_file(run_dir, "state.json");
   FDL_CHECK(fs::exists(state_path), run_dir, ": no checkpoint to resume (state.json is missing)");
   const json j = io::read_json(state_path);
@@ -226,6 +232,7 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   st.epoch = field<int64_t>(j, "epoch", state_path);
   st.best_epoch = field<int64_t>(j, "best_epoch", state_path);
   st.best_val_loss = field<double>(j, "best_val_loss", state_path);
+  if (j.contains("dice_ema")) st.dice_ema = field<double>(j, "dice_ema", state_path);
   const auto steps = field<int64_t>(j, "optimizer_steps", state_path);
   const json dg = field<json>(j, "dropout_generator", state_path);
   const json sg = field<json>(j, "shuffle_generator", state_path);
@@ -260,5 +267,18 @@ RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
   opt.load_state(files[2].tensors, steps);
   return st;
 }
+
+}  // namespace
+
+void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt, const RunState& st,
+                     bool is_best) {
+  save(run_dir, model, opt, st, is_best);
+}
+void save_checkpoint(const std::string& run_dir, const Module& model, const Sgd& opt, const RunState& st,
+                     bool is_best) {
+  save(run_dir, model, opt, st, is_best);
+}
+RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) { return load(run_dir, model, opt); }
+RunState load_checkpoint(const std::string& run_dir, Module& model, Sgd& opt) { return load(run_dir, model, opt); }
 
 }  // namespace fdl::train

@@ -5,8 +5,10 @@
 //   splits.json            the case ids of the test, training and validation sets, and how
 //                          they were drawn (`fdl train --splits` reuses it)
 //   last.safetensors       the weights after the last completed epoch
-//   model.safetensors      the weights of the epoch with the lowest validation loss
-//   optimizer.safetensors  Adam's moments and step counts
+//   model.safetensors      the best weights: the epoch with the lowest validation loss (paper
+//                          recipe) or the highest moving average of the validation Dice (fdl)
+//   optimizer.safetensors  the optimiser's state (Adam's moments or SGD's momentum buffers)
+//                          and its step count
 //   state.json             the commit record: epoch completed, best epoch, RNG states
 // Each weight file carries its epoch in the safetensors metadata. A checkpoint is written as
 // "<file>.next" files first, then state.json (atomic: the moment of commit), then the .next
@@ -21,17 +23,18 @@
 #include "engine/data/preprocess.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/sgd.h"
 #include "engine/random.h"
 #include "train/run_settings.h"
 
 namespace fdl::train {
 
 struct RunConfig {
-  RunSettings run;      // the settings of run_settings.h (run.lr is Adam's)
+  RunSettings run;      // the settings of run_settings.h, "auto" resolved (resolve_auto)
   std::string dataset;  // absolute path
   int channels = 1, classes = 2;
   std::vector<std::string> class_names;
-  AdamOptions adam;  // the other Adam settings; adam.lr follows run.lr
+  AdamOptions adam;  // the other Adam settings; adam.lr follows run.lr (SGD's are its defaults)
   std::vector<std::string> train_cases, val_cases, test_cases;  // case ids of the split
 };
 
@@ -59,7 +62,10 @@ std::string config_difference(const RunConfig& saved, const RunConfig& now);
 struct RunState {
   int64_t epoch = 0;  // epochs completed
   int64_t best_epoch = 0;
+  // The best epoch's score, lower is better: the validation loss (paper recipe), or 1 minus
+  // the moving average of the validation Dice (fdl recipe).
   double best_val_loss = std::numeric_limits<double>::infinity();
+  double dice_ema = std::numeric_limits<double>::quiet_NaN();  // fdl: the average so far
   Generator dropout, shuffle;  // their states after `epoch`
 };
 
@@ -73,11 +79,14 @@ bool has_checkpoint(const std::string& run_dir);
 // caller has set st.best_epoch = st.epoch).
 void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
                      const RunState& st, bool is_best);
+void save_checkpoint(const std::string& run_dir, const Module& model, const Sgd& opt,
+                     const RunState& st, bool is_best);
 
 // Opens the committed checkpoint: completes or discards an interrupted commit, loads
 // last.safetensors into `model` and the optimiser state into `opt`, and returns the state.
 // fdl::Error when there is none or the files disagree. (The temporary files of interrupted
 // writes are removed when the run directory is claimed, engine/io/output_dir.h.)
 RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt);
+RunState load_checkpoint(const std::string& run_dir, Module& model, Sgd& opt);
 
 }  // namespace fdl::train

@@ -15,6 +15,8 @@
 #include "engine/ops/elementwise.h"
 #include "train/device_option.h"
 #include "train/montage.h"
+#include "train/native_grid.h"
+#include "train/sliding_window.h"
 
 namespace fdl::train {
 
@@ -108,7 +110,9 @@ std::vector<Input> group_channels(const std::vector<fs::path>& files, int channe
   return out;
 }
 
-Tensor argmax_classes(const Tensor& logits) {  // (K, X, Y, Z) float32 -> int32 (X, Y, Z)
+}  // namespace
+
+Tensor argmax_classes(const Tensor& logits) {
   const int64_t k = logits.size(0), n = logits.numel() / k;
   Tensor out = Tensor::empty({logits.size(1), logits.size(2), logits.size(3)}, DType::I32);
   const float* l = logits.data<float>();
@@ -122,6 +126,24 @@ Tensor argmax_classes(const Tensor& logits) {  // (K, X, Y, Z) float32 -> int32 
   }
   return out;
 }
+
+Tensor softmax_classes(const Tensor& logits) {
+  const int64_t k = logits.size(0), n = logits.numel() / k;
+  Tensor out = Tensor::empty(logits.shape());
+  const float* l = logits.data<float>();
+  float* p = out.data<float>();
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    float top = l[i];
+    for (int64_t c = 1; c < k; ++c) top = std::max(top, l[c * n + i]);
+    double sum = 0;
+    for (int64_t c = 0; c < k; ++c) sum += std::exp(double(l[c * n + i] - top));
+    for (int64_t c = 0; c < k; ++c) p[c * n + i] = float(std::exp(double(l[c * n + i] - top)) / sum);
+  }
+  return out;
+}
+
+namespace {
 
 // Label file values as int32 classes; fdl::Error naming the file for a value that is not one.
 Tensor read_label(const std::string& path, int classes) {
@@ -164,20 +186,30 @@ TrainedModel load_trained(const std::string& run_dir, Device device) {
   return m;
 }
 
-Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probabilities) {
-  FDL_CHECK(image.ndim() == 4 && image.size(0) == m.config.channels, "predict: the image must be (C, X, Y, Z) with C = ",
-            m.config.channels, " (the run's channels), got ", image.shape().str());
-  const Prepared p = prepare(image, Tensor(), m.pre);
-  autograd::NoGrad no_grad;
-  m.model->train(false);
-  const Shape s = p.image.shape();
-  const Device dev = m.model->named_parameters().front().second.device();
-  const Tensor x = p.image.reshape({1, s[0], s[1], s[2], s[3]}).to(dev);
-  const Tensor logits = m.model->forward(x).to(Device::CPU);
-  const Tensor per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
+Prediction predict_image(const TrainedModel& m, const Volume& image, bool probabilities) {
+  FDL_CHECK(image.data.ndim() == 4 && image.data.size(0) == m.config.channels,
+            "predict: the image must be (C, X, Y, Z) with C = ", m.config.channels, " (the run's channels), got ",
+            image.data.shape().str());
+  const RunSettings& run = m.config.run;
+  const bool windows = run.recipe == "fdl";
+  const Shape& n = image.data.shape();
   Prediction out;
-  out.mask = restore_mask(argmax_classes(per_class), p.original_shape, m.pre);
-  if (probabilities) out.probabilities = sigmoid(per_class);
+  out.grid = windows ? native_preprocess(m.pre, {{n[1], n[2], n[3]}, image.spacing}, run.spacing) : m.pre;
+  const Prepared p = prepare(image.data, Tensor(), out.grid);
+  Tensor per_class;
+  if (windows) {
+    per_class = sliding_window_logits(*m.model, p.image, {run.patch, run.overlap, run.tta_mirror == "on"});
+  } else {
+    autograd::NoGrad no_grad;
+    m.model->train(false);
+    const Shape s = p.image.shape();
+    const Device dev = m.model->named_parameters().front().second.device();
+    const Tensor x = p.image.reshape({1, s[0], s[1], s[2], s[3]}).to(dev);
+    const Tensor logits = m.model->forward(x).to(Device::CPU);
+    per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
+  }
+  out.mask = restore_mask(argmax_classes(per_class), p.original_shape, out.grid);
+  if (probabilities) out.probabilities = run.loss == "dice-ce" ? softmax_classes(per_class) : sigmoid(per_class);
   return out;
 }
 
@@ -223,13 +255,13 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
   for (const Input& in : inputs) {
     const std::string& name = in.name;
     const Volume v = read_case_image(in.image);
-    const Prediction p = predict_image(m, v.data, o.probabilities);
+    const Prediction p = predict_image(m, v, o.probabilities);
     const std::string mask_path = (fs::path(o.out_dir) / (name + ".nii.gz")).string();
     write_nifti(mask_path, p.mask.to(DType::F32), v, NiftiOutType::UInt8);
     written.push_back(mask_path);
     if (o.probabilities) {
       const std::string prob_path = (fs::path(o.out_dir) / (name + "_prob.nii.gz")).string();
-      write_nifti(prob_path, p.probabilities, model_grid_header(v, m.pre));
+      write_nifti(prob_path, p.probabilities, model_grid_header(v, p.grid));
       written.push_back(prob_path);
     }
     std::printf("%s -> %s%s\n", in.shown.c_str(), mask_path.c_str(), o.probabilities ? " (+ _prob)" : "");
@@ -246,7 +278,7 @@ std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases
     const Volume image = read_case_image(c);
     const Volume label_file = read_nifti(c.label);
     const Tensor label = read_label(c.label, m.config.classes);
-    const Prediction p = predict_image(m, image.data);
+    const Prediction p = predict_image(m, image);
     FDL_CHECK(p.mask.shape() == label.shape(), c.label, ": label shape ", label.shape().str(),
               " differs from its image's ", p.mask.shape().str());
     metrics.push_back({c.id, evaluate_case(p.mask, label, label_file.spacing, m.config.classes)});

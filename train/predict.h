@@ -1,8 +1,11 @@
 #pragma once
 // Inference with a trained run (`fdl predict`) and the evaluation of held-out cases at the end
-// of `fdl train`. One full-volume pass: the run's preprocessing (prepare), the network in eval
-// mode without a tape, the argmax over the class logits (sigmoid is monotone, so it is also
-// the argmax of the probabilities), and restore_mask back to the input's own grid.
+// of `fdl train`: the run's preprocessing (prepare), the network in eval mode without a tape,
+// the argmax over the class logits (sigmoid is monotone, so it is also the argmax of the
+// probabilities), and restore_mask back to the input's own grid. A paper-recipe run makes one
+// full-volume pass on its --shape grid; an fdl-recipe run resamples the case to the run's
+// spacing and slides its patch over it (sliding_window.h, with --tta-mirror), so memory on the
+// device is bounded by the patch (config.json says which recipe).
 #include <array>
 #include <memory>
 #include <string>
@@ -29,12 +32,20 @@ TrainedModel load_trained(const std::string& run_dir, Device device = Device::CP
 
 struct Prediction {
   Tensor mask;           // int32 (X, Y, Z) on the input's grid, values in [0, classes)
-  Tensor probabilities;  // float32 (K, X', Y', Z'): sigmoid per class on the model grid
+  // float32 (K, X', Y', Z') on the model grid: per class the sigmoid (a run trained with
+  // soft-dice) or the softmax over the classes (dice-ce), as the loss read the logits.
+  Tensor probabilities;
+  Preprocess grid;       // how the input reached the model grid (model_grid_header)
 };
 
-// image: float32 (C, X, Y, Z) on its own grid, C = the run's channels, on the host. The
-// network runs on the device its weights are on; only the logits come back.
-Prediction predict_image(const TrainedModel& m, const Tensor& image, bool probabilities = false);
+// image: float32 (C, X, Y, Z) on its own grid, C = the run's channels, on the host, with its
+// voxel size. The network runs on the device its weights are on; only the logits come back.
+Prediction predict_image(const TrainedModel& m, const Volume& image, bool probabilities = false);
+
+// float32 logits (K, X, Y, Z) -> int32 (X, Y, Z): the first class of the highest logit.
+Tensor argmax_classes(const Tensor& logits);
+// float32 logits (K, X, Y, Z) -> their softmax over K, per voxel.
+Tensor softmax_classes(const Tensor& logits);
 
 // The header of the model grid (Preprocess::shape) over an input: voxel (i, j, k) of the model
 // grid sits at input voxel scale * (i, j, k) + shift. Resize (align_corners=False geometry):

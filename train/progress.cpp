@@ -17,10 +17,10 @@
 namespace fdl::train {
 
 void write_train_csv(const std::string& path, const std::vector<std::string>& dice_names,
-                     const std::vector<EpochRow>& rows) {
+                     const std::vector<EpochRow>& rows, bool data_wait) {
   std::string out = "epoch,train_loss,val_loss";
   for (const std::string& n : dice_names) out += ",val_dice_" + n;
-  out += ",seconds\n";
+  out += data_wait ? ",seconds,data_wait\n" : ",seconds\n";
   char buf[64];
   for (const EpochRow& r : rows) {
     FDL_CHECK(r.val_dice.size() == dice_names.size(), path, ": epoch ", r.epoch, " has ",
@@ -34,8 +34,13 @@ void write_train_csv(const std::string& path, const std::vector<std::string>& di
       std::snprintf(buf, sizeof buf, ",%.9g", v);
       out += buf;
     }
-    std::snprintf(buf, sizeof buf, ",%.3f\n", r.seconds);
+    std::snprintf(buf, sizeof buf, ",%.3f", r.seconds);
     out += buf;
+    if (data_wait) {
+      std::snprintf(buf, sizeof buf, ",%.3f", r.data_wait);
+      out += buf;
+    }
+    out += "\n";
   }
   io::write_file_atomic(path, out);
 }
@@ -53,13 +58,16 @@ std::vector<EpochRow> read_train_csv(const std::string& path, size_t n_dice) {
       v.push_back(std::strtod(f.c_str(), &end));
       FDL_CHECK(end && *end == '\0' && !f.empty(), path, ":", lineno, ": '", f, "' is not a number");
     }
-    FDL_CHECK(v.size() == n_dice + 4, path, ":", lineno, ": ", v.size(), " columns, expected ", n_dice + 4);
+    FDL_CHECK(v.size() == n_dice + 4 || v.size() == n_dice + 5, path, ":", lineno, ": ", v.size(),
+              " columns, expected ", n_dice + 5);
+    if (v.size() == n_dice + 4) v.push_back(0);  // no data_wait column
     EpochRow r;
     r.epoch = int64_t(v[0]);
     r.train_loss = v[1];
     r.val_loss = v[2];
-    r.val_dice.assign(v.begin() + 3, v.end() - 1);
-    r.seconds = v.back();
+    r.val_dice.assign(v.begin() + 3, v.end() - 2);
+    r.seconds = v[v.size() - 2];
+    r.data_wait = v.back();
     rows.push_back(r);
   }
   return rows;
@@ -95,13 +103,18 @@ void plot(Canvas& cv, int x0, int y0, int x1, int y1, const std::string& title,
   cv.text((x0 + x1) / 2 - 20, y1 + 8, "EPOCH", kAxis);
   for (size_t s = 0; s < series.size(); ++s) {
     const Rgb c = kColours[s % std::size(kColours)];
-    const auto& y = series[s].y;
-    for (size_t i = 0; i < y.size(); ++i) {
-      const int xa = px(double(epochs[i])), ya = py(y[i]);
-      if (i + 1 < y.size())
-        cv.line(xa, ya, px(double(epochs[i + 1])), py(y[i + 1]), c, 2);
-      else if (y.size() == 1)
-        cv.rect(xa - 2, ya - 2, xa + 2, ya + 2, c);
+    std::vector<size_t> at;  // the finite points
+    for (size_t i = 0; i < series[s].y.size(); ++i)
+      if (std::isfinite(series[s].y[i])) at.push_back(i);
+    const auto point = [&](size_t i) { return std::pair{px(double(epochs[i])), py(series[s].y[i])}; };
+    for (size_t i = 0; i + 1 < at.size(); ++i) {
+      const auto [xa, ya] = point(at[i]);
+      const auto [xb, yb] = point(at[i + 1]);
+      cv.line(xa, ya, xb, yb, c, 2);
+    }
+    if (at.size() == 1) {
+      const auto [xa, ya] = point(at[0]);
+      cv.rect(xa - 2, ya - 2, xa + 2, ya + 2, c);
     }
   }
   // The legend, top right, over a white box so the curves do not hide it.

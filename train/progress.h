@@ -14,18 +14,21 @@ struct EpochRow {
   double train_loss = 0, val_loss = 0;
   std::vector<double> val_dice;  // one per foreground class
   double seconds = 0;            // wall time of the epoch, validation included
+  double data_wait = 0;          // of which the steps waited for the loader (fdl recipe)
 };
 
-// Columns: epoch, train_loss, val_loss, val_dice_<name> per foreground class, seconds.
-// `dice_names` are the foreground class names. Written atomically.
+// Columns: epoch, train_loss, val_loss, val_dice_<name> per foreground class, seconds, and
+// with `data_wait` (the fdl recipe's loader) data_wait. An epoch without validation (the fdl
+// recipe's --val-every) has nan in the validation columns. `dice_names` are the foreground
+// class names. Written atomically.
 void write_train_csv(const std::string& path, const std::vector<std::string>& dice_names,
-                     const std::vector<EpochRow>& rows);
-// The rows of a file written by write_train_csv with the same classes; fdl::Error names the
-// file and line when it is malformed.
+                     const std::vector<EpochRow>& rows, bool data_wait = false);
+// The rows of a file written by write_train_csv with the same classes (without the data_wait
+// column, it reads as 0); fdl::Error names the file and line when it is malformed.
 std::vector<EpochRow> read_train_csv(const std::string& path, size_t n_dice);
 
 // Two plots side by side: train and validation loss, and validation Dice per class, against
-// the epoch, on [0, 1]. Written atomically.
+// the epoch, on [0, 1]; a curve joins its finite points. Written atomically.
 void write_progress_png(const std::string& path, const std::vector<std::string>& dice_names,
                         const std::vector<EpochRow>& rows);
 

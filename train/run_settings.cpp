@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "kernels/common/error.h"
+#include "engine/data/augment.h"
 #include "models/seg_model.h"
 
 namespace fdl::train {
@@ -31,9 +32,58 @@ std::string fold_rule(const RunSettings& s) {
   return s.fold <= s.folds ? "" : "the fold must lie in 1..--folds (" + std::to_string(s.folds) + ")";
 }
 
+std::string number_text(double v);
+
+std::string patch_rule(const RunSettings& s) {
+  if (s.patch == std::array<int64_t, 3>{0, 0, 0}) return {};
+  for (int64_t n : s.patch)
+    if (n <= 0 || n % 4 != 0) return "0 0 0 (chosen from the memory budget) or positive multiples of 4";
+  // An FD model splits each patch again (docs/method.md §2.5): its centre block needs a voxel.
+  if (s.recipe == "fdl" && s.model.rfind("fd-", 0) == 0)
+    for (size_t a = 0; a < 3; ++a)
+      if (int64_t(double(s.patch[a]) * s.beta[a]) < 1)
+        return "an FD model needs patch x --beta of at least 1 voxel on every axis (--beta " +
+               number_text(s.beta[a]) + " on axis " + "XYZ"[a] + ")";
+  return {};
+}
+
+std::string spacing_rule(const RunSettings& s) {
+  const bool automatic = s.spacing == std::array<double, 3>{0, 0, 0};
+  for (double x : s.spacing)
+    if (!automatic && x <= 0) return "0 0 0 (the training cases' median) or three positive sizes";
+  return {};
+}
+
+// A transform's P LO HI, checked as engine/data/augment.h checks that transform.
+template <std::array<double, 3> RunSettings::*S, AugmentRange AugmentOptions::*A>
+std::string augment_rule(const RunSettings& s) {
+  AugmentOptions o;
+  o.*A = {(s.*S)[0], (s.*S)[1], (s.*S)[2]};
+  if (!((o.*A).p >= 0 && (o.*A).p <= 1)) return "P must lie in [0, 1]";
+  try {
+    check_augment_options(o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+template <std::array<double, 3> RunSettings::*S, AugmentRange AugmentOptions::*A>
+Setting augment_entry(const char* key, const char* flag, const char* help) {
+  return {.key = key, .flag = flag, .field = S, .help = help, .optional_in_config = true,
+          .rule = augment_rule<S, A>};
+}
+
 std::vector<Setting> make_table() {
   const std::vector<Range> fraction{{0, 1, true, false}};
+  const std::vector<Range> probability{{0, 1}};
   return {
+      {.key = "recipe", .flag = "--recipe", .field = &RunSettings::recipe,
+       .help = "paper: whole volumes resized to --shape, soft Dice and Adam, best by validation loss "
+               "(the paper's). fdl: patches at native spacing with augmentation, Dice+CE and SGD "
+               "with the poly schedule, sliding-window validation and inference, best by a "
+               "smoothed validation Dice (nnU-Net's)",
+       .optional_in_config = true, .legacy = "paper", .choices = {"paper", "fdl"}},
       {.key = "model", .flag = "--model", .field = &RunSettings::model, .help = "Network",
        .choices = model_names()},
       {.key = "base_filters", .flag = "--base-filters", .field = &RunSettings::base_filters,
@@ -55,10 +105,24 @@ std::vector<Setting> make_table() {
       {.key = "epochs", .flag = "--epochs", .field = &RunSettings::epochs,
        .help = "Epochs (the total, also when resuming)", .resume_may_change = true,
        .range = {{1, 1e6}}},
-      {.key = "batch", .flag = "--batch", .field = &RunSettings::batch, .help = "Volumes per step",
+      {.key = "batch", .flag = "--batch", .field = &RunSettings::batch,
+       .help = "Volumes (paper) or patches (fdl) per step",
        .range = {{1, 4096}}},
-      {.key = "lr", .flag = "--lr", .field = &RunSettings::lr, .help = "Adam learning rate",
-       .range = {{0, 1, true}}},
+      {.key = "loss", .flag = "--loss", .field = &RunSettings::loss,
+       .help = "soft-dice (sigmoid, the paper's) or dice-ce (softmax Dice + cross-entropy, "
+               "nnU-Net's); auto: the recipe's (paper soft-dice, fdl dice-ce)",
+       .optional_in_config = true, .legacy = "soft-dice", .choices = {"auto", "soft-dice", "dice-ce"}},
+      {.key = "optimizer", .flag = "--optimizer", .field = &RunSettings::optimizer,
+       .help = "adam or sgd (Nesterov momentum 0.99, weight decay 3e-5, nnU-Net's); auto: the "
+               "recipe's (paper adam, fdl sgd)",
+       .optional_in_config = true, .legacy = "adam", .choices = {"auto", "adam", "sgd"}},
+      {.key = "lr_schedule", .flag = "--lr-schedule", .field = &RunSettings::lr_schedule,
+       .help = "constant, or poly: lr (1 - epoch / epochs)^0.9 (nnU-Net's); auto: the recipe's "
+               "(paper constant, fdl poly)",
+       .optional_in_config = true, .legacy = "constant", .choices = {"auto", "constant", "poly"}},
+      {.key = "lr", .flag = "--lr", .field = &RunSettings::lr,
+       .help = "Learning rate (of the first epoch, with poly); 0: 1e-3 with adam, 1e-2 with sgd",
+       .range = {{0, 1, true}}, .zero_is_auto = true},
       {.key = "seed", .flag = "--seed", .field = &RunSettings::seed,
        .help = "Seed of the split, weights, dropout and shuffling"},
       {.key = "beta", .flag = "--beta", .field = &RunSettings::beta,
@@ -84,6 +148,61 @@ std::vector<Setting> make_table() {
        .field = &RunSettings::fast_nondeterministic,
        .help = "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible",
        .optional_in_config = true},
+      {.key = "patch", .flag = "--patch", .field = &RunSettings::patch,
+       .help = "fdl: training and sliding-window patch X Y Z (multiples of 4); 0 0 0: the "
+               "largest the memory budget allows, shaped like the median case",
+       .optional_in_config = true, .range = {{0, 65536}}, .rule = patch_rule},
+      {.key = "spacing", .flag = "--spacing", .field = &RunSettings::spacing,
+       .help = "fdl: voxel size X Y Z every case is resampled to; 0 0 0: the median of the "
+               "training and validation cases",
+       .optional_in_config = true, .range = {{0, 1e6}}, .rule = spacing_rule},
+      {.key = "foreground_fraction", .flag = "--foreground-fraction",
+       .field = &RunSettings::foreground_fraction,
+       .help = "fdl: fraction of patches centred on a labelled voxel", .optional_in_config = true,
+       .range = probability},
+      {.key = "augment", .flag = "--augment", .field = &RunSettings::augment,
+       .help = "fdl: augment the training patches with the --aug-* transforms",
+       .optional_in_config = true, .choices = {"on", "off"}},
+      augment_entry<&RunSettings::aug_rotation, &AugmentOptions::rotation>(
+          "aug_rotation", "--aug-rotation", "fdl: P LO HI of the rotation, degrees about each axis"),
+      augment_entry<&RunSettings::aug_scaling, &AugmentOptions::scaling>(
+          "aug_scaling", "--aug-scaling", "fdl: P LO HI of the scaling (below 1 enlarges)"),
+      augment_entry<&RunSettings::aug_elastic, &AugmentOptions::elastic>(
+          "aug_elastic", "--aug-elastic",
+          "fdl: P LO HI of the elastic deformation, control-point sigma in voxels"),
+      {.key = "aug_mirror", .flag = "--aug-mirror", .field = &RunSettings::aug_mirror,
+       .help = "fdl: probability of mirroring, per axis", .optional_in_config = true,
+       .range = probability},
+      augment_entry<&RunSettings::aug_noise, &AugmentOptions::noise>(
+          "aug_noise", "--aug-noise", "fdl: P LO HI of the Gaussian noise's standard deviation"),
+      augment_entry<&RunSettings::aug_blur, &AugmentOptions::blur>(
+          "aug_blur", "--aug-blur", "fdl: P LO HI of the Gaussian blur's sigma, voxels"),
+      augment_entry<&RunSettings::aug_brightness, &AugmentOptions::brightness>(
+          "aug_brightness", "--aug-brightness", "fdl: P LO HI of the brightness multiplier"),
+      augment_entry<&RunSettings::aug_contrast, &AugmentOptions::contrast>(
+          "aug_contrast", "--aug-contrast", "fdl: P LO HI of the contrast factor"),
+      augment_entry<&RunSettings::aug_low_res, &AugmentOptions::low_res>(
+          "aug_low_res", "--aug-low-res", "fdl: P LO HI of the low-resolution zoom, in (0, 1]"),
+      augment_entry<&RunSettings::aug_gamma_inverted, &AugmentOptions::gamma_inverted>(
+          "aug_gamma_inverted", "--aug-gamma-inverted", "fdl: P LO HI of the gamma of the inverted image"),
+      augment_entry<&RunSettings::aug_gamma, &AugmentOptions::gamma>(
+          "aug_gamma", "--aug-gamma", "fdl: P LO HI of the gamma"),
+      {.key = "val_every", .flag = "--val-every", .field = &RunSettings::val_every,
+       .help = "fdl: epochs between validations (the last epoch always validates)",
+       .optional_in_config = true, .range = {{1, 1e6}}},
+      {.key = "overlap", .flag = "--overlap", .field = &RunSettings::overlap,
+       .help = "fdl: fraction of a sliding window its neighbour shares", .optional_in_config = true,
+       .range = {{0, 0.95}}},
+      {.key = "tta_mirror", .flag = "--tta-mirror", .field = &RunSettings::tta_mirror,
+       .help = "fdl: the test evaluation and fdl predict average the 8 mirrorings (8x the time)",
+       .optional_in_config = true, .choices = {"on", "off"}},
+      {.key = "best_ema", .flag = "--best-ema", .field = &RunSettings::best_ema,
+       .help = "fdl: weight of the past in the moving average of the validation Dice that picks "
+               "model.safetensors (0: the last validation alone)",
+       .optional_in_config = true, .range = {{0, 1, false, true}}},
+      {.key = "patience", .flag = "--patience", .field = &RunSettings::patience,
+       .help = "fdl: stop after this many epochs without a new best; 0: never",
+       .optional_in_config = true, .range = {{0, 1e6}}},
   };
 }
 
@@ -219,10 +338,12 @@ void set_setting(RunSettings& s, const Setting& e, const std::vector<std::string
 
 void validate(const RunSettings& s) {
   for (const Setting& e : run_settings()) {
-    for (double v : numbers(s, e))
+    for (double v : numbers(s, e)) {
+      if (e.zero_is_auto && v == 0) continue;
       for (const Range& r : e.range)
         FDL_CHECK(inside(v, r), e.flag, " ", setting_text(s, e), ": each value must lie in ",
                   interval_text(r));
+    }
     if (e.rule) {
       const std::string problem = e.rule(s);
       FDL_CHECK(problem.empty(), e.flag, " ", setting_text(s, e), ": ", problem);
@@ -274,6 +395,7 @@ RunSettings settings_from_json(const json& j, const std::string& path) {
   for (const Setting& e : run_settings()) {
     if (!j.contains(e.key)) {
       FDL_CHECK(e.optional_in_config, path, ": missing '", e.key, "'");
+      if (e.legacy) set_setting(s, e, {e.legacy});
       continue;
     }
     try {
@@ -323,6 +445,31 @@ std::vector<std::string> settings_args(const RunSettings& s) {
     }
   }
   return args;
+}
+
+void resolve_auto(RunSettings& s) {
+  const bool fdl = s.recipe == "fdl";
+  if (s.loss == "auto") s.loss = fdl ? "dice-ce" : "soft-dice";
+  if (s.optimizer == "auto") s.optimizer = fdl ? "sgd" : "adam";
+  if (s.lr_schedule == "auto") s.lr_schedule = fdl ? "poly" : "constant";
+  if (s.lr == 0) s.lr = s.optimizer == "sgd" ? 1e-2 : 1e-3;
+}
+
+AugmentOptions augment_options(const RunSettings& s) {
+  const auto range = [](const std::array<double, 3>& a) { return AugmentRange{a[0], a[1], a[2]}; };
+  AugmentOptions o;
+  o.rotation = range(s.aug_rotation);
+  o.scaling = range(s.aug_scaling);
+  o.elastic = range(s.aug_elastic);
+  o.mirror = s.aug_mirror;
+  o.noise = range(s.aug_noise);
+  o.blur = range(s.aug_blur);
+  o.brightness = range(s.aug_brightness);
+  o.contrast = range(s.aug_contrast);
+  o.low_res = range(s.aug_low_res);
+  o.gamma_inverted = range(s.aug_gamma_inverted);
+  o.gamma = range(s.aug_gamma);
+  return o;
 }
 
 }  // namespace fdl::train

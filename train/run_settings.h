@@ -17,9 +17,19 @@ namespace CLI {
 class App;
 }
 
+namespace fdl {
+struct AugmentOptions;  // engine/data/augment.h
+}
+
 namespace fdl::train {
 
 struct RunSettings {
+  // paper: whole volumes on one grid (--shape), soft Dice, Adam, best by validation loss.
+  // fdl: patches at native spacing, augmentation, Dice+CE and SGD with the poly schedule,
+  // sliding-window validation and inference, best by a smoothed validation Dice
+  // (docs/method.md §5.5). The settings from --patch to
+  // --patience are the fdl recipe's; the paper recipe ignores them.
+  std::string recipe = "paper";
   std::string model = "unet3d";
   int base_filters = 8;  // the first level's channels; each level down doubles them
   std::array<int64_t, 3> shape{160, 160, 128};
@@ -28,7 +38,12 @@ struct RunSettings {
   std::array<double, 2> percentiles{0.5, 99.5};  // the clip of norm percentile
   int epochs = 300;                              // the target; a resumed run may change it
   int batch = 2;
-  double lr = 1e-3;
+  // "auto" (and an lr of 0) is the recipe's choice, made when the run starts (resolve_auto):
+  // paper soft-dice, adam, constant, 1e-3; fdl dice-ce, sgd, poly, 1e-2 (nnU-Net's).
+  std::string loss = "auto";         // soft-dice | dice-ce
+  std::string optimizer = "auto";    // adam | sgd
+  std::string lr_schedule = "auto";  // constant | poly
+  double lr = 0;
   uint64_t seed = 1;  // the split, the initial weights, dropout and the shuffling
   std::array<double, 3> beta{0.1, 0.1, 1.0};
   std::string kspace_centre = "shifted";  // shifted | unshifted
@@ -38,6 +53,29 @@ struct RunSettings {
   double test_fraction = 0.2;
   std::string conv = "tiled";          // the GPU conv kernels: direct | tiled | tf32
   bool fast_nondeterministic = false;  // GPU weight gradients reduced by atomics
+  // The fdl recipe. A 0 0 0 patch or spacing is chosen when the run starts (a patch from the
+  // memory budget, the training cases' median spacing), and config.json records the choice.
+  std::array<int64_t, 3> patch{0, 0, 0};
+  std::array<double, 3> spacing{0, 0, 0};
+  double foreground_fraction = 0.33;  // patches centred on a labelled voxel
+  std::string augment = "on";         // on | off
+  // P LO HI of each transform (engine/data/augment.h; nnU-Net v2's defaults).
+  std::array<double, 3> aug_rotation{0.2, -30, 30};
+  std::array<double, 3> aug_scaling{0.2, 0.7, 1.4};
+  std::array<double, 3> aug_elastic{0, 0, 8};
+  double aug_mirror = 0.5;
+  std::array<double, 3> aug_noise{0.1, 0, 0.1};
+  std::array<double, 3> aug_blur{0.2, 0.5, 1};
+  std::array<double, 3> aug_brightness{0.15, 0.75, 1.25};
+  std::array<double, 3> aug_contrast{0.15, 0.75, 1.25};
+  std::array<double, 3> aug_low_res{0.25, 0.5, 1};
+  std::array<double, 3> aug_gamma_inverted{0.1, 0.7, 1.5};
+  std::array<double, 3> aug_gamma{0.3, 0.7, 1.5};
+  int val_every = 1;                // epochs between validations (and the last epoch)
+  double overlap = 0.5;             // of the sliding windows
+  std::string tta_mirror = "off";   // on | off: test and predict average the 8 mirrorings
+  double best_ema = 0.9;            // smoothing of the validation Dice that picks the best
+  int patience = 0;                 // stop after this many epochs without a new best; 0 never
 };
 
 using SettingField =
@@ -58,8 +96,12 @@ struct Setting {
   const char* help;
   bool resume_may_change = false;  // --resume accepts another value (only --epochs)
   bool optional_in_config = false;  // older config.json files lack it: read as the default
+  // ... or as this value, when those files were made with another one (the recipe: files
+  // older than it are paper runs, whatever the default is now).
+  const char* legacy = nullptr;
   std::vector<std::string> choices{};  // a string's allowed values; empty: any
   std::vector<Range> range{};          // a number's interval; empty: any
+  bool zero_is_auto = false;           // 0 is the recipe's choice (resolve_auto), outside the range
   // A rule across values or settings; returns the problem, or "" when there is none.
   std::string (*rule)(const RunSettings&) = nullptr;
 };
@@ -92,5 +134,11 @@ std::string settings_difference(const RunSettings& saved, const RunSettings& now
 
 // `fdl train` arguments that reproduce every setting of `s` (for the study's runs).
 std::vector<std::string> settings_args(const RunSettings& s);
+
+// Replaces "auto" loss, optimizer and schedule and an lr of 0 by the recipe's choice.
+void resolve_auto(RunSettings& s);
+
+// The fdl recipe's augmentation from the --aug-* settings (the rest as augment.h's defaults).
+AugmentOptions augment_options(const RunSettings& s);
 
 }  // namespace fdl::train

@@ -187,7 +187,7 @@ std::vector<std::string> write_examples(const StudyOptions& o, const std::string
     const Volume image = read_case_image(*c);
     const Tensor channel0 = channel_volume(image.data, 0);
     const Tensor label = read_nifti(c->label).data.to(DType::I32);
-    for (const TrainedModel& m : models) rows.push_back({channel0, label, predict_image(m, image.data).mask});
+    for (const TrainedModel& m : models) rows.push_back({channel0, label, predict_image(m, image).mask});
   }
   if (!rows.empty()) write_montage_png(path, rows);
   return shown;

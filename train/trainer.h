@@ -1,7 +1,11 @@
 #pragma once
-// The training loop of docs/method.md §5.3 behind `fdl train`: whole volumes on one grid, sigmoid
-// soft Dice, Adam, validation on the fold's validation cases every epoch, and a checkpoint
-// (checkpoint.h) after every epoch from which --resume continues bit for bit on the CPU.
+// The training loop behind `fdl train`, in two recipes. paper (docs/method.md §5.3): whole
+// volumes on one grid, sigmoid soft Dice, Adam, validation on the fold's validation cases every
+// epoch. fdl (§5.5): patches at native spacing from the worker threads of patch_loader.h,
+// Dice+CE, SGD and the poly schedule (--loss, --optimizer, --lr-schedule choose others),
+// sliding-window validation every --val-every epochs, the best weights by a moving average of
+// the validation Dice. Both write a checkpoint (checkpoint.h) after every epoch from which
+// --resume continues bit for bit on the CPU.
 // With --device cuda the weights and Adam's moments move to the GPU once, each batch is copied
 // there, and only the logged scalars come back; checkpoints are written from host copies, so
 // a run may resume on either device.
@@ -9,8 +13,9 @@
 // predict the held-out test cases (predict.h): RUN_DIR/test_metrics.csv/.json and
 // RUN_DIR/test_montage.png.
 // train() reads as its steps (trainer.cpp): plan_run (options, dataset, split, config; writes
-// nothing), claim the run directory, build_model, load_data, start_or_resume, then per epoch
-// train_epoch, validate and checkpoint_epoch, and at the end test_and_report.
+// nothing), claim the run directory, build_model, load_data, plan_patches (fdl: the patch and
+// the printed plan), start_or_resume, then per epoch train_epoch, validate and
+// checkpoint_epoch, and at the end test_and_report.
 #include <array>
 #include <cstdint>
 #include <string>

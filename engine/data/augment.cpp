@@ -4,6 +4,7 @@
 #include <numbers>
 #include <vector>
 
+#include "engine/random.h"
 #include "kernels/common/philox.h"
 #include "kernels/cpu/bspline.h"
 #include "kernels/cpu/elementwise.h"
@@ -35,12 +36,6 @@ enum class Draw : uint64_t {
   Gamma
 };
 
-uint64_t words64(const kernels::Philox4& r) { return uint64_t(r.v[0]) | uint64_t(r.v[1]) << 32; }
-
-uint64_t sample_key(uint64_t seed, int64_t epoch, int64_t case_index) {
-  return words64(kernels::philox(words64(kernels::philox(seed, uint64_t(epoch))), uint64_t(case_index)));
-}
-
 struct Draws {
   uint64_t key;
   double u(Draw t, uint64_t slot, int word) const {
@@ -71,8 +66,9 @@ void check_range(const AugmentRange& r, const char* name, double min, double max
             r.hi, "] is outside ", open_min ? "(" : "[", min, ", ", max, "]");
 }
 
-// R S M of augment.h, row-major.
-kernels::cpu::WarpMap spatial_map(const AugmentPlan& p, const std::array<int64_t, 3>& n) {
+}  // namespace
+
+std::array<std::array<double, 3>, 3> spatial_matrix(const AugmentPlan& p) {
   double r[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
   auto rotate = [&r](int axis, double angle) {  // r = R_axis(angle) r
     const int i = (axis + 1) % 3, j = (axis + 2) % 3;
@@ -84,10 +80,21 @@ kernels::cpu::WarpMap spatial_map(const AugmentPlan& p, const std::array<int64_t
     }
   };
   for (int a = 0; a < 3; ++a) rotate(a, p.angles[size_t(a)]);  // Rz Ry Rx
+  std::array<std::array<double, 3>, 3> m{};
+  for (int a = 0; a < 3; ++a)
+    for (int k = 0; k < 3; ++k)
+      m[size_t(a)][size_t(k)] = r[a][k] * p.scale[size_t(k)] * (p.mirror[size_t(k)] ? -1 : 1);
+  return m;
+}
+
+namespace {
+
+kernels::cpu::WarpMap spatial_map(const AugmentPlan& p, const std::array<int64_t, 3>& n) {
+  const auto a = spatial_matrix(p);
   kernels::cpu::WarpMap m;
-  for (int a = 0; a < 3; ++a) {
-    m.centre[a] = double(n[size_t(a)] - 1) / 2;
-    for (int k = 0; k < 3; ++k) m.a[a][k] = r[a][k] * p.scale[size_t(k)] * (p.mirror[size_t(k)] ? -1 : 1);
+  for (int i = 0; i < 3; ++i) {
+    m.centre[i] = double(n[size_t(i)] - 1) / 2;
+    for (int k = 0; k < 3; ++k) m.a[i][k] = a[size_t(i)][size_t(k)];
   }
   return m;
 }
@@ -148,7 +155,7 @@ AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t see
   check_augment_options(o);
   FDL_CHECK(channels >= 1 && channels < (1 << 16), "augment: ", channels, " channels (1 to 65535 supported)");
   AugmentPlan p;
-  p.key = sample_key(seed, epoch, case_index);
+  p.key = item_key(seed, epoch, case_index);
   p.elastic_spacing = o.elastic_spacing;
   p.gamma_retain_stats = o.gamma_retain_stats;
   p.channels.resize(size_t(channels));

@@ -102,6 +102,9 @@ struct AugmentPlan {
 AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t seed, int64_t epoch,
                          int64_t case_index);
 
+// A = R S M of the geometry above, row-major: output voxel offsets map to input offsets by it.
+std::array<std::array<double, 3>, 3> spatial_matrix(const AugmentPlan& plan);
+
 // Applies a plan. s: float32 image (C, X, Y, Z) and int32 label (X, Y, Z) on the CPU, C equal
 // to the plan's channels; fdl::Error naming the sample otherwise. The input is not changed.
 Sample apply_augment(const Sample& s, const AugmentPlan& plan);

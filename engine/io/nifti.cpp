@@ -314,9 +314,14 @@ void check_nifti2_dim0(const std::string& path) {
             ": not a readable NIfTI file (NIfTI-2 header with dim[0] = ", dim0, ")");
 }
 
-}  // namespace
+// The header, checked: the dimensions fdl reads (d: X, Y, Z, C) and a usable geometry.
+struct Header {
+  NimPtr nim;
+  int64_t ndim = 0, nvox = 1;
+  std::array<int64_t, 4> d{1, 1, 1, 1};
+};
 
-Volume read_nifti(const std::string& path) {
+Header read_header(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
@@ -328,24 +333,48 @@ Volume read_nifti(const std::string& path) {
   ::close(fd);
   nifti_set_debug_level(0);
   check_nifti2_dim0(path);
+  Header h;
   nifti_image* read = nullptr;
   const std::string complaint =
       nifti_complaint(io::capture_stderr([&] { read = nifti_image_read(path.c_str(), 0); }));
-  NimPtr nim(read);
+  h.nim.reset(read);
+  const NimPtr& nim = h.nim;
   FDL_CHECK(nim, path, ": not a readable NIfTI file (",
             complaint.empty() ? "bad or missing header" : "nifti_clib: " + complaint, ")", gzip_problem(path));
   int64_t ndim = nim->dim[0];
   while (ndim > 3 && ndim < 8 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
   FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
             "-D image; fdl reads 3-D volumes and 4-D ones with channels on the 4th axis");
-  std::array<int64_t, 4> d{1, 1, 1, 1};
-  for (int64_t i = 0; i < ndim; ++i) d[size_t(i)] = nim->dim[i + 1];
-  int64_t nvox = 1;
-  for (int64_t v : d) {
+  h.ndim = ndim;
+  for (int64_t i = 0; i < ndim; ++i) h.d[size_t(i)] = nim->dim[i + 1];
+  for (int64_t v : h.d) {
     FDL_CHECK(v >= 1 && v <= kMaxVoxels, path, ": absurd dimension ", v, " in the header");
-    nvox *= v;
-    FDL_CHECK(nvox <= kMaxVoxels, path, ": ", nvox, "+ voxels is more than fdl reads");
+    h.nvox *= v;
+    FDL_CHECK(h.nvox <= kMaxVoxels, path, ": ", h.nvox, "+ voxels is more than fdl reads");
   }
+  check_geometry(*nim, path);
+  return h;
+}
+
+std::array<double, 3> spacing_of(const nifti_image& nim) {
+  std::array<double, 3> s{nim.dx, nim.dy, nim.dz};
+  for (size_t i = size_t(std::min<int64_t>(3, nim.dim[0])); i < 3; ++i)
+    if (!(s[i] > 0 && std::isfinite(s[i]))) s[i] = 1;  // an axis the file lacks
+  return s;
+}
+
+}  // namespace
+
+NiftiHeader read_nifti_header(const std::string& path) {
+  const Header h = read_header(path);
+  return {{h.d[0], h.d[1], h.d[2]}, spacing_of(*h.nim)};
+}
+
+Volume read_nifti(const std::string& path) {
+  const Header h = read_header(path);
+  const NimPtr& nim = h.nim;
+  const int64_t ndim = h.ndim, nvox = h.nvox;
+  const std::array<int64_t, 4>& d = h.d;
   switch (nim->datatype) {
     case DT_UINT8: case DT_INT8: case DT_INT16: case DT_UINT16: case DT_INT32:
     case DT_FLOAT32: case DT_FLOAT64: break;
@@ -353,7 +382,6 @@ Volume read_nifti(const std::string& path) {
       throw Error(path + ": voxel type " + nifti_datatype_string(nim->datatype) +
                   " is not supported (uint8, int8, int16, uint16, int32, float32, float64 are)");
   }
-  check_geometry(*nim, path);
   // The stored bytes and the float32 tensor are held together while converting.
   const size_t stored = size_t(nvox) * size_t(nim->nbyper);
   check_memory(stored + size_t(nvox) * sizeof(float),
@@ -394,10 +422,7 @@ Volume read_nifti(const std::string& path) {
   const int64_t bad = std::count_if(out, out + nvox, [](float x) { return !std::isfinite(x); });
   FDL_CHECK(bad == 0, path, ": ", bad, " voxels are NaN or Inf");
 
-  v.spacing = {nim->dx, nim->dy, nim->dz};
-  for (size_t i = size_t(std::min<int64_t>(3, nim->dim[0])); i < 3; ++i)
-    if (!(v.spacing[i] > 0 && std::isfinite(v.spacing[i])))
-      v.spacing[i] = 1;  // an axis the file lacks
+  v.spacing = spacing_of(*nim);
   v.qform_code = nim->qform_code;
   v.sform_code = nim->sform_code;
   v.qform = from_mat(nim->qto_xyz);

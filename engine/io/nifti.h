@@ -27,6 +27,14 @@ struct Volume {
 // the file: unreadable, not NIfTI, truncated, or with dimensions fdl cannot use.
 Volume read_nifti(const std::string& path);
 
+// The grid of a file without its voxels: (X, Y, Z) and the voxel size, checked as read_nifti
+// checks them.
+struct NiftiHeader {
+  std::array<int64_t, 3> shape{};
+  std::array<double, 3> spacing{1, 1, 1};
+};
+NiftiHeader read_nifti_header(const std::string& path);
+
 enum class NiftiOutType { Float32, UInt8 };  // UInt8 rounds and clamps to [0, 255]
 
 // Writes `data` ((X, Y, Z) or (C, X, Y, Z), any float dtype and device) with the geometry of

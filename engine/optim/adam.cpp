@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/ops/checks.h"
+#include "engine/optim/step_checks.h"
 #include "engine/profile.h"
 #include "kernels/cpu/adam.h"
 #ifdef FDL_HAVE_CUDA
@@ -70,25 +71,12 @@ void Adam::step() {
   FDL_PROFILE_RANGE("adam_step");
   // Check everything before changing anything.
   std::vector<Slot*> live;
-  for (Slot& s : slots_) {
-    const Slot& first = slots_.front();
-    FDL_CHECK(s.param.device() == first.param.device(), "Adam::step: parameter '", s.name,
-              "' is on ", device_name(s.param.device()), " but '", first.name, "' is on ",
-              device_name(first.param.device()), "; all parameters must be on one device");
-    const Tensor g = s.param.grad();
-    if (!g.defined()) continue;
-    FDL_CHECK(g.shape() == s.param.shape() && g.dtype() == s.param.dtype(), "Adam: gradient of '",
-              s.name, "' is ", g.shape().str(), " ", dtype_name(g.dtype()), ", the parameter is ",
-              s.param.shape().str(), " ", dtype_name(s.param.dtype()));
-    FDL_CHECK(g.device() == s.param.device(), "Adam::step: gradient of '", s.name, "' is on ",
-              device_name(g.device()), " but the parameter is on ", device_name(s.param.device()));
-    live.push_back(&s);
-  }
+  for (Slot& s : slots_)
+    if (optim::has_step_gradient("Adam::step", s.name, s.param, slots_.front().name,
+                                 slots_.front().param))
+      live.push_back(&s);
   const bool on_cuda = !live.empty() && live.front()->param.device() == Device::CUDA;
-#ifndef FDL_HAVE_CUDA
-  FDL_CHECK(!on_cuda, "Adam::step: the parameters are on cuda but this build of fdl has no CUDA "
-            "backend");
-#endif
+  optim::check_step_device("Adam::step", on_cuda);
   std::vector<Update> updates;
   for (Slot* s : live) {
     s->follow_param();
@@ -108,6 +96,12 @@ void Adam::step() {
     for (const Update& u : updates) update_cpu(u);
   }
   ++steps_;
+}
+
+void Adam::set_lr(double lr) {
+  FDL_CHECK(std::isfinite(lr) && lr >= 0, "Adam::set_lr: the learning rate ", lr,
+            " must be finite and non-negative");
+  opt_.lr = lr;
 }
 
 void Adam::zero_grad() {

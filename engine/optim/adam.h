@@ -26,6 +26,9 @@ class Adam {
   void zero_grad();  // sets the gradients to undefined (torch's set_to_none=True)
   int64_t steps() const { return steps_; }  // calls to step()
   const AdamOptions& options() const { return opt_; }
+  // The learning rate of the following steps (a schedule's, set before each epoch); the
+  // moments and step counts are kept.
+  void set_lr(double lr);
 
   // For checkpoints: "<param>.exp_avg", "<param>.exp_avg_sq" (live tensors on the parameter's
   // device, not copies) and "<param>.step" (a 0-dim float64 count on the CPU).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
@@ -222,6 +223,42 @@ TEST_CASE("fdl train: 24 kill -9 at random moments, then --resume, end bit-ident
   for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].epoch == int64_t(i + 1));
   for (const auto& e : fs::directory_iterator(run))  // the killed starts' temporary files are gone
     CHECK_MESSAGE(!io::is_temp_file_name(e.path().filename().string()), e.path());
+}
+
+// The fdl recipe's run resumes as bit-exactly: its patches and augmentation are keyed by
+// (seed, epoch, case), its smoothed Dice is in state.json. Fewer kills, over fewer epochs.
+TEST_CASE("fdl train: the fdl recipe killed -9 at random moments, then --resume, ends bit-identical") {
+  constexpr int kEpochs = 12, kKills = 8;
+  const fs::path d = workdir("kill_fdl");
+  const fs::path log = d / "log.txt";
+  const std::string recipe = small("unet3d") + " --recipe fdl --patch 8 8 8 --val-every 3 --epochs ";
+  const std::string args = recipe + std::to_string(kEpochs);
+  const double one = timed_train(recipe + "1", d / "one", log);
+  const double full = timed_train(args, d / "straight", log);
+  const double epoch = std::max(0.0, full - one) / (kEpochs - 1), startup = std::max(0.0, one - epoch);
+  const uint64_t seed = test::fresh_seed();
+  INFO("the kill moments are reproduced by FDL_TEST_SEED=", seed);
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> moment(0, startup + 1.5 * epoch);
+  const std::string run = (d / "killed").string();
+  bool finished = false;
+  int kills = 0;
+  for (; kills < kKills && !finished; ++kills) finished = !train_killed_after(args, run, moment(gen));
+  MESSAGE(kills, " starts (start-up ", startup, " s, an epoch ", epoch, " s)");
+  if (!finished) {
+    const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
+    REQUIRE_MESSAGE(fdl_train(args + resume + " -o " + run, log) == 0, test::slurp(log));
+  }
+  for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors"})
+    CHECK_MESSAGE(tensor_bytes(d / "killed" / f) == tensor_bytes(d / "straight" / f), f);
+  CHECK(test::slurp(d / "killed" / "state.json") == test::slurp(d / "straight" / "state.json"));
+  const auto rows = train::read_train_csv(run + "/train.csv", 2);
+  REQUIRE(rows.size() == size_t(kEpochs));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].epoch == int64_t(i + 1));
+    const bool validated = i == 0 || (i + 1) % 3 == 0;  // the first, every 3rd and the last
+    CHECK(std::isfinite(rows[i].val_loss) == validated);
+  }
 }
 
 TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no checkpoint") {

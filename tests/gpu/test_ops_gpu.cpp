@@ -11,10 +11,12 @@
 #include "engine/allocator.h"
 #include "engine/device.h"
 #include "engine/ops/dice.h"
+#include "engine/ops/dice_ce.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/one_hot.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/sgd.h"
 #include "tests/gpu/harness.h"
 #include "tests/support.h"
 
@@ -127,6 +129,28 @@ TEST_CASE("gpu ops: dice_per_class") {
             // <=, not Approx: an absent class's Dice is exactly 0 on both devices.
             CHECK(std::fabs(dg[c] - dc[c]) <= tol_for(t) * std::fabs(dc[c]));
           }
+        }
+    }
+}
+
+TEST_CASE("gpu ops: dice_ce_loss value and gradient") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats)
+    for (int k : {2, 4}) {
+      CAPTURE(dtype_name(t));
+      CAPTURE(k);
+      // The second shape spans several of the sums kernel's 4096-voxel spans per row.
+      for (const Shape& s : {Shape{2, 11, 6, 13}, Shape{1, 23, 19, 21}})
+        for (bool absent : {false, true}) {  // absent: the last class has no voxel
+          CAPTURE(s.str());
+          CAPTURE(absent);
+          const Tensor target = one_hot(rng.labels(s, absent ? k - 1 : k), k).to(t);
+          const Shape ls{s[0], k, s[1], s[2], s[3]};
+          // awkward: zeros and +-40, where a softmax without its log-sum-exp shift would
+          // overflow float32 once the logits add up.
+          const Tensor logits = grad_leaf(scale(rng.awkward(ls, t), 2.0));
+          check_op("dice_ce_loss", [](auto& x) { return dice_ce_loss(x[0], x[1]); },
+                   {logits, target}, tol_for(t), rng);
         }
     }
 }
@@ -259,6 +283,53 @@ TEST_CASE("gpu optim: three Adam steps with weight decay match the cpu") {
       check_agree(sg.at(name + ".exp_avg"), sc.at(name + ".exp_avg"), tol_for(t), "exp_avg");
       check_agree(sg.at(name + ".exp_avg_sq"), sc.at(name + ".exp_avg_sq"), tol_for(t), "exp_avg_sq");
       CHECK(sg.at(name + ".step").item() == sc.at(name + ".step").item());
+    }
+  }
+}
+
+TEST_CASE("gpu optim: three Nesterov SGD steps with weight decay and a new lr match the cpu") {
+  FDL_GPU_RNG(rng);
+  for (DType t : kFloats) {
+    CAPTURE(dtype_name(t));
+    // 50 tensors: more than one launch of the multi-tensor kernel (48 per launch).
+    std::vector<std::pair<std::string, Shape>> shapes{
+        {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
+    for (int i = 0; i < 46; ++i) shapes.push_back({"e" + std::to_string(i), {int64_t(1 + i)}});
+    std::vector<std::pair<std::string, Tensor>> pc, pg;
+    std::vector<Tensor> start;
+    for (auto& [name, s] : shapes) {
+      const Tensor p = rng.normal(s, t);
+      start.push_back(p);
+      pc.push_back({name, p.clone()});
+      pg.push_back({name, p.to(Device::CUDA)});
+    }
+    const SgdOptions opt{.lr = 1e-2, .momentum = 0.99, .weight_decay = 0.1, .nesterov = true};
+    Sgd sc(pc, opt), sg(pg, opt);
+    for (int step = 0; step < 3; ++step) {
+      if (step == 2) sc.set_lr(3e-3), sg.set_lr(3e-3);
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        if (step == 1 && shapes[i].first == "c") continue;  // no gradient: left alone
+        const Tensor g = rng.normal(shapes[i].second, t);
+        pc[i].second.set_grad(g);
+        pg[i].second.set_grad(g.to(Device::CUDA));
+      }
+      sc.step();
+      sg.step();
+      sc.zero_grad();
+      sg.zero_grad();
+    }
+    CHECK(sg.steps() == 3);
+    const auto stc = sc.state(), stg = sg.state();
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const std::string& name = shapes[i].first;
+      CAPTURE(name);
+      check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
+      // The update itself, which the parameter's start value would otherwise dwarf.
+      const test::Agreement u = test::agreement(host_minus(pg[i].second, start[i]),
+                                                host_minus(pc[i].second, start[i]));
+      CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
+      check_agree(stg.at(name + ".momentum_buffer"), stc.at(name + ".momentum_buffer"), tol_for(t),
+                  "momentum_buffer");
     }
   }
 }

@@ -29,7 +29,19 @@ const std::map<std::string, std::vector<std::string>> kOther{
     {"kspace_centre", {"unshifted"}}, {"fold", {"3"}},
     {"train_percent", {"12.5"}},     {"folds", {"4"}},
     {"test_fraction", {"0.3"}},      {"conv", {"tf32"}},
-    {"fast_nondeterministic", {}},
+    {"fast_nondeterministic", {}},   {"recipe", {"fdl"}},
+    {"patch", {"32", "64", "16"}},   {"spacing", {"0.5", "0.75", "2.5"}},
+    {"foreground_fraction", {"0.5"}}, {"augment", {"off"}},
+    {"aug_rotation", {"0.5", "-15", "10"}}, {"aug_scaling", {"0.25", "0.8", "1.2"}},
+    {"aug_elastic", {"0.1", "1", "4"}},     {"aug_mirror", {"0.25"}},
+    {"aug_noise", {"0.2", "0", "0.05"}},    {"aug_blur", {"0.1", "0.5", "1.5"}},
+    {"aug_brightness", {"0.3", "0.8", "1.2"}}, {"aug_contrast", {"0.3", "0.7", "1.3"}},
+    {"aug_low_res", {"0.5", "0.25", "1"}},  {"aug_gamma_inverted", {"0", "0.7", "1.5"}},
+    {"aug_gamma", {"0.5", "0.8", "1.25"}},  {"val_every", {"5"}},
+    {"loss", {"dice-ce"}},           {"optimizer", {"sgd"}},
+    {"lr_schedule", {"poly"}},
+    {"overlap", {"0.25"}},           {"tta_mirror", {"on"}},
+    {"best_ema", {"0.5"}},           {"patience", {"20"}},
 };
 
 // Parses `args` (flags and words) into settings bound to a fresh command.
@@ -127,4 +139,58 @@ TEST_CASE("run settings: bad values name the flag and the problem") {
                        Error);
   j.erase("epochs");
   CHECK_THROWS_WITH_AS(settings_from_json(j, "run/config.json"), doctest::Contains("missing 'epochs'"), Error);
+  s = RunSettings();
+  s.patch = {32, 0, 32};
+  CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--patch 32 0 32"), Error);
+  s.patch = {8, 16, 16};
+  s.recipe = "fdl";
+  s.model = "fd-early";
+  CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--beta 0.1 on axis X"), Error);
+  s.beta = {0.125, 0.125, 1};
+  CHECK_NOTHROW(validate(s));
+  s = RunSettings();
+  s.aug_scaling = {0.2, 1.4, 0.7};
+  CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--aug-scaling 0.2 1.4 0.7"), Error);
+  s.aug_scaling = {1.5, 0.7, 1.4};
+  CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("P must lie in [0, 1]"), Error);
+}
+
+TEST_CASE("run settings: a config.json older than the recipes reads as the paper recipe") {
+  RunSettings fdl;
+  fdl.recipe = "fdl";
+  nlohmann::json j;
+  settings_to_json(fdl, j);
+  CHECK(settings_from_json(j, "config.json").recipe == "fdl");
+  j.erase("recipe");
+  CHECK(settings_from_json(j, "config.json").recipe == "paper");
+  // A paper run's file from before --loss, --optimizer and --lr-schedule: what it trained with.
+  for (const char* key : {"loss", "optimizer", "lr_schedule"}) j.erase(key);
+  const RunSettings old = settings_from_json(j, "config.json");
+  CHECK(old.loss == "soft-dice");
+  CHECK(old.optimizer == "adam");
+  CHECK(old.lr_schedule == "constant");
+}
+
+TEST_CASE("run settings: auto is the recipe's choice; explicit values stay") {
+  RunSettings paper;
+  resolve_auto(paper);
+  CHECK(paper.loss == "soft-dice");
+  CHECK(paper.optimizer == "adam");
+  CHECK(paper.lr_schedule == "constant");
+  CHECK(paper.lr == 1e-3);
+  RunSettings fdl;
+  fdl.recipe = "fdl";
+  resolve_auto(fdl);
+  CHECK(fdl.loss == "dice-ce");
+  CHECK(fdl.optimizer == "sgd");
+  CHECK(fdl.lr_schedule == "poly");
+  CHECK(fdl.lr == 1e-2);
+  RunSettings mixed;
+  mixed.recipe = "fdl";
+  mixed.optimizer = "adam";
+  mixed.lr = 3e-4;
+  resolve_auto(mixed);
+  CHECK(mixed.optimizer == "adam");
+  CHECK(mixed.lr == 3e-4);
+  CHECK(mixed.loss == "dice-ce");
 }

@@ -242,6 +242,19 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
   CHECK(cmds[7].find("--model fd-early") != std::string::npos);
   CHECK(cmds[7].find("--norm percentile --percentiles 2 98") != std::string::npos);
 
+  // The recipes as a factor: each arm's runs get theirs.
+  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
+                            "' --models unet3d --train-percent 100 --vary recipe=paper,fdl --print-commands",
+                        root / "recipes.log") == 0);
+  std::istringstream recipes(test::slurp(root / "recipes.log"));
+  std::vector<std::string> both;
+  for (std::string l; std::getline(recipes, l);) both.push_back(l);
+  REQUIRE(both.size() == 2);
+  CHECK(both[0].find("--recipe paper") != std::string::npos);
+  CHECK(both[0].find("/unet3d+recipe=paper/p100/fold1") != std::string::npos);
+  CHECK(both[1].find("--recipe fdl") != std::string::npos);
+  CHECK(both[1].find("/unet3d+recipe=fdl/p100/fold1") != std::string::npos);
+
   // A factor the study cannot vary, or a value its setting refuses: an error, nothing written.
   for (const std::string bad : {"model=unet3d", "fold=1,2", "folds=3,4", "norm=zscore,foo", "norm=zscore,zscore",
                           "lr=1e30", "nothing=1", "norm", "norm=zscore,"}) {
