@@ -12,7 +12,7 @@
 #include "apps/bench.h"
 #include "engine/bench/op_bench.h"
 #include "engine/device.h"
-#include "engine/error.h"
+#include "kernels/common/error.h"
 #include "train/device_option.h"
 
 namespace fdl::app {
