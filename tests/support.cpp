@@ -255,6 +255,7 @@ int run_fdl_without_read_override(const std::string& args, const std::filesystem
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 #else
+  (void)log;
   FAIL("run_fdl_without_read_override: this test binary was built without FDL_BINARY (", args, ")");
   return -1;
 #endif

@@ -400,8 +400,8 @@ TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the che
 TEST_CASE("fdl train: a dataset that is not a set is refused before anything is written (rule 6)") {
   const fs::path d = workdir("not_a_set");
   const fs::path log = d / "log.txt", ds = d / "data", outside = d / "outside";
-  fs::copy(phantoms(), ds, fs::copy_options::recursive);
-  fs::copy(phantoms(), outside, fs::copy_options::recursive);
+  test::sample_dataset(ds);
+  test::sample_dataset(outside);
   const fs::path img = ds / "imagesTr" / "case_003.nii.gz";
   SUBCASE("the same image under two names") {
     fs::remove(img);

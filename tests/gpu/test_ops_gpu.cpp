@@ -294,7 +294,7 @@ TEST_CASE("gpu optim: three Nesterov SGD steps with weight decay and a new lr ma
     // 50 tensors: more than one launch of the multi-tensor kernel (48 per launch).
     std::vector<std::pair<std::string, Shape>> shapes{
         {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
-    for (int i = 0; i < 46; ++i) shapes.push_back({"e" + std::to_string(i), {int64_t(1 + i)}});
+    for (int i = 0; i < 46; ++i) shapes.push_back({std::string("e").append(std::to_string(i)), {int64_t(1 + i)}});
     std::vector<std::pair<std::string, Tensor>> pc, pg;
     std::vector<Tensor> start;
     for (auto& [name, s] : shapes) {
