@@ -15,8 +15,8 @@
 #include "apps/bench.h"
 #include "apps/bench_peer.h"
 #include "engine/bench/conv3d_bench.h"
-#include "kernels/common/error.h"
 #include "engine/ops/conv3d.h"
+#include "kernels/common/error.h"
 #include "train/device_option.h"
 
 namespace {
@@ -32,9 +32,9 @@ Conv3dShape conv(int cin, int cout, int x, int y, int z, int k, int s, int p) {
 
 // The U-Net's convolutions at the paper's 160x160x128 input, batch 2.
 std::vector<Conv3dShape> network_shapes() {
-  return {conv(8, 8, 160, 160, 128, 3, 1, 1),  conv(16, 16, 80, 80, 64, 3, 1, 1),
-          conv(32, 32, 40, 40, 32, 3, 1, 1),   conv(8, 16, 160, 160, 128, 3, 2, 1),
-          conv(16, 32, 80, 80, 64, 3, 2, 1),   conv(64, 32, 40, 40, 32, 1, 1, 0),
+  return {conv(8, 8, 160, 160, 128, 3, 1, 1), conv(16, 16, 80, 80, 64, 3, 1, 1),
+          conv(32, 32, 40, 40, 32, 3, 1, 1),  conv(8, 16, 160, 160, 128, 3, 2, 1),
+          conv(16, 32, 80, 80, 64, 3, 2, 1),  conv(64, 32, 40, 40, 32, 1, 1, 0),
           conv(16, 2, 160, 160, 128, 1, 1, 0)};
 }
 
@@ -59,8 +59,9 @@ struct TorchTimes {
 
 // Runs the PyTorch child on one shape and returns its timings.
 TorchTimes run_torch(const Conv3dShape& s, int repeat, const std::string& env) {
-  const auto j = fdl::app::run_peer(env, "conv3d --threads " + std::to_string(omp_get_max_threads()) +
-                                             " --repeat " + std::to_string(repeat) + " --shape " + spec(s));
+  const auto j =
+      fdl::app::run_peer(env, "conv3d --threads " + std::to_string(omp_get_max_threads()) +
+                                  " --repeat " + std::to_string(repeat) + " --shape " + spec(s));
   return {j.at("fwd").get<double>(), j.at("dgrad").get<double>(), j.at("wgrad").get<double>()};
 }
 
@@ -82,10 +83,12 @@ void bench_conv3d(int repeat, bool torch) {
   for (const auto& s : shapes) {
     const fdl::bench::Conv3dTimes t = fdl::bench::time_conv3d(s, repeat);
     const double total = t.fwd + t.dgrad + t.wgrad;
-    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %8.1f", label(s).c_str(), 1e3 * t.fwd,
-                1e3 * t.dgrad, 1e3 * t.wgrad, 1e3 * total, 3 * s.flops() / total * 1e-9);
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %8.1f", label(s).c_str(), 1e3 * t.fwd, 1e3 * t.dgrad,
+                1e3 * t.wgrad, 1e3 * total, 3 * s.flops() / total * 1e-9);
     if (torch) {
-      const TorchTimes a = run_torch(s, repeat, ""), b = run_torch(s, repeat, std::string("GLIBC_TUNABLES=") + fdl::app::kTunedMalloc);
+      const TorchTimes a = run_torch(s, repeat, ""),
+                       b = run_torch(s, repeat,
+                                     std::string("GLIBC_TUNABLES=") + fdl::app::kTunedMalloc);
       torch_times.push_back({a, b});
       std::printf(" %10.1f %10.1f %8.2f %8.2f", 1e3 * a.total(), 1e3 * b.total(), a.total() / total,
                   b.total() / total);
@@ -101,8 +104,9 @@ void bench_conv3d(int repeat, bool torch) {
                   label(shapes[i]).c_str(), 1e3 * a.fwd, 1e3 * b.fwd, 1e3 * a.dgrad, 1e3 * b.dgrad,
                   1e3 * a.wgrad, 1e3 * b.wgrad);
     }
-    std::printf("ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
-                "(> 1: fdl is faster)\n");
+    std::printf(
+        "ratio = PyTorch time / fdl time for forward + data gradient + weight gradient "
+        "(> 1: fdl is faster)\n");
   }
   std::printf("load average after: %s\n", fdl::app::load_average().c_str());
 }
@@ -139,20 +143,24 @@ void bench_conv3d_gpu(std::vector<std::string> versions, int repeat) {
     const auto before = versions.size();
     std::erase_if(versions, [](const std::string& v) { return v.rfind("cudnn", 0) == 0; });
     if (versions.size() != before)
-      std::printf("cuDNN is not in this build (CMake found no cudnn.h and libcudnn): no cudnn versions\n");
+      std::printf(
+          "cuDNN is not in this build (CMake found no cudnn.h and libcudnn): no cudnn versions\n");
     FDL_CHECK(!versions.empty(), "bench conv3d: no version left to time");
   }
   const auto shapes = network_shapes();
-  std::printf("fdl bench conv3d --device cuda: float32, N=2, median of %d runs after one warm-up, each "
-              "run timed to the end of its GPU work\n",
-              repeat);
-  std::printf("err: max relative error of y, dx, dw against the direct version (max|diff| / max|ref|); "
-              "SUSPECT above 1e-4 (FFMA) or 1e-2 (TF32)\n");
-  std::printf("vs cuDNN: cuDNN's time / this time, against cudnn for FFMA versions and cudnn-tf32 for "
-              "tf32 (> 1: fdl is faster)\n");
-  std::printf("%-28s %-11s %9s %9s %9s %9s %8s %8s %9s\n", "shape", "version", "fwd ms", "dgrad ms", "wgrad ms",
-              "total ms", "GFLOP/s", "vs cuDNN", "err");
-  std::map<std::string, double> sums;  // version -> total seconds over the shapes
+  std::printf(
+      "fdl bench conv3d --device cuda: float32, N=2, median of %d runs after one warm-up, each "
+      "run timed to the end of its GPU work\n",
+      repeat);
+  std::printf(
+      "err: max relative error of y, dx, dw against the direct version (max|diff| / max|ref|); "
+      "SUSPECT above 1e-4 (FFMA) or 1e-2 (TF32)\n");
+  std::printf(
+      "vs cuDNN: cuDNN's time / this time, against cudnn for FFMA versions and cudnn-tf32 for "
+      "tf32 (> 1: fdl is faster)\n");
+  std::printf("%-28s %-11s %9s %9s %9s %9s %8s %8s %9s\n", "shape", "version", "fwd ms", "dgrad ms",
+              "wgrad ms", "total ms", "GFLOP/s", "vs cuDNN", "err");
+  std::map<std::string, double> sums;         // version -> total seconds over the shapes
   std::map<std::string, std::string> failed;  // version -> its first error
   for (const auto& s : shapes) {
     fdl::bench::GpuConv3dBench bench(s);
@@ -172,13 +180,14 @@ void bench_conv3d_gpu(std::vector<std::string> versions, int repeat) {
       sums[v] += total;
       const auto peer = runs.find(cudnn_peer(v));
       char ratio[16] = "-";
-      if (peer != runs.end()) std::snprintf(ratio, sizeof ratio, "%.2f", peer->second.times.total() / total);
+      if (peer != runs.end())
+        std::snprintf(ratio, sizeof ratio, "%.2f", peer->second.times.total() / total);
       // Summation order alone stays far below these; above them a kernel is likely wrong.
       const bool suspect = r.max_rel_err > (cudnn_peer(v) == "cudnn" ? 1e-4 : 1e-2);
-      std::printf("%-28s %-11s %9.3f %9.3f %9.3f %9.3f %8.0f %8s %9.2e%s%s%s\n", label(s).c_str(), v.c_str(),
-                  1e3 * r.times.fwd, 1e3 * r.times.dgrad, 1e3 * r.times.wgrad, 1e3 * total,
-                  3 * s.flops() / total * 1e-9, ratio, r.max_rel_err, suspect ? " SUSPECT" : "",
-                  r.note.empty() ? "" : "  ", r.note.c_str());
+      std::printf("%-28s %-11s %9.3f %9.3f %9.3f %9.3f %8.0f %8s %9.2e%s%s%s\n", label(s).c_str(),
+                  v.c_str(), 1e3 * r.times.fwd, 1e3 * r.times.dgrad, 1e3 * r.times.wgrad,
+                  1e3 * total, 3 * s.flops() / total * 1e-9, ratio, r.max_rel_err,
+                  suspect ? " SUSPECT" : "", r.note.empty() ? "" : "  ", r.note.c_str());
     }
     std::fflush(stdout);
   }
@@ -206,17 +215,22 @@ void add_bench_conv3d(CLI::App& bench) {
   static int repeat = 5;
   static bool no_torch = false, fast_nondeterministic = false;
   static std::string device = "cpu", conv;
-  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(in_range(1, 1000));
+  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")
+      ->check(in_range(1, 1000));
   c->add_flag("--no-torch", no_torch, "time fdl only (PyTorch runs when it can be imported)");
-  c->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  c->add_option("--conv", conv, "GPU versions, comma-separated: direct, tiled, tf32, cudnn, cudnn-tf32, "
+  c->add_option("--device", device, "cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  c->add_option("--conv", conv,
+                "GPU versions, comma-separated: direct, tiled, tf32, cudnn, cudnn-tf32, "
                 "or all (the default with --device cuda)");
   c->add_flag("--fast-nondeterministic", fast_nondeterministic,
               "GPU weight gradients reduced by atomics (not bit-reproducible)");
   c->callback([] {
     if (device == "cpu") {
-      FDL_CHECK(conv.empty() && !fast_nondeterministic,
-                "bench conv3d: --conv and --fast-nondeterministic choose GPU kernels; add --device cuda");
+      FDL_CHECK(
+          conv.empty() && !fast_nondeterministic,
+          "bench conv3d: --conv and --fast-nondeterministic choose GPU kernels; add --device cuda");
       bench_conv3d(repeat, peer_wanted(no_torch));
       return;
     }

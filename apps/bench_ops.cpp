@@ -52,8 +52,9 @@ void bench_ops(const std::set<std::string>& ops, const std::vector<Device>& devi
   for (const OpCase& c : op_cases())
     if ((c.checks & kTiming) && ops.count(c.op)) width = std::max(width, int(c.name.size()));
   std::printf("%-*s", width, "case");
-  for (Device d : devices) std::printf(" %12s %12s", (device_name(d) + std::string(" fwd ms")).c_str(),
-                                       (device_name(d) + std::string(" +bwd ms")).c_str());
+  for (Device d : devices)
+    std::printf(" %12s %12s", (device_name(d) + std::string(" fwd ms")).c_str(),
+                (device_name(d) + std::string(" +bwd ms")).c_str());
   std::printf("\n");
   for (const OpCase& c : op_cases()) {
     if (!(c.checks & kTiming) || !ops.count(c.op)) continue;
@@ -61,7 +62,8 @@ void bench_ops(const std::set<std::string>& ops, const std::vector<Device>& devi
     std::fflush(stdout);
     for (Device d : devices) {
       const bench::OpTimes t = bench::time_op_case(c, d, repeat);
-      std::printf(" %12s %12s", ms(t.forward).c_str(), t.has_backward ? ms(t.forward_backward).c_str() : "-");
+      std::printf(" %12s %12s", ms(t.forward).c_str(),
+                  t.has_backward ? ms(t.forward_backward).c_str() : "-");
       std::fflush(stdout);
     }
     std::printf("\n");
@@ -71,13 +73,14 @@ void bench_ops(const std::set<std::string>& ops, const std::vector<Device>& devi
 }  // namespace
 
 void add_bench_ops(CLI::App& bench) {
-  CLI::App* c =
-      bench.add_subcommand("ops", "Time every op at the network's shapes, with and without its backward");
+  CLI::App* c = bench.add_subcommand(
+      "ops", "Time every op at the network's shapes, with and without its backward");
   static std::vector<std::string> ops;
   static int repeat = 5;
   static std::string device = "all";
   c->add_option("--op", ops, "ops to time (default: all)");
-  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")->check(CLI::PositiveNumber);
+  c->add_option("--repeat", repeat, "timed runs per pass (the median is shown)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--device", device, "cpu, cuda, or all (every device this machine has)")
       ->check(CLI::IsMember({"cpu", "cuda", "all"}))
       ->capture_default_str();

@@ -29,13 +29,14 @@ std::string peer_script() {
 std::string peer_python(bool cuda) {
   static std::map<bool, std::string> found;
   if (const auto it = found.find(cuda); it != found.end()) return it->second;
-  const std::string test = cuda ? "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
-                                : "import torch";
+  const std::string test =
+      cuda ? "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" : "import torch";
   std::vector<std::string> candidates{"python3", "/usr/bin/python3"};
   if (const char* e = std::getenv("FDL_TORCH_PYTHON"); e && *e) candidates = {e};
   std::string& out = found[cuda];
   for (const std::string& py : candidates)
-    if (std::system(("'" + py + "' -c '" + test + "' >/dev/null 2>&1").c_str()) == 0) return out = py;
+    if (std::system(("'" + py + "' -c '" + test + "' >/dev/null 2>&1").c_str()) == 0)
+      return out = py;
   return out;
 }
 
@@ -43,7 +44,8 @@ bool peer_wanted(bool no_torch, bool cuda) {
   if (no_torch) return false;
   if (!peer_python(cuda).empty()) return true;
   const char* e = std::getenv("FDL_TORCH_PYTHON");
-  std::printf("PyTorch%s not found (%s cannot import torch%s): timing fdl only\n", cuda ? " with CUDA" : "",
+  std::printf("PyTorch%s not found (%s cannot import torch%s): timing fdl only\n",
+              cuda ? " with CUDA" : "",
               e && *e ? "$FDL_TORCH_PYTHON" : "neither python3 nor /usr/bin/python3",
               cuda ? " and see a GPU" : "");
   return false;

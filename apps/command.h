@@ -26,16 +26,20 @@ void add_commands(CLI::App& app);
 // --overwrite: the one flag that lets a command write into a directory holding files fdl did not
 // write (engine/io/output_dir.h).
 inline void add_overwrite_option(CLI::App& cmd, bool& overwrite) {
-  cmd.add_flag("--overwrite", overwrite, "Write into an output directory that holds files fdl did not write "
-               "(an output replaces a file of its name; the others stay). A directory that is, lies inside or "
+  cmd.add_flag("--overwrite", overwrite,
+               "Write into an output directory that holds files fdl did not write "
+               "(an output replaces a file of its name; the others stay). A directory that is, "
+               "lies inside or "
                "contains an input is refused even so");
 }
 
 // --allow-outside-paths: the one flag that lets a dataset use files outside its directory
 // (engine/data/dataset_files.h); `check`, `train` and `study` take it.
 inline void add_allow_outside_paths_option(CLI::App& cmd, bool& allow) {
-  cmd.add_flag("--allow-outside-paths", allow, "Accept dataset files that resolve outside the dataset directory "
-               "(../ or absolute paths in dataset.json, symlinks to elsewhere); they are refused by default");
+  cmd.add_flag("--allow-outside-paths", allow,
+               "Accept dataset files that resolve outside the dataset directory "
+               "(../ or absolute paths in dataset.json, symlinks to elsewhere); they are refused "
+               "by default");
 }
 
 // The check of a numeric option: each value must be a number of type T (a whole number for an

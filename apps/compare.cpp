@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "apps/command.h"
-#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_file.h"
+#include "kernels/common/error.h"
 
 namespace {
 

@@ -19,10 +19,10 @@
 #include <memory>
 
 #include "apps/command.h"
+#include "engine/data/patch.h"
 #include "engine/io/nifti.h"
 #include "engine/io/output_dir.h"
 #include "engine/io/png.h"
-#include "engine/data/patch.h"
 #include "engine/ops/spectral.h"
 
 namespace {
@@ -72,8 +72,9 @@ void run(const Options& o) {
   std::array<double, 3> scale{};
   for (size_t a = 0; a < 3; ++a) scale[a] = double(full[a]) / double(block.small[a]);
   const Volume low_header = regrid_header(vol, scale, {0, 0, 0});
-  const Tensor low = parts.low.reshape(d.ndim() == 4 ? Shape{C, block.small[0], block.small[1], block.small[2]}
-                                                     : Shape{block.small[0], block.small[1], block.small[2]});
+  const Tensor low =
+      parts.low.reshape(d.ndim() == 4 ? Shape{C, block.small[0], block.small[1], block.small[2]}
+                                      : Shape{block.small[0], block.small[1], block.small[2]});
   const Tensor high = parts.high.reshape(d.shape());
 
   // The figure: the middle axial slice, and the low slice sampled nearest to it.

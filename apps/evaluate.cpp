@@ -41,9 +41,11 @@ std::map<std::string, fs::path> nifti_files(const std::string& dir, const char* 
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     for (const std::string ext : {".nii.gz", ".nii"})
-      if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      if (name.size() > ext.size() &&
+          name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
         const std::string stem = name.substr(0, name.size() - ext.size());
-        FDL_CHECK(!files.count(stem), e.path().string(), ": case '", stem, "' appears twice in ", dir);
+        FDL_CHECK(!files.count(stem), e.path().string(), ": case '", stem, "' appears twice in ",
+                  dir);
         files[stem] = e.path();
         break;
       }
@@ -55,15 +57,15 @@ std::map<std::string, fs::path> nifti_files(const std::string& dir, const char* 
 // A 3-D label map as int32; `path` is named if a value is not a non-negative integer.
 Tensor to_labels(const Volume& v, const fs::path& path) {
   const Tensor& d = v.data;
-  FDL_CHECK(d.ndim() == 3 || (d.ndim() == 4 && d.size(0) == 1), path.string(), ": expected a 3-D label map, got ",
-            d.shape().str());
+  FDL_CHECK(d.ndim() == 3 || (d.ndim() == 4 && d.size(0) == 1), path.string(),
+            ": expected a 3-D label map, got ", d.shape().str());
   Tensor out = Tensor::empty({d.size(-3), d.size(-2), d.size(-1)}, DType::I32);
   const float* in = d.data<float>();
   int32_t* o = out.data<int32_t>();
   for (int64_t i = 0; i < d.numel(); ++i) {
     const float r = std::nearbyint(in[i]);
-    FDL_CHECK(std::abs(in[i] - r) <= 1e-3f && r >= 0 && r < 1e9f, path.string(), ": voxel ", i, " holds ", in[i],
-              ", not a class index (a non-negative integer)");
+    FDL_CHECK(std::abs(in[i] - r) <= 1e-3f && r >= 0 && r < 1e9f, path.string(), ": voxel ", i,
+              " holds ", in[i], ", not a class index (a non-negative integer)");
     o[i] = int32_t(r);
   }
   return out;
@@ -72,12 +74,14 @@ Tensor to_labels(const Volume& v, const fs::path& path) {
 void check_same_grid(const Volume& p, const Volume& l, const fs::path& pp, const fs::path& lp) {
   const Shape ps{p.data.size(-3), p.data.size(-2), p.data.size(-1)};
   const Shape ls{l.data.size(-3), l.data.size(-2), l.data.size(-1)};
-  FDL_CHECK(ps == ls, pp.string(), " ", ps.str(), " and ", lp.string(), " ", ls.str(), " differ in shape");
+  FDL_CHECK(ps == ls, pp.string(), " ", ps.str(), " and ", lp.string(), " ", ls.str(),
+            " differ in shape");
   for (size_t r = 0; r < 3; ++r)
     for (size_t c = 0; c < 4; ++c) {
       const double a = p.affine[r][c], b = l.affine[r][c];
-      FDL_CHECK(std::abs(a - b) <= 1e-3 * std::max({1.0, std::abs(a), std::abs(b)}), pp.string(), " and ", lp.string(),
-                " differ in affine: entry [", r, "][", c, "] is ", a, " vs ", b);
+      FDL_CHECK(std::abs(a - b) <= 1e-3 * std::max({1.0, std::abs(a), std::abs(b)}), pp.string(),
+                " and ", lp.string(), " differ in affine: entry [", r, "][", c, "] is ", a, " vs ",
+                b);
     }
 }
 
@@ -87,25 +91,28 @@ void run(const Options& o) {
   if (o.classes.size() == 1 && !o.classes[0].empty() &&
       std::all_of(o.classes[0].begin(), o.classes[0].end(), ::isdigit)) {
     // Masks hold uint8 class indices, so a count beyond kMaxClasses names classes no mask has.
-    FDL_CHECK(o.classes[0].size() <= 3 && std::stoi(o.classes[0]) <= kMaxClasses, "--classes ", o.classes[0],
-              ": at most ", kMaxClasses, " classes (masks hold uint8 class indices)");
+    FDL_CHECK(o.classes[0].size() <= 3 && std::stoi(o.classes[0]) <= kMaxClasses, "--classes ",
+              o.classes[0], ": at most ", kMaxClasses, " classes (masks hold uint8 class indices)");
     classes = std::stoi(o.classes[0]);
   } else if (!o.classes.empty()) {
     names = o.classes;
     classes = int(names.size());
-    FDL_CHECK(classes <= kMaxClasses, "--classes: ", classes, " names, but masks hold at most ", kMaxClasses,
-              " classes (uint8 class indices)");
+    FDL_CHECK(classes <= kMaxClasses, "--classes: ", classes, " names, but masks hold at most ",
+              kMaxClasses, " classes (uint8 class indices)");
   }
-  FDL_CHECK(o.classes.empty() || classes >= 2, "--classes: needs at least 2 classes (background and one more)");
+  FDL_CHECK(o.classes.empty() || classes >= 2,
+            "--classes: needs at least 2 classes (background and one more)");
 
   const auto preds = nifti_files(o.pred_dir, "prediction");
   const auto labels = nifti_files(o.label_dir, "label");
   for (const auto& [name, path] : labels)
-    FDL_CHECK(preds.count(name), path.string(), ": no prediction ", name, ".nii.gz in ", o.pred_dir);
+    FDL_CHECK(preds.count(name), path.string(), ": no prediction ", name, ".nii.gz in ",
+              o.pred_dir);
   for (const auto& [name, path] : preds) {
     const bool prob = name.size() > 5 && name.compare(name.size() - 5, 5, "_prob") == 0 &&
                       labels.count(name.substr(0, name.size() - 5));
-    FDL_CHECK(prob || labels.count(name), path.string(), ": no label ", name, ".nii.gz in ", o.label_dir);
+    FDL_CHECK(prob || labels.count(name), path.string(), ": no label ", name, ".nii.gz in ",
+              o.label_dir);
   }
 
   std::vector<CaseMetrics> cases;
@@ -132,8 +139,9 @@ void run(const Options& o) {
   }
   if (!classes) {
     classes = std::max(seen_max + 1, 2);
-    std::printf("--classes not given: %d classes (0..%d) inferred from the largest value seen, %d\n", classes,
-                classes - 1, seen_max);
+    std::printf(
+        "--classes not given: %d classes (0..%d) inferred from the largest value seen, %d\n",
+        classes, classes - 1, seen_max);
     // A class above a case's largest value is empty in both of its masks; its entry comes from
     // evaluate_case itself on one background voxel, so it cannot drift from the real thing.
     Tensor zero = Tensor::zeros({1, 1, 1}, DType::I32);
@@ -144,25 +152,28 @@ void run(const Options& o) {
 
   std::string prefix = o.out;
   for (const std::string ext : {".csv", ".json"})
-    if (prefix.size() > ext.size() && prefix.compare(prefix.size() - ext.size(), ext.size(), ext) == 0)
+    if (prefix.size() > ext.size() &&
+        prefix.compare(prefix.size() - ext.size(), ext.size(), ext) == 0)
       prefix.resize(prefix.size() - ext.size());
   const fs::path parent = fs::path(prefix).parent_path();
-  const io::OutputDir out(parent.empty() ? "." : parent.string(), {{o.pred_dir, o.label_dir}, {}, o.overwrite});
+  const io::OutputDir out(parent.empty() ? "." : parent.string(),
+                          {{o.pred_dir, o.label_dir}, {}, o.overwrite});
   const std::string table = write_metrics_report(prefix, cases, names);
-  std::printf("%zu cases, %d classes -> %s.csv, %s.json\n%s", cases.size(), classes, prefix.c_str(), prefix.c_str(),
-              table.c_str());
+  std::printf("%zu cases, %d classes -> %s.csv, %s.json\n%s", cases.size(), classes, prefix.c_str(),
+              prefix.c_str(), table.c_str());
 }
 
-const bool registered =
-    fdl::app::add_command("evaluate", "Segmentation metrics of predicted masks against labels", [](CLI::App& cmd) {
+const bool registered = fdl::app::add_command(
+    "evaluate", "Segmentation metrics of predicted masks against labels", [](CLI::App& cmd) {
       auto o = std::make_shared<Options>();
       cmd.add_option("pred_dir", o->pred_dir, "Predicted masks, <name>.nii.gz")->required();
       cmd.add_option("label_dir", o->label_dir, "Reference labels, <name>.nii.gz")->required();
       cmd.add_option("-o,--out", o->out, "Output prefix: writes OUT.csv and OUT.json")->required();
-      cmd.add_option("--classes", o->classes,
-                     "The class count K, or the names of all K classes starting with the background "
-                     "(default: the largest value seen plus one); it takes every word up to the next option, "
-                     "so give it after the directories");
+      cmd.add_option(
+          "--classes", o->classes,
+          "The class count K, or the names of all K classes starting with the background "
+          "(default: the largest value seen plus one); it takes every word up to the next option, "
+          "so give it after the directories");
       fdl::app::add_overwrite_option(cmd, o->overwrite);
       cmd.callback([o] { run(*o); });
     });

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "apps/command.h"
-#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
+#include "kernels/common/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"fdl: frequency disentangled learning for 3D medical image segmentation"};

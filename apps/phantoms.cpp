@@ -26,9 +26,11 @@ void run(const Options& o) {
   const auto t0 = std::chrono::steady_clock::now();
   fdl::write_phantoms(o.out, p);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%s: %d phantom cases of %lldx%lldx%lld (seed %llu, classes: background, red_nucleus, dentate) in %.2f s\n",
-              o.out.c_str(), o.cases, (long long)o.shape[0], (long long)o.shape[1], (long long)o.shape[2],
-              (unsigned long long)o.seed, s);
+  std::printf(
+      "%s: %d phantom cases of %lldx%lldx%lld (seed %llu, classes: background, red_nucleus, "
+      "dentate) in %.2f s\n",
+      o.out.c_str(), o.cases, (long long)o.shape[0], (long long)o.shape[1], (long long)o.shape[2],
+      (unsigned long long)o.seed, s);
 }
 
 const bool registered = fdl::app::add_command(

@@ -68,7 +68,8 @@ void* Allocator::raw_alloc(size_t bytes) {
     } else {
       // Anything else (often a fault of an earlier kernel, reported by the next call) is not
       // "out of memory" and freeing the cache would not cure it.
-      kernels::cuda::check(e, detail::concat("cuda allocator: cudaMalloc of ", bytes, " bytes").c_str());
+      kernels::cuda::check(
+          e, detail::concat("cuda allocator: cudaMalloc of ", bytes, " bytes").c_str());
     }
 #else
     throw Error("cuda: this build of fdl has no CUDA backend");
@@ -98,8 +99,8 @@ void Allocator::poison(void* p, size_t bytes) {
   namespace kc = kernels::cuda;
   // On the stream, so work queued on the block's previous life finishes first.
   kc::check(cudaMemsetAsync(b, 0xFF, bytes, kc::stream()), "cuda allocator (debug): poison");
-  kc::check(cudaMemcpyAsync(b + bytes, guard_pattern().data(), kGuardBytes,
-                            cudaMemcpyHostToDevice, kc::stream()),
+  kc::check(cudaMemcpyAsync(b + bytes, guard_pattern().data(), kGuardBytes, cudaMemcpyHostToDevice,
+                            kc::stream()),
             "cuda allocator (debug): guard");
 #endif
 }
@@ -124,8 +125,10 @@ void Allocator::check_guard(const void* p, size_t bytes) {
     if (e != cudaSuccess) {
       cudaGetLastError();
       if (e != cudaErrorCudartUnloading)
-        std::fprintf(stderr, "fdl cuda allocator (debug): cannot read the guard of a block of "
-                     "%zu bytes: %s\n", bytes, cudaGetErrorString(e));
+        std::fprintf(stderr,
+                     "fdl cuda allocator (debug): cannot read the guard of a block of "
+                     "%zu bytes: %s\n",
+                     bytes, cudaGetErrorString(e));
       return;
     }
 #endif

@@ -3,7 +3,8 @@
 // a freed block is reused for the next request of the same rounded size, so a training step,
 // which asks for the same sizes every time, reaches a steady state with no system allocation.
 // Other sizes (validation's batch of 1) add blocks of their own; when the system refuses a
-// block the cache is freed and the request tried once more. It reports the bytes in use, their peak, and the bytes reserved.
+// block the cache is freed and the request tried once more. It reports the bytes in use, their
+// peak, and the bytes reserved.
 //
 // Debug mode (Allocator::set_debug, or FDL_ALLOC_DEBUG=1 in the environment at start), for
 // the tests: every block handed out is filled with 0xFF bytes (NaN as a float or double, -1

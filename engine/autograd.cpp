@@ -74,9 +74,9 @@ void backward(const Tensor& root, const Tensor& seed) {
   FDL_CHECK(root.requires_grad(), "backward: the tensor does not require a gradient");
   FDL_CHECK(seed.shape() == root.shape(), "backward: seed shape ", seed.shape().str(),
             " differs from the tensor's ", root.shape().str());
-  FDL_CHECK(seed.device() == root.device() && seed.dtype() == root.dtype(), "backward: the seed is ",
-            dtype_name(seed.dtype()), " on ", device_name(seed.device()), " but the tensor is ",
-            dtype_name(root.dtype()), " on ", device_name(root.device()));
+  FDL_CHECK(seed.device() == root.device() && seed.dtype() == root.dtype(),
+            "backward: the seed is ", dtype_name(seed.dtype()), " on ", device_name(seed.device()),
+            " but the tensor is ", dtype_name(root.dtype()), " on ", device_name(root.device()));
   NoGrad no_grad;
   if (!root.grad_fn()) {
     accumulate_leaf(*root.impl_ptr(), seed);

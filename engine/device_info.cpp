@@ -22,9 +22,10 @@ std::string cuda_device_summary() {
   cudaDriverGetVersion(&driver);
   cudaRuntimeGetVersion(&runtime);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.1f GiB, driver %d.%d, runtime %d.%d", p.name,
-                p.major, p.minor, p.multiProcessorCount, double(p.totalGlobalMem) / double(1 << 30),
-                driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
+  std::snprintf(buf, sizeof buf, "%s, sm_%d%d, %d SMs, %.1f GiB, driver %d.%d, runtime %d.%d",
+                p.name, p.major, p.minor, p.multiProcessorCount,
+                double(p.totalGlobalMem) / double(1 << 30), driver / 1000, driver % 1000 / 10,
+                runtime / 1000, runtime % 1000 / 10);
   return buf;
 #else
   return "this build has no CUDA backend";

@@ -24,12 +24,25 @@ inline const char* dtype_name(DType t) {
 }
 inline const char* device_name(Device d) { return d == Device::CUDA ? "cuda" : "cpu"; }
 
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::F64; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::I32; };
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::F32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::F64;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::I32;
+};
 
-template <class T> struct type_tag { using type = T; };
+template <class T>
+struct type_tag {
+  using type = T;
+};
 
 // Calls f(type_tag<T>{}) with T the C++ type of `t`:
 //   dispatch_float(x.dtype(), [&](auto tag) { using T = typename decltype(tag)::type; ... });

@@ -41,7 +41,9 @@ std::vector<int> random_permutation(int n, Generator& g) {
 }
 
 uint64_t item_key(uint64_t seed, int64_t round, int64_t index) {
-  const auto words64 = [](const kernels::Philox4& r) { return uint64_t(r.v[0]) | uint64_t(r.v[1]) << 32; };
+  const auto words64 = [](const kernels::Philox4& r) {
+    return uint64_t(r.v[0]) | uint64_t(r.v[1]) << 32;
+  };
   return words64(kernels::philox(words64(kernels::philox(seed, uint64_t(round))), uint64_t(index)));
 }
 

@@ -7,9 +7,7 @@
 
 namespace fdl {
 
-Storage::Storage(size_t n, Device d) : bytes(n), device(d) {
-  data = Allocator::get(d).allocate(n);
-}
+Storage::Storage(size_t n, Device d) : bytes(n), device(d) { data = Allocator::get(d).allocate(n); }
 
 Storage::~Storage() { Allocator::get(device).release(data, bytes); }
 
@@ -35,8 +33,8 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
 namespace {
 template <class T>
 Tensor host_tensor(const std::vector<T>& v, const Shape& shape) {
-  FDL_CHECK(int64_t(v.size()) == shape.numel(), "from_vector: ", v.size(),
-            " values for shape ", shape.str());
+  FDL_CHECK(int64_t(v.size()) == shape.numel(), "from_vector: ", v.size(), " values for shape ",
+            shape.str());
   Tensor t = Tensor::empty(shape, dtype_of<T>::value);
   std::memcpy(t.raw(), v.data(), v.size() * sizeof(T));
   return t;
@@ -64,8 +62,12 @@ void convert(const void* src, DType st, void* dst, DType dt, int64_t n) {
 }
 }  // namespace
 
-Tensor Tensor::from_vector(const std::vector<float>& v, const Shape& s) { return host_tensor(v, s); }
-Tensor Tensor::from_vector(const std::vector<double>& v, const Shape& s) { return host_tensor(v, s); }
+Tensor Tensor::from_vector(const std::vector<float>& v, const Shape& s) {
+  return host_tensor(v, s);
+}
+Tensor Tensor::from_vector(const std::vector<double>& v, const Shape& s) {
+  return host_tensor(v, s);
+}
 
 std::vector<double> Tensor::to_vector() const {
   const Tensor h = to(Device::CPU);
@@ -123,9 +125,8 @@ Tensor Tensor::reshape(const Shape& s) const {
 }
 
 void Tensor::copy_(const Tensor& src) {
-  FDL_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_: source ",
-            src.shape().str(), " ", dtype_name(src.dtype()), " into ", shape().str(), " ",
-            dtype_name(dtype()));
+  FDL_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_: source ", src.shape().str(),
+            " ", dtype_name(src.dtype()), " into ", shape().str(), " ", dtype_name(dtype()));
   copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
 }
 
@@ -148,7 +149,8 @@ void Tensor::move_to_(Device d) {
 void Tensor::fill_(double v) { fill_elements(raw(), device(), dtype(), numel(), v); }
 
 Tensor& Tensor::set_requires_grad(bool r) {
-  FDL_CHECK(!grad_fn() || r, "set_requires_grad(false) on a tensor computed with autograd; "
+  FDL_CHECK(!grad_fn() || r,
+            "set_requires_grad(false) on a tensor computed with autograd; "
             "use detach()");
   FDL_CHECK(dtype() != DType::I32 || !r, "an int32 tensor cannot require a gradient");
   impl().requires_grad = r;

@@ -65,10 +65,10 @@ class Tensor {
   std::vector<double> to_vector() const;
   double item() const;  // the value of a one-element tensor
 
-  Tensor to(Device d) const;   // a copy on device d (or this tensor if already there)
-  Tensor to(DType t) const;    // a converted copy (or this tensor if already of type t)
-  Tensor clone() const;        // a copy of the data, detached from autograd
-  Tensor detach() const;       // shares the data, no autograd history
+  Tensor to(Device d) const;             // a copy on device d (or this tensor if already there)
+  Tensor to(DType t) const;              // a converted copy (or this tensor if already of type t)
+  Tensor clone() const;                  // a copy of the data, detached from autograd
+  Tensor detach() const;                 // shares the data, no autograd history
   Tensor reshape(const Shape& s) const;  // shares the data; keeps autograd (a view node)
   void copy_(const Tensor& src);         // copies src's data into this tensor
   // Converts a leaf in place: every handle to it sees the new dtype (moves a module's weights).

@@ -26,7 +26,8 @@ std::vector<Tensor> FDUNet3D::input_streams(const Tensor& x) const {
 }
 
 Tensor FDUNet3D::forward_streams(const std::vector<Tensor>& s) {
-  FDL_CHECK(s.size() == 2, "fd model: expects the low and the high stream, got ", s.size(), " streams");
+  FDL_CHECK(s.size() == 2, "fd model: expects the low and the high stream, got ", s.size(),
+            " streams");
   Tensor low;
   {
     autograd::NoGrad no_grad;

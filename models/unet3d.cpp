@@ -12,7 +12,9 @@ namespace {
 // A named container for the convs that the release keeps inside nn.Sequential blocks.
 class Sequential : public Module {
  public:
-  void add(const std::string& index, std::shared_ptr<Conv3d> c) { register_module(index, std::move(c)); }
+  void add(const std::string& index, std::shared_ptr<Conv3d> c) {
+    register_module(index, std::move(c));
+  }
 };
 
 Tensor lrelu(const Tensor& x) { return leaky_relu(x, 0.01); }
@@ -55,7 +57,9 @@ UNet3D::UNet3D(const ModelOptions& opt, Generator& g) : opt_(opt) {
   head2_ = conv("ds3_1x1_conv3d", 2 * F, K, 1, 1, g);
 }
 
-Tensor UNet3D::dropout(const Tensor& x) { return dropout3d(x, opt_.dropout, training(), dropout_gen_); }
+Tensor UNet3D::dropout(const Tensor& x) {
+  return dropout3d(x, opt_.dropout, training(), dropout_gen_);
+}
 
 UNet3D::Encoded UNet3D::encode(const Tensor& a) {
   Encoded e;

@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   doctest::Context ctx(argc, argv);
   int rc = ctx.run();
   for (const std::string& name : g_guard_failures) {
-    std::fprintf(stderr, "gpu suite: a block was written past its end during \"%s\"\n", name.c_str());
+    std::fprintf(stderr, "gpu suite: a block was written past its end during \"%s\"\n",
+                 name.c_str());
     rc = rc ? rc : 1;
   }
   return rc;

@@ -122,8 +122,8 @@ uint64_t fresh_seed() {
     char* end = nullptr;
     errno = 0;
     const unsigned long long v = std::strtoull(e, &end, 10);
-    FDL_CHECK(*e >= '0' && *e <= '9' && *end == '\0' && errno == 0, "FDL_TEST_SEED must be a whole number, got '",
-              e, "'");
+    FDL_CHECK(*e >= '0' && *e <= '9' && *end == '\0' && errno == 0,
+              "FDL_TEST_SEED must be a whole number, got '", e, "'");
     return v;
   }
   std::random_device rd;
@@ -145,7 +145,8 @@ struct ScratchCleaner : doctest::IReporter {
   void test_run_start() override {}
   void test_run_end(const doctest::TestRunStats& s) override {
     const char* keep = std::getenv("FDL_TEST_KEEP");
-    if (s.numTestCasesFailed > 0 || s.numAssertsFailed > 0 || (keep && std::string(keep) == "1")) return;
+    if (s.numTestCasesFailed > 0 || s.numAssertsFailed > 0 || (keep && std::string(keep) == "1"))
+      return;
     std::error_code ec;  // best effort: a leftover directory is no test failure
     for (const auto& root : scratch_roots()) std::filesystem::remove_all(root, ec);
   }
@@ -165,7 +166,8 @@ struct ScratchCleaner : doctest::IReporter {
 std::filesystem::path scratch_dir(const std::string& suite, const std::string& name,
                                   std::initializer_list<const char*> subdirs) {
   namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("fdl_test_" + suite + "_" + std::to_string(::getpid()));
   scratch_roots().insert(root);
   const fs::path d = root / name;
   fs::remove_all(d);
@@ -277,7 +279,8 @@ FullDisk::Limit::Limit(const FullDisk& disk, size_t bytes) {
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &cap) == 0);
     saved_cap_ = cap.rlim_cur;
     cap.rlim_cur = rlim_t(bytes);
-    const bool ignored = ::signal(SIGXFSZ, SIG_IGN) != SIG_ERR;  // a write past the cap fails, not kills
+    const bool ignored =
+        ::signal(SIGXFSZ, SIG_IGN) != SIG_ERR;  // a write past the cap fails, not kills
     REQUIRE(ignored);
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &cap) == 0);
     capped_ = true;

@@ -21,8 +21,8 @@ Tensor randn(const Shape& s, uint64_t seed, DType t = DType::F64);
 // float64 for a meaningful check); int32 inputs are passed through untouched. The check is
 // |analytic - numeric| <= atol + rtol * |numeric| for every element of every float input.
 using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
-void gradcheck(const OpFn& fn, std::vector<Tensor> inputs, double eps = 1e-6,
-               double rtol = 1e-5, double atol = 1e-7);
+void gradcheck(const OpFn& fn, std::vector<Tensor> inputs, double eps = 1e-6, double rtol = 1e-5,
+               double atol = 1e-7);
 
 // The largest |got - want| - rtol * |want| over all elements (<= atol means close).
 double max_violation(const Tensor& got, const Tensor& want, double rtol);

@@ -114,11 +114,12 @@ RunConfig read_config(const std::string& path) {
   c.val_cases = field<std::vector<std::string>>(split, "val", path);
   c.test_cases = field<std::vector<std::string>>(split, "test", path);
   // A batch of the grid (float32) is the least a run of this config allocates.
-  std::optional<uint64_t> batch_bytes = uint64_t(c.run.batch) * uint64_t(c.channels) * sizeof(float);
+  std::optional<uint64_t> batch_bytes =
+      uint64_t(c.run.batch) * uint64_t(c.channels) * sizeof(float);
   for (int64_t s : c.run.shape)
     if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
-  check_memory(batch_bytes, detail::concat(path, ": a batch of ", c.run.batch, " x ", c.channels, " x ",
-                                           json(c.run.shape).dump()));
+  check_memory(batch_bytes, detail::concat(path, ": a batch of ", c.run.batch, " x ", c.channels,
+                                           " x ", json(c.run.shape).dump()));
   return c;
 }
 
@@ -133,9 +134,14 @@ Preprocess run_preprocess(const RunConfig& c) {
 }
 
 void write_splits(const std::string& path, const SplitRecord& s) {
-  const json j = {{"seed", s.seed},   {"fold", s.fold},   {"folds", s.folds},
-                  {"test_fraction", s.test_fraction}, {"train_percent", s.train_percent},
-                  {"test", s.test},   {"train", s.train}, {"val", s.val}};
+  const json j = {{"seed", s.seed},
+                  {"fold", s.fold},
+                  {"folds", s.folds},
+                  {"test_fraction", s.test_fraction},
+                  {"train_percent", s.train_percent},
+                  {"test", s.test},
+                  {"train", s.train},
+                  {"val", s.val}};
   io::write_file_atomic(path, j.dump(2) + "\n");
 }
 
@@ -159,7 +165,8 @@ SplitRecord read_splits(const std::string& path) {
 
 std::string config_difference(const RunConfig& a, const RunConfig& b) {
   if (a.dataset != b.dataset)
-    return "DATASET_DIR differs: the run was made with " + a.dataset + ", this command has " + b.dataset;
+    return "DATASET_DIR differs: the run was made with " + a.dataset + ", this command has " +
+           b.dataset;
   const std::string settings = settings_difference(a.run, b.run);
   if (!settings.empty()) return settings;
   // (what differs, saved value, value now)
@@ -167,12 +174,13 @@ std::string config_difference(const RunConfig& a, const RunConfig& b) {
       {"the dataset's channels", str(a.channels), str(b.channels)},
       {"the dataset's classes", str(a.classes) + " " + str(a.class_names),
        str(b.classes) + " " + str(b.class_names)},
-      {"the Adam settings",
-       str({a.adam.beta1, a.adam.beta2, a.adam.eps, a.adam.weight_decay}),
+      {"the Adam settings", str({a.adam.beta1, a.adam.beta2, a.adam.eps, a.adam.weight_decay}),
        str({b.adam.beta1, b.adam.beta2, b.adam.eps, b.adam.weight_decay})},
   };
   for (const auto& [name, saved, now] : items)
-    if (saved != now) return std::string(name) + " differs: the run was made with " + saved + ", this command has " + now;
+    if (saved != now)
+      return std::string(name) + " differs: the run was made with " + saved +
+             ", this command has " + now;
   if (a.train_cases != b.train_cases || a.val_cases != b.val_cases || a.test_cases != b.test_cases)
     return "the split differs: the dataset's cases are not those the run was made with";
   return {};
@@ -252,7 +260,8 @@ RunState load(const std::string& run_dir, Module& model, Optimizer& opt) {
       else
         fs::remove(path + kNext);
     }
-    FDL_CHECK(fs::exists(path), path, ": missing; the checkpoint of epoch ", st.epoch, " is incomplete");
+    FDL_CHECK(fs::exists(path), path, ": missing; the checkpoint of epoch ", st.epoch,
+              " is incomplete");
     files[i] = io::load_safetensors(path);
     io::require_finite(files[i].tensors, path);
     const int64_t got = epoch_of(files[i], path);
@@ -261,8 +270,8 @@ RunState load(const std::string& run_dir, Module& model, Optimizer& opt) {
   }
   const auto ms = files[2].metadata.find("steps");
   FDL_CHECK(ms != files[2].metadata.end() && ms->second == std::to_string(steps),
-            run_file(run_dir, "optimizer.safetensors"), ": its step count does not match state.json (",
-            steps, ")");
+            run_file(run_dir, "optimizer.safetensors"),
+            ": its step count does not match state.json (", steps, ")");
   load_parameters(model, run_file(run_dir, "last.safetensors"));
   opt.load_state(files[2].tensors, steps);
   return st;
@@ -270,15 +279,19 @@ RunState load(const std::string& run_dir, Module& model, Optimizer& opt) {
 
 }  // namespace
 
-void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt, const RunState& st,
-                     bool is_best) {
+void save_checkpoint(const std::string& run_dir, const Module& model, const Adam& opt,
+                     const RunState& st, bool is_best) {
   save(run_dir, model, opt, st, is_best);
 }
-void save_checkpoint(const std::string& run_dir, const Module& model, const Sgd& opt, const RunState& st,
-                     bool is_best) {
+void save_checkpoint(const std::string& run_dir, const Module& model, const Sgd& opt,
+                     const RunState& st, bool is_best) {
   save(run_dir, model, opt, st, is_best);
 }
-RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) { return load(run_dir, model, opt); }
-RunState load_checkpoint(const std::string& run_dir, Module& model, Sgd& opt) { return load(run_dir, model, opt); }
+RunState load_checkpoint(const std::string& run_dir, Module& model, Adam& opt) {
+  return load(run_dir, model, opt);
+}
+RunState load_checkpoint(const std::string& run_dir, Module& model, Sgd& opt) {
+  return load(run_dir, model, opt);
+}
 
 }  // namespace fdl::train

@@ -66,7 +66,7 @@ struct RunState {
   // the moving average of the validation Dice (fdl recipe).
   double best_val_loss = std::numeric_limits<double>::infinity();
   double dice_ema = std::numeric_limits<double>::quiet_NaN();  // fdl: the average so far
-  Generator dropout, shuffle;  // their states after `epoch`
+  Generator dropout, shuffle;                                  // their states after `epoch`
 };
 
 // File paths inside a run directory.

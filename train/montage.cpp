@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/common/error.h"
 #include "engine/io/png.h"
+#include "kernels/common/error.h"
 
 namespace fdl::train {
 
@@ -23,7 +23,8 @@ struct Slice {
 
 // Whether pixel (lx, ly) inside voxel (x, y) of zoom `zoom` lies on an edge of the region of
 // m's class there, on the inside of a foreground voxel.
-bool on_outline(const Slice& s, const int32_t* m, int64_t x, int64_t y, int64_t lx, int64_t ly, int64_t zoom) {
+bool on_outline(const Slice& s, const int32_t* m, int64_t x, int64_t y, int64_t lx, int64_t ly,
+                int64_t zoom) {
   const int32_t c = s.at(m, x, y);
   if (c == 0) return false;
   return (lx == 0 && (x == 0 || s.at(m, x - 1, y) != c)) ||
@@ -32,7 +33,8 @@ bool on_outline(const Slice& s, const int32_t* m, int64_t x, int64_t y, int64_t 
          (ly == zoom - 1 && (y == s.ny - 1 || s.at(m, x, y + 1) != c));
 }
 
-void draw(const Slice& s, int64_t zoom, std::vector<uint8_t>& rgb, int64_t width, int64_t left, int64_t top) {
+void draw(const Slice& s, int64_t zoom, std::vector<uint8_t>& rgb, int64_t width, int64_t left,
+          int64_t top) {
   std::vector<float> v;
   v.reserve(size_t(s.nx * s.ny));
   for (int64_t x = 0; x < s.nx; ++x)
@@ -57,8 +59,9 @@ void draw(const Slice& s, int64_t zoom, std::vector<uint8_t>& rgb, int64_t width
 }  // namespace
 
 std::vector<int64_t> montage_slices(const Tensor& label, int count) {
-  FDL_CHECK(label.ndim() == 3 && label.dtype() == DType::I32, "montage: label must be int32 (X, Y, Z), got ",
-            label.shape().str(), " ", dtype_name(label.dtype()));
+  FDL_CHECK(label.ndim() == 3 && label.dtype() == DType::I32,
+            "montage: label must be int32 (X, Y, Z), got ", label.shape().str(), " ",
+            dtype_name(label.dtype()));
   const int64_t nx = label.size(0), ny = label.size(1), nz = label.size(2);
   std::vector<int64_t> area(size_t(nz), 0);
   const int32_t* l = label.data<int32_t>();
@@ -74,13 +77,15 @@ std::vector<int64_t> montage_slices(const Tensor& label, int count) {
     for (int64_t z = 0; z < nz; ++z) shown.push_back(z);
   std::vector<int64_t> out;
   auto add = [&](int64_t z) {
-    if (int(out.size()) < count && std::find(out.begin(), out.end(), z) == out.end()) out.push_back(z);
+    if (int(out.size()) < count && std::find(out.begin(), out.end(), z) == out.end())
+      out.push_back(z);
   };
   if (any) add(int64_t(std::max_element(area.begin(), area.end()) - area.begin()));
   const int64_t n = int64_t(shown.size());
   for (int q = 1; q <= count + 1; ++q) add(shown[size_t((n - 1) * q / (count + 1))]);
   // Fewer such slices than asked for: the rest spread over their extent.
-  for (int q = 1; q <= count + 1; ++q) add(shown.front() + (shown.back() - shown.front()) * q / (count + 1));
+  for (int q = 1; q <= count + 1; ++q)
+    add(shown.front() + (shown.back() - shown.front()) * q / (count + 1));
   out.resize(std::min(out.size(), size_t(count)));
   std::sort(out.begin(), out.end());
   return out;
@@ -96,7 +101,8 @@ void write_montage_png(const std::string& path, const std::vector<MontageCase>& 
               ": image must be float32 (X, Y, Z), got ", c.image.shape().str());
     FDL_CHECK(c.label.shape() == c.image.shape() && c.pred.shape() == c.image.shape() &&
                   c.label.dtype() == DType::I32 && c.pred.dtype() == DType::I32,
-              "montage ", path, ": label and prediction must be int32 of the image's shape ", c.image.shape().str());
+              "montage ", path, ": label and prediction must be int32 of the image's shape ",
+              c.image.shape().str());
     zoom.push_back(std::max<int64_t>(1, kPanel / std::max(c.image.size(0), c.image.size(1))));
     width = std::max(width, kGap + slices * (c.image.size(0) * zoom.back() + kGap));
     height += c.image.size(1) * zoom.back() + kGap;
@@ -105,11 +111,17 @@ void write_montage_png(const std::string& path, const std::vector<MontageCase>& 
   int64_t top = kGap;
   for (size_t i = 0; i < cases.size(); ++i) {
     const MontageCase& c = cases[i];
-    const Tensor image = c.image.to(Device::CPU), label = c.label.to(Device::CPU), pred = c.pred.to(Device::CPU);
+    const Tensor image = c.image.to(Device::CPU), label = c.label.to(Device::CPU),
+                 pred = c.pred.to(Device::CPU);
     int64_t left = kGap;
     for (int64_t z : montage_slices(label, slices)) {
-      const Slice s{image.data<float>(), label.data<int32_t>(), pred.data<int32_t>(),
-                    image.size(0), image.size(1), image.size(2), z};
+      const Slice s{image.data<float>(),
+                    label.data<int32_t>(),
+                    pred.data<int32_t>(),
+                    image.size(0),
+                    image.size(1),
+                    image.size(2),
+                    z};
       draw(s, zoom[i], rgb, width, left, top);
       left += image.size(0) * zoom[i] + kGap;
     }

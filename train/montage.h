@@ -22,6 +22,7 @@ std::vector<int64_t> montage_slices(const Tensor& label, int count = 3);
 // Writes the montage atomically. Axial slices show X left to right and Y bottom to top; each
 // panel is zoomed by an integer factor to about 160 pixels. An outline is drawn along every
 // voxel edge between two different classes, inside the foreground voxel.
-void write_montage_png(const std::string& path, const std::vector<MontageCase>& cases, int slices = 3);
+void write_montage_png(const std::string& path, const std::vector<MontageCase>& cases,
+                       int slices = 3);
 
 }  // namespace fdl::train

@@ -36,7 +36,8 @@ void Canvas::dot(int x, int y, Rgb c) {
 void Canvas::tint(int x, int y, Rgb c, double alpha) {
   if (x < 0 || y < 0 || x >= w || y >= h) return;
   uint8_t* p = px.data() + (std::ptrdiff_t(y) * w + x) * 3;
-  for (int k = 0; k < 3; ++k) p[k] = uint8_t(std::lround(p[k] * (1 - alpha) + c[size_t(k)] * alpha));
+  for (int k = 0; k < 3; ++k)
+    p[k] = uint8_t(std::lround(p[k] * (1 - alpha) + c[size_t(k)] * alpha));
 }
 
 void Canvas::rect(int x0, int y0, int x1, int y1, Rgb c) {

@@ -79,7 +79,7 @@ int channel_suffix(const std::string& stem) {
 // A case missing a channel file, or with an index >= C, is an fdl::Error naming it.
 std::vector<Input> group_channels(const std::vector<fs::path>& files, int channels) {
   std::vector<Input> out;
-  std::map<std::string, size_t> group_of;           // case -> index in out
+  std::map<std::string, size_t> group_of;  // case -> index in out
   std::map<std::string, std::map<int, fs::path>> groups;
   for (const fs::path& f : files) {
     const std::string stem = nifti_stem(f);
@@ -89,8 +89,9 @@ std::vector<Input> group_channels(const std::vector<fs::path>& files, int channe
       continue;
     }
     const std::string id = stem.substr(0, stem.size() - 5);
-    FDL_CHECK(ch < channels, f.string(), ": channel ", ch, " of case ", id, ", but the run was trained on ",
-              channels, " channels (", nnunet_channel_stem(id, 0), " to ", nnunet_channel_stem(id, channels - 1), ")");
+    FDL_CHECK(ch < channels, f.string(), ": channel ", ch, " of case ", id,
+              ", but the run was trained on ", channels, " channels (", nnunet_channel_stem(id, 0),
+              " to ", nnunet_channel_stem(id, channels - 1), ")");
     FDL_CHECK(groups[id].emplace(ch, f).second, f.string(), ": channel ", ch, " of case ", id,
               " is given twice");
     if (group_of.emplace(id, out.size()).second) out.push_back({id, Case{id, "", "", {}}, ""});
@@ -100,8 +101,9 @@ std::vector<Input> group_channels(const std::vector<fs::path>& files, int channe
     const fs::path& first = chans.begin()->second;
     for (int c = 0; c < channels; ++c) {
       const auto it = chans.find(c);
-      FDL_CHECK(it != chans.end(), "case ", id, ": no channel file ", c, " (", nnunet_channel_stem(id, c),
-                ") beside ", first.string(), "; a run of ", channels, " channels needs all of them");
+      FDL_CHECK(it != chans.end(), "case ", id, ": no channel file ", c, " (",
+                nnunet_channel_stem(id, c), ") beside ", first.string(), "; a run of ", channels,
+                " channels needs all of them");
       in.image.channel_files.push_back(it->second.string());
     }
     in.image.image = in.image.channel_files[0];
@@ -138,7 +140,8 @@ Tensor softmax_classes(const Tensor& logits) {
     for (int64_t c = 1; c < k; ++c) top = std::max(top, l[c * n + i]);
     double sum = 0;
     for (int64_t c = 0; c < k; ++c) sum += std::exp(double(l[c * n + i] - top));
-    for (int64_t c = 0; c < k; ++c) p[c * n + i] = float(std::exp(double(l[c * n + i] - top)) / sum);
+    for (int64_t c = 0; c < k; ++c)
+      p[c * n + i] = float(std::exp(double(l[c * n + i] - top)) / sum);
   }
   return out;
 }
@@ -166,8 +169,10 @@ Tensor read_label(const std::string& path, int classes) {
 TrainedModel load_trained(const std::string& run_dir, Device device) {
   std::error_code ec;
   FDL_CHECK(fs::is_directory(run_dir, ec), run_dir, ": no such run directory");
-  const std::string config = run_file(run_dir, "config.json"), weights = run_file(run_dir, "model.safetensors");
-  FDL_CHECK(fs::exists(config, ec), config, ": missing; is ", run_dir, " a directory written by fdl train?");
+  const std::string config = run_file(run_dir, "config.json"),
+                    weights = run_file(run_dir, "model.safetensors");
+  FDL_CHECK(fs::exists(config, ec), config, ": missing; is ", run_dir,
+            " a directory written by fdl train?");
   FDL_CHECK(fs::exists(weights, ec), weights, ": missing; the run has not finished an epoch");
   TrainedModel m;
   m.config = read_config(config);
@@ -188,17 +193,19 @@ TrainedModel load_trained(const std::string& run_dir, Device device) {
 
 Prediction predict_image(const TrainedModel& m, const Volume& image, bool probabilities) {
   FDL_CHECK(image.data.ndim() == 4 && image.data.size(0) == m.config.channels,
-            "predict: the image must be (C, X, Y, Z) with C = ", m.config.channels, " (the run's channels), got ",
-            image.data.shape().str());
+            "predict: the image must be (C, X, Y, Z) with C = ", m.config.channels,
+            " (the run's channels), got ", image.data.shape().str());
   const RunSettings& run = m.config.run;
   const bool windows = run.recipe == "fdl";
   const Shape& n = image.data.shape();
   Prediction out;
-  out.grid = windows ? native_preprocess(m.pre, {{n[1], n[2], n[3]}, image.spacing}, run.spacing) : m.pre;
+  out.grid =
+      windows ? native_preprocess(m.pre, {{n[1], n[2], n[3]}, image.spacing}, run.spacing) : m.pre;
   const Prepared p = prepare(image.data, Tensor(), out.grid);
   Tensor per_class;
   if (windows) {
-    per_class = sliding_window_logits(*m.model, p.image, {run.patch, run.overlap, run.tta_mirror == "on"});
+    per_class =
+        sliding_window_logits(*m.model, p.image, {run.patch, run.overlap, run.tta_mirror == "on"});
   } else {
     autograd::NoGrad no_grad;
     m.model->train(false);
@@ -209,7 +216,8 @@ Prediction predict_image(const TrainedModel& m, const Volume& image, bool probab
     per_class = logits.reshape({logits.size(1), logits.size(2), logits.size(3), logits.size(4)});
   }
   out.mask = restore_mask(argmax_classes(per_class), p.original_shape, out.grid);
-  if (probabilities) out.probabilities = run.loss == "dice-ce" ? softmax_classes(per_class) : sigmoid(per_class);
+  if (probabilities)
+    out.probabilities = run.loss == "dice-ce" ? softmax_classes(per_class) : sigmoid(per_class);
   return out;
 }
 
@@ -264,13 +272,15 @@ std::vector<std::string> predict_files(const PredictOptions& o) {
       write_nifti(prob_path, p.probabilities, model_grid_header(v, p.grid));
       written.push_back(prob_path);
     }
-    std::printf("%s -> %s%s\n", in.shown.c_str(), mask_path.c_str(), o.probabilities ? " (+ _prob)" : "");
+    std::printf("%s -> %s%s\n", in.shown.c_str(), mask_path.c_str(),
+                o.probabilities ? " (+ _prob)" : "");
     std::fflush(stdout);
   }
   return written;
 }
 
-std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases, const EvaluationFiles& out) {
+std::string evaluate_cases(const TrainedModel& m, const std::vector<Case>& cases,
+                           const EvaluationFiles& out) {
   FDL_CHECK(!cases.empty(), "evaluate: no cases");
   std::vector<CaseMetrics> metrics;
   std::vector<MontageCase> montage;

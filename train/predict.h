@@ -31,11 +31,11 @@ struct TrainedModel {
 TrainedModel load_trained(const std::string& run_dir, Device device = Device::CPU);
 
 struct Prediction {
-  Tensor mask;           // int32 (X, Y, Z) on the input's grid, values in [0, classes)
+  Tensor mask;  // int32 (X, Y, Z) on the input's grid, values in [0, classes)
   // float32 (K, X', Y', Z') on the model grid: per class the sigmoid (a run trained with
   // soft-dice) or the softmax over the classes (dice-ce), as the loss read the logits.
   Tensor probabilities;
-  Preprocess grid;       // how the input reached the model grid (model_grid_header)
+  Preprocess grid;  // how the input reached the model grid (model_grid_header)
 };
 
 // image: float32 (C, X, Y, Z) on its own grid, C = the run's channels, on the host, with its

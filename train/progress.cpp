@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
+#include "kernels/common/error.h"
 #include "train/plot.h"
 
 namespace fdl::train {
@@ -56,7 +56,8 @@ std::vector<EpochRow> read_train_csv(const std::string& path, size_t n_dice) {
     for (std::string f; std::getline(fields, f, ',');) {
       char* end = nullptr;
       v.push_back(std::strtod(f.c_str(), &end));
-      FDL_CHECK(end && *end == '\0' && !f.empty(), path, ":", lineno, ": '", f, "' is not a number");
+      FDL_CHECK(end && *end == '\0' && !f.empty(), path, ":", lineno, ": '", f,
+                "' is not a number");
     }
     FDL_CHECK(v.size() == n_dice + 4 || v.size() == n_dice + 5, path, ":", lineno, ": ", v.size(),
               " columns, expected ", n_dice + 5);
@@ -106,7 +107,9 @@ void plot(Canvas& cv, int x0, int y0, int x1, int y1, const std::string& title,
     std::vector<size_t> at;  // the finite points
     for (size_t i = 0; i < series[s].y.size(); ++i)
       if (std::isfinite(series[s].y[i])) at.push_back(i);
-    const auto point = [&](size_t i) { return std::pair{px(double(epochs[i])), py(series[s].y[i])}; };
+    const auto point = [&](size_t i) {
+      return std::pair{px(double(epochs[i])), py(series[s].y[i])};
+    };
     for (size_t i = 0; i + 1 < at.size(); ++i) {
       const auto [xa, ya] = point(at[i]);
       const auto [xb, yb] = point(at[i + 1]);
@@ -142,7 +145,8 @@ void write_progress_png(const std::string& path, const std::vector<std::string>&
     epochs.push_back(r.epoch);
     train.y.push_back(r.train_loss);
     val.y.push_back(r.val_loss);
-    for (size_t k = 0; k < dice.size() && k < r.val_dice.size(); ++k) dice[k].y.push_back(r.val_dice[k]);
+    for (size_t k = 0; k < dice.size() && k < r.val_dice.size(); ++k)
+      dice[k].y.push_back(r.val_dice[k]);
   }
   const int W = 960, H = 400, pw = 400;
   Canvas cv(W, H);
@@ -165,11 +169,12 @@ void ProgressBar::update(int64_t epoch, int64_t epochs, int64_t step, int64_t st
   constexpr int kWidth = 24;
   const int filled = steps > 0 ? int(kWidth * step / steps) : kWidth;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "epoch %lld/%lld [%s%s] step %lld/%lld  loss %.4f  %.3g vox/s  ETA %s",
+  std::snprintf(buf, sizeof buf,
+                "epoch %lld/%lld [%s%s] step %lld/%lld  loss %.4f  %.3g vox/s  ETA %s",
                 static_cast<long long>(epoch), static_cast<long long>(epochs),
-                std::string(size_t(filled), '#').c_str(), std::string(size_t(kWidth - filled), '.').c_str(),
-                static_cast<long long>(step), static_cast<long long>(steps), loss, voxels_per_s,
-                format_duration(eta_s).c_str());
+                std::string(size_t(filled), '#').c_str(),
+                std::string(size_t(kWidth - filled), '.').c_str(), static_cast<long long>(step),
+                static_cast<long long>(steps), loss, voxels_per_s, format_duration(eta_s).c_str());
   if (tty_) {
     std::fprintf(out_, "\r%s\033[K", buf);
     open_ = true;

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "kernels/common/error.h"
 #include "engine/data/augment.h"
+#include "kernels/common/error.h"
 #include "models/seg_model.h"
 
 namespace fdl::train {
@@ -19,8 +19,7 @@ namespace {
 
 std::string shape_rule(const RunSettings& s) {
   for (int64_t n : s.shape)
-    if (n % 4 != 0)
-      return "each size must be a multiple of 4 (the network halves the grid twice)";
+    if (n % 4 != 0) return "each size must be a multiple of 4 (the network halves the grid twice)";
   return {};
 }
 
@@ -29,7 +28,8 @@ std::string percentiles_rule(const RunSettings& s) {
 }
 
 std::string fold_rule(const RunSettings& s) {
-  return s.fold <= s.folds ? "" : "the fold must lie in 1..--folds (" + std::to_string(s.folds) + ")";
+  return s.fold <= s.folds ? ""
+                           : "the fold must lie in 1..--folds (" + std::to_string(s.folds) + ")";
 }
 
 std::string number_text(double v);
@@ -37,7 +37,8 @@ std::string number_text(double v);
 std::string patch_rule(const RunSettings& s) {
   if (s.patch == std::array<int64_t, 3>{0, 0, 0}) return {};
   for (int64_t n : s.patch)
-    if (n <= 0 || n % 4 != 0) return "0 0 0 (chosen from the memory budget) or positive multiples of 4";
+    if (n <= 0 || n % 4 != 0)
+      return "0 0 0 (chosen from the memory budget) or positive multiples of 4";
   // An FD model splits each patch again (docs/method.md §2.5): its centre block needs a voxel.
   if (s.recipe == "fdl" && s.model.rfind("fd-", 0) == 0)
     for (size_t a = 0; a < 3; ++a)
@@ -70,7 +71,11 @@ std::string augment_rule(const RunSettings& s) {
 
 template <std::array<double, 3> RunSettings::*S, AugmentRange AugmentOptions::*A>
 Setting augment_entry(const char* key, const char* flag, const char* help) {
-  return {.key = key, .flag = flag, .field = S, .help = help, .optional_in_config = true,
+  return {.key = key,
+          .flag = flag,
+          .field = S,
+          .help = help,
+          .optional_in_config = true,
           .rule = augment_rule<S, A>};
 }
 
@@ -78,100 +83,186 @@ std::vector<Setting> make_table() {
   const std::vector<Range> fraction{{0, 1, true, false}};
   const std::vector<Range> probability{{0, 1}};
   return {
-      {.key = "recipe", .flag = "--recipe", .field = &RunSettings::recipe,
-       .help = "paper: whole volumes resized to --shape, soft Dice and Adam, best by validation loss "
-               "(the paper's). fdl: patches at native spacing with augmentation, Dice+CE and SGD "
-               "with the poly schedule, sliding-window validation and inference, best by a "
-               "smoothed validation Dice (nnU-Net's)",
-       .optional_in_config = true, .legacy = "paper", .choices = {"paper", "fdl"}},
-      {.key = "model", .flag = "--model", .field = &RunSettings::model, .help = "Network",
+      {.key = "recipe",
+       .flag = "--recipe",
+       .field = &RunSettings::recipe,
+       .help =
+           "paper: whole volumes resized to --shape, soft Dice and Adam, best by validation loss "
+           "(the paper's). fdl: patches at native spacing with augmentation, Dice+CE and SGD "
+           "with the poly schedule, sliding-window validation and inference, best by a "
+           "smoothed validation Dice (nnU-Net's)",
+       .optional_in_config = true,
+       .legacy = "paper",
+       .choices = {"paper", "fdl"}},
+      {.key = "model",
+       .flag = "--model",
+       .field = &RunSettings::model,
+       .help = "Network",
        .choices = model_names()},
-      {.key = "base_filters", .flag = "--base-filters", .field = &RunSettings::base_filters,
+      {.key = "base_filters",
+       .flag = "--base-filters",
+       .field = &RunSettings::base_filters,
        .help = "Channels of the first level (doubled at each level down)",
-       .optional_in_config = true, .range = {{1, 256}}},
-      {.key = "shape", .flag = "--shape", .field = &RunSettings::shape,
-       .help = "Training grid X Y Z (multiples of 4)", .range = {{4, 65536}}, .rule = shape_rule},
-      {.key = "fit", .flag = "--fit", .field = &RunSettings::fit,
+       .optional_in_config = true,
+       .range = {{1, 256}}},
+      {.key = "shape",
+       .flag = "--shape",
+       .field = &RunSettings::shape,
+       .help = "Training grid X Y Z (multiples of 4)",
+       .range = {{4, 65536}},
+       .rule = shape_rule},
+      {.key = "fit",
+       .flag = "--fit",
+       .field = &RunSettings::fit,
        .help = "How volumes reach --shape: resize (trilinear image, nearest label) or crop-pad "
                "(centred)",
-       .optional_in_config = true, .choices = {"resize", "crop-pad"}},
-      {.key = "norm", .flag = "--norm", .field = &RunSettings::norm,
+       .optional_in_config = true,
+       .choices = {"resize", "crop-pad"}},
+      {.key = "norm",
+       .flag = "--norm",
+       .field = &RunSettings::norm,
        .help = "Per-channel intensity normalisation: minmax, zscore or percentile (clip to "
                "--percentiles, then min-max)",
-       .optional_in_config = true, .choices = {"minmax", "zscore", "percentile"}},
-      {.key = "percentiles", .flag = "--percentiles", .field = &RunSettings::percentiles,
-       .help = "LOW HIGH clip of --norm percentile", .optional_in_config = true,
-       .range = {{0, 100}}, .rule = percentiles_rule},
-      {.key = "epochs", .flag = "--epochs", .field = &RunSettings::epochs,
-       .help = "Epochs (the total, also when resuming)", .resume_may_change = true,
+       .optional_in_config = true,
+       .choices = {"minmax", "zscore", "percentile"}},
+      {.key = "percentiles",
+       .flag = "--percentiles",
+       .field = &RunSettings::percentiles,
+       .help = "LOW HIGH clip of --norm percentile",
+       .optional_in_config = true,
+       .range = {{0, 100}},
+       .rule = percentiles_rule},
+      {.key = "epochs",
+       .flag = "--epochs",
+       .field = &RunSettings::epochs,
+       .help = "Epochs (the total, also when resuming)",
+       .resume_may_change = true,
        .range = {{1, 1e6}}},
-      {.key = "batch", .flag = "--batch", .field = &RunSettings::batch,
+      {.key = "batch",
+       .flag = "--batch",
+       .field = &RunSettings::batch,
        .help = "Volumes (paper) or patches (fdl) per step",
        .range = {{1, 4096}}},
-      {.key = "loss", .flag = "--loss", .field = &RunSettings::loss,
+      {.key = "loss",
+       .flag = "--loss",
+       .field = &RunSettings::loss,
        .help = "soft-dice (sigmoid, the paper's) or dice-ce (softmax Dice + cross-entropy, "
                "nnU-Net's); auto: the recipe's (paper soft-dice, fdl dice-ce)",
-       .optional_in_config = true, .legacy = "soft-dice", .choices = {"auto", "soft-dice", "dice-ce"}},
-      {.key = "optimizer", .flag = "--optimizer", .field = &RunSettings::optimizer,
+       .optional_in_config = true,
+       .legacy = "soft-dice",
+       .choices = {"auto", "soft-dice", "dice-ce"}},
+      {.key = "optimizer",
+       .flag = "--optimizer",
+       .field = &RunSettings::optimizer,
        .help = "adam or sgd (Nesterov momentum 0.99, weight decay 3e-5, nnU-Net's); auto: the "
                "recipe's (paper adam, fdl sgd)",
-       .optional_in_config = true, .legacy = "adam", .choices = {"auto", "adam", "sgd"}},
-      {.key = "lr_schedule", .flag = "--lr-schedule", .field = &RunSettings::lr_schedule,
+       .optional_in_config = true,
+       .legacy = "adam",
+       .choices = {"auto", "adam", "sgd"}},
+      {.key = "lr_schedule",
+       .flag = "--lr-schedule",
+       .field = &RunSettings::lr_schedule,
        .help = "constant, or poly: lr (1 - epoch / epochs)^0.9 (nnU-Net's); auto: the recipe's "
                "(paper constant, fdl poly)",
-       .optional_in_config = true, .legacy = "constant", .choices = {"auto", "constant", "poly"}},
-      {.key = "lr", .flag = "--lr", .field = &RunSettings::lr,
+       .optional_in_config = true,
+       .legacy = "constant",
+       .choices = {"auto", "constant", "poly"}},
+      {.key = "lr",
+       .flag = "--lr",
+       .field = &RunSettings::lr,
        .help = "Learning rate (of the first epoch, with poly); 0: 1e-3 with adam, 1e-2 with sgd",
-       .range = {{0, 1, true}}, .zero_is_auto = true},
-      {.key = "seed", .flag = "--seed", .field = &RunSettings::seed,
+       .range = {{0, 1, true}},
+       .zero_is_auto = true},
+      {.key = "seed",
+       .flag = "--seed",
+       .field = &RunSettings::seed,
        .help = "Seed of the split, weights, dropout and shuffling"},
-      {.key = "beta", .flag = "--beta", .field = &RunSettings::beta,
-       .help = "Spectral block fraction per axis: BX BY BZ (FD models)", .range = fraction},
-      {.key = "kspace_centre", .flag = "--kspace-centre", .field = &RunSettings::kspace_centre,
+      {.key = "beta",
+       .flag = "--beta",
+       .field = &RunSettings::beta,
+       .help = "Spectral block fraction per axis: BX BY BZ (FD models)",
+       .range = fraction},
+      {.key = "kspace_centre",
+       .flag = "--kspace-centre",
+       .field = &RunSettings::kspace_centre,
        .help = "shifted (the paper: true low frequencies) or unshifted (the release)",
        .choices = {"shifted", "unshifted"}},
-      {.key = "fold", .flag = "--fold", .field = &RunSettings::fold,
-       .help = "Validation fold, 1..--folds", .range = {{1, 1000}}, .rule = fold_rule},
-      {.key = "train_percent", .flag = "--train-percent", .field = &RunSettings::train_percent,
-       .help = "Percent of the fold's training cases to use", .range = {{0, 100, true}}},
-      {.key = "folds", .flag = "--folds", .field = &RunSettings::folds,
-       .help = "Cross-validation folds on the non-test cases", .optional_in_config = true,
+      {.key = "fold",
+       .flag = "--fold",
+       .field = &RunSettings::fold,
+       .help = "Validation fold, 1..--folds",
+       .range = {{1, 1000}},
+       .rule = fold_rule},
+      {.key = "train_percent",
+       .flag = "--train-percent",
+       .field = &RunSettings::train_percent,
+       .help = "Percent of the fold's training cases to use",
+       .range = {{0, 100, true}}},
+      {.key = "folds",
+       .flag = "--folds",
+       .field = &RunSettings::folds,
+       .help = "Cross-validation folds on the non-test cases",
+       .optional_in_config = true,
        .range = {{2, 1000}}},
-      {.key = "test_fraction", .flag = "--test-fraction", .field = &RunSettings::test_fraction,
-       .help = "Held-out test fraction of the cases", .optional_in_config = true,
+      {.key = "test_fraction",
+       .flag = "--test-fraction",
+       .field = &RunSettings::test_fraction,
+       .help = "Held-out test fraction of the cases",
+       .optional_in_config = true,
        .range = {{0, 1, false, true}}},
-      {.key = "conv", .flag = "--conv", .field = &RunSettings::conv,
+      {.key = "conv",
+       .flag = "--conv",
+       .field = &RunSettings::conv,
        .help = "GPU convolution kernels (with --device cuda): direct (simple), tiled (FP32 "
                "shared-memory tiles) or tf32 (tensor cores, TF32 inputs)",
-       .optional_in_config = true, .choices = {"direct", "tiled", "tf32"}},
-      {.key = "fast_nondeterministic", .flag = "--fast-nondeterministic",
+       .optional_in_config = true,
+       .choices = {"direct", "tiled", "tf32"}},
+      {.key = "fast_nondeterministic",
+       .flag = "--fast-nondeterministic",
        .field = &RunSettings::fast_nondeterministic,
        .help = "On the GPU, reduce weight gradients with atomics: faster, not bit-reproducible",
        .optional_in_config = true},
-      {.key = "patch", .flag = "--patch", .field = &RunSettings::patch,
+      {.key = "patch",
+       .flag = "--patch",
+       .field = &RunSettings::patch,
        .help = "fdl: training and sliding-window patch X Y Z (multiples of 4); 0 0 0: the "
                "largest the memory budget allows, shaped like the median case",
-       .optional_in_config = true, .range = {{0, 65536}}, .rule = patch_rule},
-      {.key = "spacing", .flag = "--spacing", .field = &RunSettings::spacing,
+       .optional_in_config = true,
+       .range = {{0, 65536}},
+       .rule = patch_rule},
+      {.key = "spacing",
+       .flag = "--spacing",
+       .field = &RunSettings::spacing,
        .help = "fdl: voxel size X Y Z every case is resampled to; 0 0 0: the median of the "
                "training and validation cases",
-       .optional_in_config = true, .range = {{0, 1e6}}, .rule = spacing_rule},
-      {.key = "foreground_fraction", .flag = "--foreground-fraction",
+       .optional_in_config = true,
+       .range = {{0, 1e6}},
+       .rule = spacing_rule},
+      {.key = "foreground_fraction",
+       .flag = "--foreground-fraction",
        .field = &RunSettings::foreground_fraction,
-       .help = "fdl: fraction of patches centred on a labelled voxel", .optional_in_config = true,
+       .help = "fdl: fraction of patches centred on a labelled voxel",
+       .optional_in_config = true,
        .range = probability},
-      {.key = "augment", .flag = "--augment", .field = &RunSettings::augment,
+      {.key = "augment",
+       .flag = "--augment",
+       .field = &RunSettings::augment,
        .help = "fdl: augment the training patches with the --aug-* transforms",
-       .optional_in_config = true, .choices = {"on", "off"}},
+       .optional_in_config = true,
+       .choices = {"on", "off"}},
       augment_entry<&RunSettings::aug_rotation, &AugmentOptions::rotation>(
-          "aug_rotation", "--aug-rotation", "fdl: P LO HI of the rotation, degrees about each axis"),
+          "aug_rotation", "--aug-rotation",
+          "fdl: P LO HI of the rotation, degrees about each axis"),
       augment_entry<&RunSettings::aug_scaling, &AugmentOptions::scaling>(
           "aug_scaling", "--aug-scaling", "fdl: P LO HI of the scaling (below 1 enlarges)"),
       augment_entry<&RunSettings::aug_elastic, &AugmentOptions::elastic>(
           "aug_elastic", "--aug-elastic",
           "fdl: P LO HI of the elastic deformation, control-point sigma in voxels"),
-      {.key = "aug_mirror", .flag = "--aug-mirror", .field = &RunSettings::aug_mirror,
-       .help = "fdl: probability of mirroring, per axis", .optional_in_config = true,
+      {.key = "aug_mirror",
+       .flag = "--aug-mirror",
+       .field = &RunSettings::aug_mirror,
+       .help = "fdl: probability of mirroring, per axis",
+       .optional_in_config = true,
        .range = probability},
       augment_entry<&RunSettings::aug_noise, &AugmentOptions::noise>(
           "aug_noise", "--aug-noise", "fdl: P LO HI of the Gaussian noise's standard deviation"),
@@ -184,25 +275,41 @@ std::vector<Setting> make_table() {
       augment_entry<&RunSettings::aug_low_res, &AugmentOptions::low_res>(
           "aug_low_res", "--aug-low-res", "fdl: P LO HI of the low-resolution zoom, in (0, 1]"),
       augment_entry<&RunSettings::aug_gamma_inverted, &AugmentOptions::gamma_inverted>(
-          "aug_gamma_inverted", "--aug-gamma-inverted", "fdl: P LO HI of the gamma of the inverted image"),
-      augment_entry<&RunSettings::aug_gamma, &AugmentOptions::gamma>(
-          "aug_gamma", "--aug-gamma", "fdl: P LO HI of the gamma"),
-      {.key = "val_every", .flag = "--val-every", .field = &RunSettings::val_every,
+          "aug_gamma_inverted", "--aug-gamma-inverted",
+          "fdl: P LO HI of the gamma of the inverted image"),
+      augment_entry<&RunSettings::aug_gamma, &AugmentOptions::gamma>("aug_gamma", "--aug-gamma",
+                                                                     "fdl: P LO HI of the gamma"),
+      {.key = "val_every",
+       .flag = "--val-every",
+       .field = &RunSettings::val_every,
        .help = "fdl: epochs between validations (the last epoch always validates)",
-       .optional_in_config = true, .range = {{1, 1e6}}},
-      {.key = "overlap", .flag = "--overlap", .field = &RunSettings::overlap,
-       .help = "fdl: fraction of a sliding window its neighbour shares", .optional_in_config = true,
+       .optional_in_config = true,
+       .range = {{1, 1e6}}},
+      {.key = "overlap",
+       .flag = "--overlap",
+       .field = &RunSettings::overlap,
+       .help = "fdl: fraction of a sliding window its neighbour shares",
+       .optional_in_config = true,
        .range = {{0, 0.95}}},
-      {.key = "tta_mirror", .flag = "--tta-mirror", .field = &RunSettings::tta_mirror,
+      {.key = "tta_mirror",
+       .flag = "--tta-mirror",
+       .field = &RunSettings::tta_mirror,
        .help = "fdl: the test evaluation and fdl predict average the 8 mirrorings (8x the time)",
-       .optional_in_config = true, .choices = {"on", "off"}},
-      {.key = "best_ema", .flag = "--best-ema", .field = &RunSettings::best_ema,
+       .optional_in_config = true,
+       .choices = {"on", "off"}},
+      {.key = "best_ema",
+       .flag = "--best-ema",
+       .field = &RunSettings::best_ema,
        .help = "fdl: weight of the past in the moving average of the validation Dice that picks "
                "model.safetensors (0: the last validation alone)",
-       .optional_in_config = true, .range = {{0, 1, false, true}}},
-      {.key = "patience", .flag = "--patience", .field = &RunSettings::patience,
+       .optional_in_config = true,
+       .range = {{0, 1, false, true}}},
+      {.key = "patience",
+       .flag = "--patience",
+       .field = &RunSettings::patience,
        .help = "fdl: stop after this many epochs without a new best; 0: never",
-       .optional_in_config = true, .range = {{0, 1e6}}},
+       .optional_in_config = true,
+       .range = {{0, 1e6}}},
   };
 }
 
@@ -219,7 +326,8 @@ T parse_number(const Setting& e, const std::string& w) {
   T v{};
   const char* end = w.data() + w.size();
   const auto r = std::from_chars(w.data(), end, v);
-  FDL_CHECK(r.ec == std::errc() && r.ptr == end && (!std::is_floating_point_v<T> || std::isfinite(double(v))),
+  FDL_CHECK(r.ec == std::errc() && r.ptr == end &&
+                (!std::is_floating_point_v<T> || std::isfinite(double(v))),
             e.flag, ": '", w, "' is not ",
             std::is_floating_point_v<T> ? "a finite number"
             : std::is_unsigned_v<T>     ? "a non-negative whole number"
@@ -293,8 +401,9 @@ std::string setting_text(const RunSettings& s, const Setting& e) {
         } else if constexpr (std::is_same_v<T, bool>) {
           return v ? "true" : "false";
         } else if constexpr (std::is_arithmetic_v<T>) {
-          return number_text(std::conditional_t<std::is_floating_point_v<T>, double,
-                             std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>>(v));
+          return number_text(
+              std::conditional_t<std::is_floating_point_v<T>, double,
+                                 std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>>(v));
         } else {
           std::string out;
           for (const auto& x : v) out += (out.empty() ? "" : " ") + number_text(x);
@@ -319,8 +428,8 @@ void set_setting(RunSettings& s, const Setting& e, const std::vector<std::string
           if constexpr (std::is_same_v<T, std::string>) {
             std::string allowed;
             for (const std::string& c : e.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-            FDL_CHECK(e.choices.empty() ||
-                          std::find(e.choices.begin(), e.choices.end(), words[0]) != e.choices.end(),
+            FDL_CHECK(e.choices.empty() || std::find(e.choices.begin(), e.choices.end(),
+                                                     words[0]) != e.choices.end(),
                       e.flag, ": '", words[0], "' is not one of ", allowed);
             v = words[0];
           } else {
@@ -355,7 +464,8 @@ void bind_settings(CLI::App& cmd, RunSettings& s, const std::vector<std::string>
   for (const Setting& e : run_settings()) {
     if (std::find(skip.begin(), skip.end(), e.key) != skip.end()) continue;
     if (std::holds_alternative<bool RunSettings::*>(e.field)) {
-      cmd.add_flag_callback(e.flag, [&s, &e] { set_setting(s, e, {}); }, e.help);
+      cmd.add_flag_callback(
+          e.flag, [&s, &e] { set_setting(s, e, {}); }, e.help);
       continue;
     }
     // The number of words and their type, as the help shows them.
@@ -423,7 +533,8 @@ std::string settings_difference(const RunSettings& saved, const RunSettings& now
     if (e.resume_may_change) continue;
     const std::string a = setting_text(saved, e), b = setting_text(now, e);
     if (a != b)
-      return std::string(e.flag) + " differs: the run was made with " + a + ", this command has " + b;
+      return std::string(e.flag) + " differs: the run was made with " + a + ", this command has " +
+             b;
   }
   return {};
 }

@@ -71,11 +71,11 @@ struct RunSettings {
   std::array<double, 3> aug_low_res{0.25, 0.5, 1};
   std::array<double, 3> aug_gamma_inverted{0.1, 0.7, 1.5};
   std::array<double, 3> aug_gamma{0.3, 0.7, 1.5};
-  int val_every = 1;                // epochs between validations (and the last epoch)
-  double overlap = 0.5;             // of the sliding windows
-  std::string tta_mirror = "off";   // on | off: test and predict average the 8 mirrorings
-  double best_ema = 0.9;            // smoothing of the validation Dice that picks the best
-  int patience = 0;                 // stop after this many epochs without a new best; 0 never
+  int val_every = 1;               // epochs between validations (and the last epoch)
+  double overlap = 0.5;            // of the sliding windows
+  std::string tta_mirror = "off";  // on | off: test and predict average the 8 mirrorings
+  double best_ema = 0.9;           // smoothing of the validation Dice that picks the best
+  int patience = 0;                // stop after this many epochs without a new best; 0 never
 };
 
 using SettingField =
@@ -94,7 +94,7 @@ struct Setting {
   const char* flag;  // on the command line
   SettingField field;
   const char* help;
-  bool resume_may_change = false;  // --resume accepts another value (only --epochs)
+  bool resume_may_change = false;   // --resume accepts another value (only --epochs)
   bool optional_in_config = false;  // older config.json files lack it: read as the default
   // ... or as this value, when those files were made with another one (the recipe: files
   // older than it are paper runs, whatever the default is now).

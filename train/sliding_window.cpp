@@ -10,7 +10,8 @@ namespace fdl::train {
 
 std::vector<int64_t> window_starts(int64_t n, int64_t patch, double overlap) {
   FDL_CHECK(n > 0 && patch > 0, "sliding window: sizes must be positive");
-  FDL_CHECK(overlap >= 0 && overlap < 1, "sliding window: the overlap must lie in [0, 1), got ", overlap);
+  FDL_CHECK(overlap >= 0 && overlap < 1, "sliding window: the overlap must lie in [0, 1), got ",
+            overlap);
   if (n <= patch) return {0};
   const double max_step = std::max(1.0, double(patch) * (1 - overlap));
   const int64_t windows = int64_t(std::ceil(double(n - patch) / max_step)) + 1;
@@ -26,7 +27,8 @@ Tensor gaussian_importance(Index3 patch) {
   for (size_t a = 0; a < 3; ++a) {
     const double sigma = double(patch[a]) / 8, centre = double(patch[a] - 1) / 2;
     for (int64_t i = 0; i < patch[a]; ++i)
-      axis[a].push_back(std::exp(-(double(i) - centre) * (double(i) - centre) / (2 * sigma * sigma)));
+      axis[a].push_back(
+          std::exp(-(double(i) - centre) * (double(i) - centre) / (2 * sigma * sigma)));
   }
   double peak = 0;
   for (double x : axis[0])
@@ -36,17 +38,20 @@ Tensor gaussian_importance(Index3 patch) {
   for (int64_t i = 0; i < patch[0]; ++i)
     for (int64_t j = 0; j < patch[1]; ++j)
       for (int64_t k = 0; k < patch[2]; ++k)
-        *out++ = float(std::max(1e-3, axis[0][size_t(i)] * axis[1][size_t(j)] * axis[2][size_t(k)] / peak));
+        *out++ = float(
+            std::max(1e-3, axis[0][size_t(i)] * axis[1][size_t(j)] * axis[2][size_t(k)] / peak));
   return g;
 }
 
 namespace {
 
 // One pass over the windows of an unmirrored volume: the weighted sum of logits and of weights.
-Tensor windows_pass(SegModel& model, const Tensor& image, const SlidingWindow& w, const Tensor& importance) {
+Tensor windows_pass(SegModel& model, const Tensor& image, const SlidingWindow& w,
+                    const Tensor& importance) {
   const Index3 n{image.size(1), image.size(2), image.size(3)};
   const Device dev = model.named_parameters().front().second.device();
-  std::vector<Tensor> streams = model.input_streams(image.reshape({1, image.size(0), n[0], n[1], n[2]}));
+  std::vector<Tensor> streams =
+      model.input_streams(image.reshape({1, image.size(0), n[0], n[1], n[2]}));
   for (Tensor& s : streams) s = s.to(Device::CPU).reshape({s.size(1), n[0], n[1], n[2]});
   Tensor sum, weight = Tensor::zeros({n[0], n[1], n[2]});
   const float* g = importance.data<float>();
@@ -76,7 +81,8 @@ Tensor windows_pass(SegModel& model, const Tensor& image, const SlidingWindow& w
               const int64_t vi = (i * n[1] + j) * n[2] + k;
               wt[vi] += g[pi];
               for (int64_t c = 0; c < K; ++c)
-                acc[c * n[0] * n[1] * n[2] + vi] += g[pi] * l[c * w.patch[0] * w.patch[1] * w.patch[2] + pi];
+                acc[c * n[0] * n[1] * n[2] + vi] +=
+                    g[pi] * l[c * w.patch[0] * w.patch[1] * w.patch[2] + pi];
             }
       }
   const int64_t v = weight.numel();
@@ -92,10 +98,12 @@ Tensor windows_pass(SegModel& model, const Tensor& image, const SlidingWindow& w
 
 Tensor sliding_window_logits(SegModel& model, const Tensor& image, const SlidingWindow& w) {
   FDL_CHECK(image.ndim() == 4 && image.dtype() == DType::F32 && image.device() == Device::CPU,
-            "sliding window: the image must be float32 (C, X, Y, Z) on the host, got ", image.shape().str());
+            "sliding window: the image must be float32 (C, X, Y, Z) on the host, got ",
+            image.shape().str());
   for (int64_t p : w.patch)
-    FDL_CHECK(p > 0 && p % 4 == 0, "sliding window: every patch size must be a positive multiple of 4, got ",
-              w.patch[0], "x", w.patch[1], "x", w.patch[2]);
+    FDL_CHECK(p > 0 && p % 4 == 0,
+              "sliding window: every patch size must be a positive multiple of 4, got ", w.patch[0],
+              "x", w.patch[1], "x", w.patch[2]);
   autograd::NoGrad no_grad;
   model.train(false);
   const Tensor importance = gaussian_importance(w.patch);

@@ -30,8 +30,9 @@ std::vector<int64_t> window_starts(int64_t n, int64_t patch, double overlap);
 Tensor gaussian_importance(Index3 patch);
 
 // image: float32 (C, X, Y, Z) on the host, preprocessed. The model runs in eval mode, without
-// a tape, on the device its weights are on (and is left in eval mode). Returns float32 logits (K, X, Y, Z) on the host.
-// The patch must be divisible by 4 on every axis (the networks' two poolings).
+// a tape, on the device its weights are on (and is left in eval mode). Returns float32 logits (K,
+// X, Y, Z) on the host. The patch must be divisible by 4 on every axis (the networks' two
+// poolings).
 Tensor sliding_window_logits(SegModel& model, const Tensor& image, const SlidingWindow& w);
 
 }  // namespace fdl::train

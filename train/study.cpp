@@ -13,15 +13,16 @@
 
 #include "engine/data/dataset.h"
 #include "engine/data/split.h"
-#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_file.h"
 #include "engine/io/output_dir.h"
+#include "kernels/common/error.h"
 #include "train/checkpoint.h"
 
 namespace fdl::train {
 
-const std::vector<std::string> kStudyOwnedSettings{"model", "fold", "train_percent", "kspace_centre"};
+const std::vector<std::string> kStudyOwnedSettings{"model", "fold", "train_percent",
+                                                   "kspace_centre"};
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -48,7 +49,8 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 StudyFactor parse_factor(const std::string& spec) {
   const size_t eq = spec.find('=');
-  FDL_CHECK(eq != std::string::npos && eq > 0, "fdl study: --vary '", spec, "' is not KEY=V1,V2,...");
+  FDL_CHECK(eq != std::string::npos && eq > 0, "fdl study: --vary '", spec,
+            "' is not KEY=V1,V2,...");
   std::string key = spec.substr(0, eq);
   key.erase(0, key.find_first_not_of('-'));
   std::replace(key.begin(), key.end(), '-', '_');
@@ -59,9 +61,10 @@ StudyFactor parse_factor(const std::string& spec) {
     throw Error("fdl study: --vary '" + spec + "': " + err.what());
   }
   const Setting& e = *found;
-  FDL_CHECK(std::find(kStudyOwnedSettings.begin(), kStudyOwnedSettings.end(), key) == kStudyOwnedSettings.end(),
-            "fdl study: --vary '", spec, "': the study sets ", e.flag, " itself; use its own option (",
-            key == "model" ? "--models" : e.flag, ")");
+  FDL_CHECK(std::find(kStudyOwnedSettings.begin(), kStudyOwnedSettings.end(), key) ==
+                kStudyOwnedSettings.end(),
+            "fdl study: --vary '", spec, "': the study sets ", e.flag,
+            " itself; use its own option (", key == "model" ? "--models" : e.flag, ")");
   FDL_CHECK(key != "folds" && key != "test_fraction", "fdl study: --vary '", spec, "': ", e.flag,
             " decides the split, which every arm of a cell must share");
   StudyFactor f{key, {}};
@@ -70,8 +73,8 @@ StudyFactor parse_factor(const std::string& spec) {
     for (const std::string& w : split(v, ' '))
       if (!w.empty()) words.push_back(w);
     FDL_CHECK(!words.empty(), "fdl study: --vary '", spec, "' has an empty value");
-    FDL_CHECK(std::find(f.values.begin(), f.values.end(), words) == f.values.end(), "fdl study: --vary '", spec,
-              "' names ", value_label(words), " twice");
+    FDL_CHECK(std::find(f.values.begin(), f.values.end(), words) == f.values.end(),
+              "fdl study: --vary '", spec, "' names ", value_label(words), " twice");
     RunSettings probe;
     try {
       set_setting(probe, e, words);
@@ -95,7 +98,8 @@ std::string percent_label(double p) {
   return b;
 }
 
-std::string study_run_dir(const std::string& study_dir, const std::string& arm, double percent, int fold) {
+std::string study_run_dir(const std::string& study_dir, const std::string& arm, double percent,
+                          int fold) {
   // append(), not "p" + ...: GCC 12 warns falsely (-Wrestrict) on a literal + a temporary.
   return (fs::path(study_dir) / arm / std::string("p").append(percent_label(percent)) /
           std::string("fold").append(std::to_string(fold)))
@@ -103,8 +107,9 @@ std::string study_run_dir(const std::string& study_dir, const std::string& arm, 
 }
 
 std::vector<StudyArm> study_arms(const StudyOptions& o) {
-  FDL_CHECK(o.kspace_centre == "shifted" || o.kspace_centre == "unshifted" || o.kspace_centre == "both",
-            "fdl study: --kspace-centre must be shifted, unshifted or both, got '", o.kspace_centre, "'");
+  FDL_CHECK(
+      o.kspace_centre == "shifted" || o.kspace_centre == "unshifted" || o.kspace_centre == "both",
+      "fdl study: --kspace-centre must be shifted, unshifted or both, got '", o.kspace_centre, "'");
   std::vector<StudyArm> arms;
   const bool both = o.kspace_centre == "both";
   for (const auto& m : o.models) {
@@ -131,18 +136,22 @@ StudyPlan plan_study(const StudyOptions& o) {
   FDL_CHECK(!o.folds.empty(), "fdl study: --fold is empty");
   validate(o.run);
   for (int f : o.folds)
-    FDL_CHECK(f >= 1 && f <= o.run.folds, "fdl study: --fold ", f, " is not in 1..--folds (", o.run.folds, ")");
-  for (double p : o.percents) FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
+    FDL_CHECK(f >= 1 && f <= o.run.folds, "fdl study: --fold ", f, " is not in 1..--folds (",
+              o.run.folds, ")");
+  for (double p : o.percents)
+    FDL_CHECK(p > 0 && p <= 100, "fdl study: --train-percent ", p, " is not in (0, 100]");
   const fs::path root = fs::absolute(o.study_dir);
   const std::string dataset = fs::absolute(o.dataset_dir).string();
   const Dataset ds = open_dataset(dataset, {.allow_outside_paths = o.allow_outside_paths});
   StudyPlan plan;
   for (double p : o.percents)
     for (int fold : o.folds) {
-      const std::string cell = std::string("p").append(percent_label(p)) + std::string("_fold").append(std::to_string(fold));
+      const std::string cell = std::string("p").append(percent_label(p)) +
+                               std::string("_fold").append(std::to_string(fold));
       const std::string splits = (root / "splits" / (cell + ".json")).string();
       if (!fs::exists(splits)) {
-        const Split s = make_split(int(ds.cases.size()), o.run.seed, fold, p, o.run.test_fraction, o.run.folds);
+        const Split s =
+            make_split(int(ds.cases.size()), o.run.seed, fold, p, o.run.test_fraction, o.run.folds);
         SplitRecord r;
         r.seed = o.run.seed, r.fold = fold, r.train_percent = p;
         r.folds = o.run.folds, r.test_fraction = o.run.test_fraction;
@@ -161,12 +170,14 @@ StudyPlan plan_study(const StudyOptions& o) {
         r.finished = fs::exists(dir / "test_metrics.json");
         r.resume = !r.finished && fs::exists(dir / "state.json");
         RunSettings run = o.run;
-        run.model = arm.model, run.kspace_centre = arm.kspace_centre, run.fold = fold, run.train_percent = p;
+        run.model = arm.model, run.kspace_centre = arm.kspace_centre, run.fold = fold,
+        run.train_percent = p;
         for (const auto& [key, words] : arm.settings) set_setting(run, run_setting(key), words);
         try {
           validate(run);
         } catch (const Error& e) {
-          throw Error("fdl study: arm " + arm.label + (arm.settings.empty() ? "" : " (of --vary)") + ": " + e.what());
+          throw Error("fdl study: arm " + arm.label + (arm.settings.empty() ? "" : " (of --vary)") +
+                      ": " + e.what());
         }
         r.args = {"train", dataset, "-o", r.run_dir, "--splits", splits, "--device", o.device};
         for (const std::string& a : settings_args(run)) r.args.push_back(a);
@@ -186,8 +197,9 @@ void write_new_splits(const StudyPlan& plan) {
 
 std::string shell_command(const std::string& exe, const StudyRun& r) {
   auto quote = [](const std::string& w) {
-    if (!w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                          "-_./=:,+@%") == std::string::npos)
+    if (!w.empty() &&
+        w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            "-_./=:,+@%") == std::string::npos)
       return w;
     std::string q = "'";
     for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -224,7 +236,8 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
 
 int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const std::string& exe) {
   const int jobs = std::max(1, o.jobs);
-  const int threads = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()) / jobs);
+  const int threads =
+      o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()) / jobs);
   std::map<pid_t, const StudyRun*> running;
   int failed = 0;
   auto reap = [&] {
@@ -234,7 +247,8 @@ int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const st
     if (it == running.end()) return;
     const StudyRun& r = *it->second;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(), percent_label(r.percent).c_str(), r.fold,
+    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(),
+                 percent_label(r.percent).c_str(), r.fold,
                  ok ? "done" : ("FAILED, see " + r.log_file).c_str());
     failed += ok ? 0 : 1;
     running.erase(it);
@@ -249,8 +263,8 @@ int run_study(const StudyOptions& o, const std::vector<StudyRun>& plan, const st
     io::make_output_dir(r.run_dir);  // fdl's, so its `fdl train` may write beside the log
     std::vector<std::string> args = r.args;
     if (o.threads <= 0) args.insert(args.end(), {"--threads", std::to_string(threads)});
-    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(), percent_label(r.percent).c_str(), r.fold,
-                 r.resume ? "resumed" : "started");
+    std::fprintf(stderr, "fdl study: %s p%s fold%d %s\n", r.model.c_str(),
+                 percent_label(r.percent).c_str(), r.fold, r.resume ? "resumed" : "started");
     running[spawn(exe, args, r.log_file)] = &r;
   }
   while (!running.empty()) reap();

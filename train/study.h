@@ -35,14 +35,15 @@ struct StudyOptions {
   RunSettings run;
   std::vector<std::string> models{"unet3d", "fd-early", "fd-late"};
   std::vector<double> percents{15, 30, 100};
-  std::vector<int> folds{1};  // the validation folds (of run.folds) to run
+  std::vector<int> folds{1};              // the validation folds (of run.folds) to run
   std::string kspace_centre = "shifted";  // shifted | unshifted | both (the ablation)
   std::vector<StudyFactor> vary;          // crossed with the models and with each other
   std::string device = "cpu";
-  int jobs = 1;     // runs in parallel processes
-  int threads = 0;  // per run; 0: max(1, cores / jobs)
+  int jobs = 1;            // runs in parallel processes
+  int threads = 0;         // per run; 0: max(1, cores / jobs)
   bool overwrite = false;  // --overwrite of the study directory, passed on to every run
-  bool allow_outside_paths = false;  // dataset files may resolve outside its directory; passed on too
+  bool allow_outside_paths =
+      false;  // dataset files may resolve outside its directory; passed on too
 };
 
 // The settings keys the study sets per run rather than taking from the command line.
@@ -74,7 +75,8 @@ struct StudyRun {
 // "15", "12.5": a percent as it appears in paths and tables.
 std::string percent_label(double p);
 // STUDY_DIR/<arm>/p<percent>/fold<k>: where a run of the study lives.
-std::string study_run_dir(const std::string& study_dir, const std::string& arm, double percent, int fold);
+std::string study_run_dir(const std::string& study_dir, const std::string& arm, double percent,
+                          int fold);
 
 struct StudyPlan {
   std::vector<StudyRun> runs;

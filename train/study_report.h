@@ -14,20 +14,20 @@ namespace fdl::train {
 
 // An arm's paired difference to the baseline over the test cases both have finite values for.
 struct ArmDifference {
-  BootstrapCI ci;  // of the mean (10000 resamples, seeded)
+  BootstrapCI ci;           // of the mean (10000 resamples, seeded)
   WilcoxonResult wilcoxon;  // two-sided signed-rank
 };
 
 struct ReportRow {
-  size_t class_index = 0;  // into StudyReport::classes
-  std::string metric;      // dice | hd95_mm, as test_metrics.json names them
+  size_t class_index = 0;    // into StudyReport::classes
+  std::string metric;        // dice | hd95_mm, as test_metrics.json names them
   size_t percent_index = 0;  // into StudyOptions::percents
   double percent = 100;
   double cell_train_cases = 0;  // the mean over the cell's runs of every arm (NaN: none)
   std::string arm;
-  int runs = 0;  // its finished folds
-  double train_cases = 0;  // the mean over this arm's runs
-  std::optional<Stat> summary;  // over the test cases, each the mean over its folds
+  int runs = 0;                             // its finished folds
+  double train_cases = 0;                   // the mean over this arm's runs
+  std::optional<Stat> summary;              // over the test cases, each the mean over its folds
   std::optional<ArmDifference> difference;  // for arms but the baseline, where both ran
 };
 
@@ -57,7 +57,8 @@ std::string report_json(const StudyOptions& o, const StudyReport& r);  // report
 void write_dice_plot(const std::string& path, const StudyReport& r);
 // The first test cases of the largest percent's first fold, segmented by every arm that has
 // finished it. Returns the arms shown, in row order; none when no arm finished the cell.
-std::vector<std::string> write_examples(const StudyOptions& o, const std::string& path, int cases = 2);
+std::vector<std::string> write_examples(const StudyOptions& o, const std::string& path,
+                                        int cases = 2);
 
 // Every step: STUDY_DIR/report.md, report.csv, report.json, dice_vs_train_size.png and
 // examples.png. Returns report.md's text.

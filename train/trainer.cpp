@@ -60,16 +60,18 @@ uint64_t stream_seed(uint64_t seed, uint64_t stream) {
 }
 
 // Samples idx[begin, end) stacked into images (N, C, X, Y, Z) and labels (N, X, Y, Z).
-std::pair<Tensor, Tensor> stack(const std::vector<Sample>& s, const std::vector<int>& idx, size_t begin,
-                                size_t end) {
+std::pair<Tensor, Tensor> stack(const std::vector<Sample>& s, const std::vector<int>& idx,
+                                size_t begin, size_t end) {
   const Tensor& im0 = s[size_t(idx[begin])].image;
   const int64_t n = int64_t(end - begin);
   Tensor x = Tensor::empty({n, im0.size(0), im0.size(1), im0.size(2), im0.size(3)});
   Tensor y = Tensor::empty({n, im0.size(1), im0.size(2), im0.size(3)}, DType::I32);
   for (size_t b = begin; b < end; ++b) {
     const Sample& c = s[size_t(idx[b])];
-    std::memcpy(static_cast<char*>(x.raw()) + (b - begin) * c.image.nbytes(), c.image.raw(), c.image.nbytes());
-    std::memcpy(static_cast<char*>(y.raw()) + (b - begin) * c.label.nbytes(), c.label.raw(), c.label.nbytes());
+    std::memcpy(static_cast<char*>(x.raw()) + (b - begin) * c.image.nbytes(), c.image.raw(),
+                c.image.nbytes());
+    std::memcpy(static_cast<char*>(y.raw()) + (b - begin) * c.label.nbytes(), c.label.raw(),
+                c.label.nbytes());
   }
   return {x, y};
 }
@@ -98,7 +100,8 @@ struct Validation {
 struct Batch {
   Tensor logits, target;
 };
-Batch forward_batch(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev) {
+Batch forward_batch(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes,
+                    Device dev) {
   FDL_PROFILE_RANGE("forward");
   return {model.forward(x_host.to(dev)), one_hot(y_host.to(dev), classes)};
 }
@@ -113,8 +116,8 @@ Tensor loss_of(const std::string& loss, const Tensor& logits, const Tensor& targ
 }
 
 // The training loss of a host batch.
-Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes, Device dev,
-                  const std::string& loss) {
+Tensor batch_loss(SegModel& model, const Tensor& x_host, const Tensor& y_host, int classes,
+                  Device dev, const std::string& loss) {
   const Batch b = forward_batch(model, x_host, y_host, classes, dev);
   return loss_of(loss, b.logits, b.target);
 }
@@ -165,11 +168,13 @@ Validation validate(SegModel& model, const std::vector<Sample>& val, int classes
 // The fdl recipe's validation: each case by the sliding window (no mirroring), argmax, and per
 // class the Dice of the voxels pooled over the cases (nnU-Net's pseudo-Dice; 1 for a class
 // absent from both). The loss is 1 - their mean.
-Validation validate_windows(SegModel& model, const std::vector<Sample>& val, int classes, const RunSettings& run) {
+Validation validate_windows(SegModel& model, const std::vector<Sample>& val, int classes,
+                            const RunSettings& run) {
   FDL_PROFILE_RANGE("validation");
   std::vector<double> tp(size_t(classes), 0.0), fp = tp, fn = tp;
   for (const Sample& s : val) {
-    const Tensor mask = argmax_classes(sliding_window_logits(model, s.image, {run.patch, run.overlap, false}));
+    const Tensor mask =
+        argmax_classes(sliding_window_logits(model, s.image, {run.patch, run.overlap, false}));
     const int32_t* m = mask.data<int32_t>();
     const int32_t* l = s.label.data<int32_t>();
     for (int64_t i = 0; i < mask.numel(); ++i) {
@@ -199,7 +204,8 @@ Validation not_validated(int classes) {
   return {nan, std::vector<double>(size_t(classes - 1), nan)};
 }
 
-std::vector<Sample> load_all(const Dataset& ds, const std::vector<int>& idx, const Preprocess& pre) {
+std::vector<Sample> load_all(const Dataset& ds, const std::vector<int>& idx,
+                             const Preprocess& pre) {
   std::vector<Sample> out;
   for (int i : idx) out.push_back(load_case(ds.cases[size_t(i)], pre, ds.classes));
   return out;
@@ -214,9 +220,11 @@ std::vector<std::string> ids(const Dataset& ds, const std::vector<int>& idx) {
 // The split: drawn from the seed, or a splits.json whose case ids are looked up in the dataset.
 std::pair<Split, SplitRecord> resolve_split(const Dataset& ds, const TrainOptions& o) {
   if (o.splits_file.empty()) {
-    const Split s = make_split(int(ds.cases.size()), o.run.seed, o.run.fold, o.run.train_percent, o.run.test_fraction, o.run.folds);
-    return {s, {o.run.seed, o.run.fold, o.run.folds, o.run.test_fraction, o.run.train_percent, ids(ds, s.test), ids(ds, s.train),
-                ids(ds, s.val)}};
+    const Split s = make_split(int(ds.cases.size()), o.run.seed, o.run.fold, o.run.train_percent,
+                               o.run.test_fraction, o.run.folds);
+    return {s,
+            {o.run.seed, o.run.fold, o.run.folds, o.run.test_fraction, o.run.train_percent,
+             ids(ds, s.test), ids(ds, s.train), ids(ds, s.val)}};
   }
   const SplitRecord r = read_splits(o.splits_file);
   std::map<std::string, int> index;
@@ -240,7 +248,8 @@ void check_or_refuse(const Dataset& ds, const TrainOptions& o) {
   const CheckReport report = check_dataset(ds);
   if (report.ok()) return;
   std::fprintf(stderr, "%s", report.text().c_str());
-  throw Error(o.dataset_dir + ": the dataset check found errors (listed above); fix them, or pass "
+  throw Error(o.dataset_dir +
+              ": the dataset check found errors (listed above); fix them, or pass "
               "--skip-check to train anyway");
 }
 
@@ -255,21 +264,22 @@ void check_options(const TrainOptions& o) {
   validate(o.run);
   FDL_CHECK(o.profile_steps >= 0, "--profile-steps must be non-negative, got ", o.profile_steps);
   FDL_CHECK(o.profile_steps == 0 || !fdl_recipe(o.run),
-            "--profile-steps times the paper recipe's steps; the fdl recipe measures its step in the plan it prints");
+            "--profile-steps times the paper recipe's steps; the fdl recipe measures its step in "
+            "the plan it prints");
   std::optional<uint64_t> batch_bytes =
       uint64_t(o.run.batch) * sizeof(float);  // a batch of the grid, at least
   for (int64_t s : o.run.shape)
     if (batch_bytes) batch_bytes = checked_mul(*batch_bytes, uint64_t(s));
-  check_memory(batch_bytes, detail::concat("--shape ", o.run.shape[0], " ", o.run.shape[1], " ",
-                                           o.run.shape[2], " with --batch ", o.run.batch,
-                                           ": one batch of the training grid"));
+  check_memory(batch_bytes,
+               detail::concat("--shape ", o.run.shape[0], " ", o.run.shape[1], " ", o.run.shape[2],
+                              " with --batch ", o.run.batch, ": one batch of the training grid"));
 }
 
 // Runs `steps` training steps (over as many epochs as it takes), timing each; writes nothing.
 // On the GPU each step waits for its queued work before the clock is read.
-void profile(SegModel& model, Optimizer& opt, const std::vector<Sample>& train, const std::string& loss_name,
-             int batch, int classes,
-             Generator& shuffle, int steps, Device dev) {
+void profile(SegModel& model, Optimizer& opt, const std::vector<Sample>& train,
+             const std::string& loss_name, int batch, int classes, Generator& shuffle, int steps,
+             Device dev) {
   std::vector<double> times;
   while (int(times.size()) < steps) {
     const std::vector<int> order = random_permutation(int(train.size()), shuffle);
@@ -287,10 +297,11 @@ void profile(SegModel& model, Optimizer& opt, const std::vector<Sample>& train, 
   }
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
-  const std::string where = dev == Device::CUDA ? "on the GPU" : std::to_string(omp_get_max_threads()) + " threads";
+  const std::string where =
+      dev == Device::CUDA ? "on the GPU" : std::to_string(omp_get_max_threads()) + " threads";
   std::printf("profile: %d steps, mean %.3f s, median %.3f s (first step %.3f s), %s\n", steps,
-              std::accumulate(times.begin(), times.end(), 0.0) / double(steps), sorted[sorted.size() / 2],
-              times.front(), where.c_str());
+              std::accumulate(times.begin(), times.end(), 0.0) / double(steps),
+              sorted[sorted.size() / 2], times.front(), where.c_str());
 }
 
 // The steps of a run, in the order train() takes them.
@@ -334,8 +345,9 @@ RunPlan plan_run(const TrainOptions& o) {
   }
   p.profiling = o.profile_steps > 0;
   const std::string& dir = o.run_dir;
-  FDL_CHECK(p.profiling || o.resume || !has_checkpoint(dir), dir,
-            ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
+  FDL_CHECK(
+      p.profiling || o.resume || !has_checkpoint(dir), dir,
+      ": already holds a training checkpoint; pass --resume to continue it, or choose another -o");
   p.resuming = !p.profiling && o.resume;
   FDL_CHECK(!p.resuming || fs::exists(run_file(dir, "state.json")), run_file(dir, "state.json"),
             ": missing, so there is no checkpoint to resume; nothing was changed");
@@ -343,9 +355,9 @@ RunPlan plan_run(const TrainOptions& o) {
   p.ds = open_dataset(o.dataset_dir, {.allow_outside_paths = o.allow_outside_paths});
   check_or_refuse(p.ds, o);
   std::tie(p.split, p.record) = resolve_split(p.ds, o);
-  FDL_CHECK(!p.split.val.empty() && !p.split.train.empty(), o.dataset_dir, ": fold ", p.record.fold, " of ",
-            p.ds.cases.size(), " cases leaves ", p.split.train.size(), " training and ", p.split.val.size(),
-            " validation cases; both must be non-empty");
+  FDL_CHECK(!p.split.val.empty() && !p.split.train.empty(), o.dataset_dir, ": fold ", p.record.fold,
+            " of ", p.ds.cases.size(), " cases leaves ", p.split.train.size(), " training and ",
+            p.split.val.size(), " validation cases; both must be non-empty");
   RunConfig& cfg = p.cfg;
   cfg.run = o.run;
   resolve_auto(cfg.run);
@@ -353,7 +365,8 @@ RunPlan plan_run(const TrainOptions& o) {
   cfg.run.train_percent = p.record.train_percent;
   cfg.run.folds = p.record.folds;
   cfg.run.test_fraction = p.record.test_fraction;
-  cfg.dataset = fs::weakly_canonical(fs::absolute(p.ds.root.empty() ? o.dataset_dir : p.ds.root)).string();
+  cfg.dataset =
+      fs::weakly_canonical(fs::absolute(p.ds.root.empty() ? o.dataset_dir : p.ds.root)).string();
   cfg.channels = p.ds.channels;
   cfg.classes = p.ds.classes;
   cfg.class_names = p.ds.class_names;
@@ -364,7 +377,8 @@ RunPlan plan_run(const TrainOptions& o) {
   if (fdl_recipe(cfg.run)) plan_grids(p);
   if (p.resuming) {
     const std::string config_path = run_file(dir, "config.json");
-    FDL_CHECK(fs::exists(config_path), config_path, ": missing; cannot check that --resume continues the same run");
+    FDL_CHECK(fs::exists(config_path), config_path,
+              ": missing; cannot check that --resume continues the same run");
     const RunConfig saved = read_config(config_path);
     // A patch chosen from the memory budget stays the run's, whatever the budget is now.
     if (cfg.run.patch == std::array<int64_t, 3>{0, 0, 0}) cfg.run.patch = saved.run.patch;
@@ -374,7 +388,8 @@ RunPlan plan_run(const TrainOptions& o) {
   return p;
 }
 
-// The model on its device, its optimiser beside it, and the three random streams (run_settings.h: seed).
+// The model on its device, its optimiser beside it, and the three random streams (run_settings.h:
+// seed).
 struct Trainee {
   std::shared_ptr<SegModel> model;
   Optimizer opt;
@@ -398,8 +413,9 @@ Trainee build_model(const RunPlan& p) {
   model->dropout_generator() = Generator(stream_seed(p.cfg.run.seed, 1));
   model->train(true);
   const RunSettings& run = p.cfg.run;
-  Optimizer opt = run.optimizer == "sgd" ? Optimizer(Sgd(model->named_parameters(), SgdOptions{.lr = run.lr}))
-                                         : Optimizer(Adam(model->named_parameters(), p.cfg.adam));
+  Optimizer opt = run.optimizer == "sgd"
+                      ? Optimizer(Sgd(model->named_parameters(), SgdOptions{.lr = run.lr}))
+                      : Optimizer(Adam(model->named_parameters(), p.cfg.adam));
   return {model, std::move(opt), Generator(stream_seed(run.seed, 2))};
 }
 
@@ -417,14 +433,16 @@ RunData load_data(const RunPlan& p, ProgressBar& bar) {
   size_t n_train = 0;
   if (fdl_recipe(p.cfg.run)) {
     const auto load = [&](int i, const NiftiHeader& h) {
-      return load_case(p.ds.cases[size_t(i)], native_preprocess(d.pre, h, p.cfg.run.spacing), p.ds.classes);
+      return load_case(p.ds.cases[size_t(i)], native_preprocess(d.pre, h, p.cfg.run.spacing),
+                       p.ds.classes);
     };
     for (size_t i = 0; i < p.split.train.size(); ++i) {
       Sample s = load(p.split.train[i], p.train_grids[i]);
       ForegroundIndex fg = index_foreground(s.label, p.ds.classes);
       d.patches.push_back({std::move(s), std::move(fg)});
     }
-    for (size_t i = 0; i < p.split.val.size(); ++i) d.val.push_back(load(p.split.val[i], p.val_grids[i]));
+    for (size_t i = 0; i < p.split.val.size(); ++i)
+      d.val.push_back(load(p.split.val[i], p.val_grids[i]));
     n_train = d.patches.size();
   } else {
     d.train = load_all(p.ds, p.split.train, d.pre);
@@ -432,7 +450,8 @@ RunData load_data(const RunPlan& p, ProgressBar& bar) {
     n_train = d.train.size();
   }
   bar.line("fdl train: " + p.cfg.run.model + ", " + std::to_string(n_train) + " training and " +
-           std::to_string(d.val.size()) + " validation cases loaded in " + format_duration(seconds_since(t0)));
+           std::to_string(d.val.size()) + " validation cases loaded in " +
+           format_duration(seconds_since(t0)));
   return d;
 }
 
@@ -478,7 +497,8 @@ void plan_patches(RunPlan& p, const RunData& d, const Trainee& t, ProgressBar& b
     // Up to 32^3, and large enough for an FD model's centre block (the patch rule).
     Index3 small{};
     for (size_t a = 0; a < 3; ++a)
-      small[a] = std::min<int64_t>(32, std::max((median[a] + 3) / 4 * 4, int64_t(std::ceil(1 / run.beta[a] / 4)) * 4));
+      small[a] = std::min<int64_t>(
+          32, std::max((median[a] + 3) / 4 * 4, int64_t(std::ceil(1 / run.beta[a] / 4)) * 4));
     const double per_voxel = probe_step(p, small, 1).bytes / double(small[0] * small[1] * small[2]);
     const uint64_t budget = memory_ceiling() / 2;
     run.patch = choose_patch(median, per_voxel, run.batch, budget);
@@ -491,15 +511,19 @@ void plan_patches(RunPlan& p, const RunData& d, const Trainee& t, ProgressBar& b
   const int64_t steps = (int64_t(d.patches.size()) + run.batch - 1) / run.batch;
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "plan (fdl recipe): spacing %g %g %g (median grid %lldx%lldx%lld), patch %lldx%lldx%lld (%s), "
-                "batch %d; memory on %s about %s (one step measured at the patch, plus weights and optimiser); "
+                "plan (fdl recipe): spacing %g %g %g (median grid %lldx%lldx%lld), patch "
+                "%lldx%lldx%lld (%s), "
+                "batch %d; memory on %s about %s (one step measured at the patch, plus weights and "
+                "optimiser); "
                 "an epoch's %lld steps about %s (measured step; validation not included)",
                 run.spacing[0], run.spacing[1], run.spacing[2], static_cast<long long>(median[0]),
                 static_cast<long long>(median[1]), static_cast<long long>(median[2]),
                 static_cast<long long>(run.patch[0]), static_cast<long long>(run.patch[1]),
                 static_cast<long long>(run.patch[2]), chosen.c_str(), run.batch,
-                p.dev == Device::CUDA ? "cuda" : "cpu", byte_size_text(uint64_t(step.bytes + state_bytes)).c_str(),
-                static_cast<long long>(steps), format_duration(double(steps) * step.seconds).c_str());
+                p.dev == Device::CUDA ? "cuda" : "cpu",
+                byte_size_text(uint64_t(step.bytes + state_bytes)).c_str(),
+                static_cast<long long>(steps),
+                format_duration(double(steps) * step.seconds).c_str());
   bar.line(buf);
 }
 
@@ -510,8 +534,8 @@ struct History {
 };
 
 // The run directory's splits.json and config.json, and on --resume the checkpoint's state.
-History start_or_resume(const RunPlan& p, const std::string& dir, const std::vector<std::string>& names,
-                        Trainee& t, ProgressBar& bar) {
+History start_or_resume(const RunPlan& p, const std::string& dir,
+                        const std::vector<std::string>& names, Trainee& t, ProgressBar& bar) {
   write_splits(run_file(dir, "splits.json"), p.record);
   History h;
   if (p.resuming) {
@@ -520,7 +544,8 @@ History start_or_resume(const RunPlan& p, const std::string& dir, const std::vec
     t.shuffle = h.st.shuffle;
     const std::string csv = run_file(dir, "train.csv");
     if (fs::exists(csv)) h.rows = read_train_csv(csv, names.size());
-    std::erase_if(h.rows, [&](const EpochRow& r) { return r.epoch > h.st.epoch; });  // uncommitted epochs
+    std::erase_if(h.rows,
+                  [&](const EpochRow& r) { return r.epoch > h.st.epoch; });  // uncommitted epochs
     bar.line("resuming " + dir + " after epoch " + std::to_string(h.st.epoch) + " (best epoch " +
              std::to_string(h.st.best_epoch) + ")");
   }
@@ -535,7 +560,8 @@ struct Pace {
 };
 
 // The loss of an fdl-recipe batch of patches: its streams to the device, the network on them.
-Tensor patch_loss(SegModel& model, const PatchSample& b, int classes, Device dev, const std::string& loss) {
+Tensor patch_loss(SegModel& model, const PatchSample& b, int classes, Device dev,
+                  const std::string& loss) {
   Tensor target;
   Tensor logits;
   {
@@ -556,18 +582,25 @@ struct EpochLoss {
 // One epoch's training steps over a fresh shuffle: each case once, as a whole volume (paper
 // recipe) or as a patch from the loader's workers (fdl recipe). A non-finite loss stops the run
 // before these weights reach a checkpoint.
-EpochLoss train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t epoch, const History& h,
-                      const std::string& dir, Pace& pace, ProgressBar& bar) {
+EpochLoss train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t epoch,
+                      const History& h, const std::string& dir, Pace& pace, ProgressBar& bar) {
   const RunSettings& run = p.cfg.run;
   const bool patches = fdl_recipe(run);
-  const int64_t n = int64_t(patches ? d.patches.size() : d.train.size()), steps = (n + run.batch - 1) / run.batch;
+  const int64_t n = int64_t(patches ? d.patches.size() : d.train.size()),
+                steps = (n + run.batch - 1) / run.batch;
   const Index3& grid = patches ? run.patch : run.shape;
   const double voxels_per_case = double(grid[0] * grid[1] * grid[2]);
   const std::vector<int> order = random_permutation(int(n), t.shuffle);
   std::optional<PatchLoader> loader;
   if (patches) {
-    PatchSource src{&d.patches, t.model.get(), p.ds.classes, run.patch, run.foreground_fraction, std::nullopt,
-                    stream_seed(run.seed, 4), stream_seed(run.seed, 3)};
+    PatchSource src{&d.patches,
+                    t.model.get(),
+                    p.ds.classes,
+                    run.patch,
+                    run.foreground_fraction,
+                    std::nullopt,
+                    stream_seed(run.seed, 4),
+                    stream_seed(run.seed, 3)};
     if (run.augment == "on") src.augment = augment_options(run);
     const int workers = std::clamp(int(std::thread::hardware_concurrency()) / 2, 1, 4);
     loader.emplace(src, epoch, order, run.batch, workers);
@@ -586,15 +619,16 @@ EpochLoss train_epoch(Trainee& t, const RunData& d, const RunPlan& p, int64_t ep
     update(loss, t.opt);
     // Read once the whole step is queued, so the GPU is not idle while the host waits.
     const double l = loss.item();
-    FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ", s + 1,
-              "; stopping. ", kept(h.st, dir), " (try a smaller --lr)");
+    FDL_CHECK(std::isfinite(l), "the training loss became ", l, " at epoch ", epoch, ", step ",
+              s + 1, "; stopping. ", kept(h.st, dir), " (try a smaller --lr)");
     loss_sum += l;
     voxels += double(b1 - b0) * voxels_per_case;
     seconds += seconds_since(t_step);
     ++pace.steps;
     const double per_step = seconds_since(pace.start) / double(pace.steps);
     const double remaining = double((run.epochs - epoch) * steps + steps - s - 1);
-    bar.update(epoch, run.epochs, s + 1, steps, loss_sum / double(s + 1), voxels / seconds, per_step * remaining);
+    bar.update(epoch, run.epochs, s + 1, steps, loss_sum / double(s + 1), voxels / seconds,
+               per_step * remaining);
   }
   return {loss_sum / double(steps), loader ? loader->wait_seconds() : 0.0};
 }
@@ -606,14 +640,16 @@ double best_score(const RunSettings& run, const Validation& v, History& h) {
   if (!fdl_recipe(run)) return v.loss;
   if (!std::isfinite(v.loss)) return v.loss;
   const double dice = 1 - v.loss;
-  h.st.dice_ema = std::isfinite(h.st.dice_ema) ? run.best_ema * h.st.dice_ema + (1 - run.best_ema) * dice : dice;
+  h.st.dice_ema = std::isfinite(h.st.dice_ema)
+                      ? run.best_ema * h.st.dice_ema + (1 - run.best_ema) * dice
+                      : dice;
   return 1 - h.st.dice_ema;
 }
 
 // The epoch's row, state and checkpoint: the table and figure first, since rows past the
 // committed epoch are dropped on resume, then the checkpoint (checkpoint.h) commits it.
-void checkpoint_epoch(const std::string& dir, const std::vector<std::string>& names, const EpochRow& row,
-                      double score, bool data_wait, Trainee& t, History& h) {
+void checkpoint_epoch(const std::string& dir, const std::vector<std::string>& names,
+                      const EpochRow& row, double score, bool data_wait, Trainee& t, History& h) {
   FDL_PROFILE_RANGE("checkpoint");
   h.rows.push_back(row);
   const bool best = score < h.st.best_val_loss;
@@ -626,8 +662,8 @@ void checkpoint_epoch(const std::string& dir, const std::vector<std::string>& na
   std::visit([&](const auto& opt) { save_checkpoint(dir, *t.model, opt, h.st, best); }, t.opt);
 }
 
-std::string epoch_line(const EpochRow& row, int epochs, const std::vector<std::string>& names, bool best,
-                       bool data_wait) {
+std::string epoch_line(const EpochRow& row, int epochs, const std::vector<std::string>& names,
+                       bool best, bool data_wait) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "epoch %lld/%d  train loss %.4f  val loss %.4f  dice",
                 static_cast<long long>(row.epoch), epochs, row.train_loss, row.val_loss);
@@ -653,12 +689,16 @@ std::string test_and_report(const RunPlan& p, const RunData& d, Trainee& t, cons
     summary = evaluate_cases({p.cfg, d.pre, t.model}, test_cases,
                              {run_file(dir, "test_metrics"), run_file(dir, "test_montage.png")});
   } catch (const Error& e) {  // e.g. a bad test label under --skip-check
-    throw Error(std::string("training finished and its checkpoint is complete, but the evaluation of the test "
-                            "cases failed: ") + e.what());
+    throw Error(
+        std::string(
+            "training finished and its checkpoint is complete, but the evaluation of the test "
+            "cases failed: ") +
+        e.what());
   }
-  std::printf("test set: %zu cases, best epoch %lld -> %s.csv/.json, %s (green truth, red prediction)\n%s",
-              test_cases.size(), static_cast<long long>(best_epoch), run_file(dir, "test_metrics").c_str(),
-              run_file(dir, "test_montage.png").c_str(), summary.c_str());
+  std::printf(
+      "test set: %zu cases, best epoch %lld -> %s.csv/.json, %s (green truth, red prediction)\n%s",
+      test_cases.size(), static_cast<long long>(best_epoch), run_file(dir, "test_metrics").c_str(),
+      run_file(dir, "test_montage.png").c_str(), summary.c_str());
   return summary;
 }
 
@@ -669,7 +709,8 @@ TrainResult train(const TrainOptions& o) {
   const std::string& dir = o.run_dir;
   // Held until the run ends: checks the directory is fdl's and no other writer's.
   std::optional<io::OutputDir> out;
-  if (!plan.profiling) out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
+  if (!plan.profiling)
+    out.emplace(dir, io::OutputClaim{{o.dataset_dir, o.splits_file}, {}, o.overwrite});
   Trainee t = build_model(plan);
   ProgressBar bar;
   const RunData data = load_data(plan, bar);
@@ -679,8 +720,9 @@ TrainResult train(const TrainOptions& o) {
     return {};
   }
   if (!o.splits_file.empty())
-    bar.line("the split of " + o.splits_file + ": fold " + std::to_string(plan.record.fold) + " of " +
-             std::to_string(plan.record.folds) + ", " + std::to_string(plan.split.test.size()) + " test cases");
+    bar.line("the split of " + o.splits_file + ": fold " + std::to_string(plan.record.fold) +
+             " of " + std::to_string(plan.record.folds) + ", " +
+             std::to_string(plan.split.test.size()) + " test cases");
 
   const std::vector<std::string> names = foreground_names(plan.ds);
   const RunSettings& run = plan.cfg.run;
@@ -690,7 +732,8 @@ TrainResult train(const TrainOptions& o) {
   Pace pace;
   for (int64_t epoch = h.st.epoch + 1; epoch <= o.run.epochs; ++epoch) {
     if (fdl && run.patience > 0 && h.st.epoch - h.st.best_epoch >= run.patience) {
-      bar.line("stopping early: no new best in the last " + std::to_string(run.patience) + " epochs (--patience)");
+      bar.line("stopping early: no new best in the last " + std::to_string(run.patience) +
+               " epochs (--patience)");
       break;
     }
     FDL_PROFILE_RANGE("epoch");
@@ -700,27 +743,31 @@ TrainResult train(const TrainOptions& o) {
     const EpochLoss train = train_epoch(t, data, plan, epoch, h, dir, pace, bar);
     // The fdl recipe validates the first epoch (so a best exists from the start), every
     // --val-every epochs and the last.
-    const bool validating = !fdl || epoch == 1 || epoch % run.val_every == 0 || epoch == o.run.epochs;
+    const bool validating =
+        !fdl || epoch == 1 || epoch % run.val_every == 0 || epoch == o.run.epochs;
     const Validation v = !validating ? not_validated(plan.ds.classes)
                          : fdl       ? validate_windows(*t.model, data.val, plan.ds.classes, run)
                                      : validate(*t.model, data.val, plan.ds.classes, plan.dev);
-    FDL_CHECK(!validating || std::isfinite(v.loss), "the validation loss became ", v.loss, " at epoch ", epoch,
-              "; stopping. ", kept(h.st, dir));
+    FDL_CHECK(!validating || std::isfinite(v.loss), "the validation loss became ", v.loss,
+              " at epoch ", epoch, "; stopping. ", kept(h.st, dir));
     const EpochRow row{epoch, train.loss, v.loss, v.dice, seconds_since(t_epoch), train.data_wait};
     checkpoint_epoch(dir, names, row, best_score(run, v, h), fdl, t, h);
     bar.line(epoch_line(row, o.run.epochs, names, h.st.best_epoch == epoch, fdl));
   }
   if (fdl)
     std::printf("trained %lld epochs; best smoothed validation Dice %.5f at epoch %lld -> %s\n",
-                static_cast<long long>(h.st.epoch), 1 - h.st.best_val_loss, static_cast<long long>(h.st.best_epoch),
+                static_cast<long long>(h.st.epoch), 1 - h.st.best_val_loss,
+                static_cast<long long>(h.st.best_epoch),
                 run_file(dir, "model.safetensors").c_str());
   else
     std::printf("trained %lld epochs; best validation loss %.5f at epoch %lld -> %s\n",
-                static_cast<long long>(h.st.epoch), h.st.best_val_loss, static_cast<long long>(h.st.best_epoch),
+                static_cast<long long>(h.st.epoch), h.st.best_val_loss,
+                static_cast<long long>(h.st.best_epoch),
                 run_file(dir, "model.safetensors").c_str());
   TrainResult result{h.st.epoch, h.st.best_epoch, h.st.best_val_loss, {}};
   if (plan.split.test.empty())
-    std::printf("no held-out test cases (--test-fraction %g); no test metrics\n", plan.record.test_fraction);
+    std::printf("no held-out test cases (--test-fraction %g); no test metrics\n",
+                plan.record.test_fraction);
   else
     result.test_summary = test_and_report(plan, data, t, dir, h.st.best_epoch);
   return result;

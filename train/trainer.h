@@ -26,14 +26,14 @@ namespace fdl::train {
 
 struct TrainOptions {
   std::string dataset_dir, run_dir;
-  RunSettings run;  // everything that changes the run's numbers (run_settings.h)
-  std::string device = "cpu";  // cpu | cuda: the model, its batches and Adam live there
-  std::string splits_file;  // a splits.json to reuse instead of drawing the split
-  bool skip_check = false;  // train even when the dataset check reports errors
+  RunSettings run;                   // everything that changes the run's numbers (run_settings.h)
+  std::string device = "cpu";        // cpu | cuda: the model, its batches and Adam live there
+  std::string splits_file;           // a splits.json to reuse instead of drawing the split
+  bool skip_check = false;           // train even when the dataset check reports errors
   bool allow_outside_paths = false;  // dataset files may resolve outside its directory (dataset.h)
   bool resume = false;
   bool overwrite = false;  // run_dir may hold files fdl did not write (engine/io/output_dir.h)
-  int profile_steps = 0;  // > 0: time this many training steps, print, write nothing
+  int profile_steps = 0;   // > 0: time this many training steps, print, write nothing
 };
 
 struct TrainResult {

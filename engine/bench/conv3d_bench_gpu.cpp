@@ -40,7 +40,8 @@ double rel_err(const Tensor& got_gpu, const Tensor& ref) {
 
 // conv3d recorded with a gradient for x only (data) or w only (weight); its backward node
 // can then be called again and again without the tape releasing it.
-std::shared_ptr<Node> grad_node(const Tensor& x, const Tensor& w, const kernels::Conv3dShape& s, bool data) {
+std::shared_ptr<Node> grad_node(const Tensor& x, const Tensor& w, const kernels::Conv3dShape& s,
+                                bool data) {
   Tensor xs = x.detach(), ws = w.detach();
   (data ? xs : ws).set_requires_grad(true);
   return conv3d(xs, ws, Tensor(), s.stride, s.pad).grad_fn();
@@ -80,7 +81,8 @@ double GpuConv3dBench::error_of(const Tensor& y, const Tensor& gx, const Tensor&
 }
 
 GpuConv3dRun GpuConv3dBench::run(const std::string& version, int repeat) {
-  if (version == "cudnn" || version == "cudnn-tf32") return run_cudnn(version == "cudnn-tf32", repeat);
+  if (version == "cudnn" || version == "cudnn-tf32")
+    return run_cudnn(version == "cudnn-tf32", repeat);
   return run_engine(version, repeat);
 }
 
@@ -91,7 +93,8 @@ GpuConv3dRun GpuConv3dBench::run_engine(const std::string& version, int repeat) 
     autograd::NoGrad no_grad;
     return conv3d(x_, w_, Tensor(), stride, pad);
   };
-  const std::shared_ptr<Node> data = grad_node(x_, w_, s_, true), weight = grad_node(x_, w_, s_, false);
+  const std::shared_ptr<Node> data = grad_node(x_, w_, s_, true),
+                              weight = grad_node(x_, w_, s_, false);
   GpuConv3dRun r;
   r.max_rel_err = error_of(forward(), data->fn(gy_)[0], weight->fn(gy_)[1]);
   r.times.fwd = median_device_seconds(forward, repeat);
@@ -110,7 +113,8 @@ GpuConv3dRun GpuConv3dBench::run_cudnn(bool tf32, int repeat) {
   Tensor work = Tensor::empty({int64_t(work_bytes / sizeof(float))}, DType::F32, Device::CUDA);
   c.tune(x, w, y.data<float>(), gx.data<float>(), gw.data<float>(), work.raw(), work_bytes);
   work_bytes = std::max<size_t>(c.workspace_bytes(), sizeof(float));
-  work = Tensor::empty({int64_t((work_bytes + sizeof(float) - 1) / sizeof(float))}, DType::F32, Device::CUDA);
+  work = Tensor::empty({int64_t((work_bytes + sizeof(float) - 1) / sizeof(float))}, DType::F32,
+                       Device::CUDA);
   void* ws = work.raw();
   auto forward = [&] { c.forward(x, w, y.data<float>(), ws, work_bytes); };
   auto data = [&] { c.backward_data(gy, w, gx.data<float>(), ws, work_bytes); };

@@ -26,10 +26,12 @@ double median_seconds(F&& f, int repeat) {
 template <class F>
 double median_device_seconds(F&& f, int repeat) {
   device_synchronize();
-  return median_seconds([&] {
-    f();
-    device_synchronize();
-  }, repeat);
+  return median_seconds(
+      [&] {
+        f();
+        device_synchronize();
+      },
+      repeat);
 }
 
 }  // namespace fdl::bench

@@ -60,10 +60,10 @@ void check_p(double p, const char* name) {
 // lo <= hi, both finite and within [min, max] (and above min when open).
 void check_range(const AugmentRange& r, const char* name, double min, double max, bool open_min) {
   check_p(r.p, name);
-  FDL_CHECK(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= r.hi, "augment: ", name, ": range [", r.lo,
-            ", ", r.hi, "] is not an ordered pair of finite numbers");
-  FDL_CHECK((open_min ? r.lo > min : r.lo >= min) && r.hi <= max, "augment: ", name, ": range [", r.lo, ", ",
-            r.hi, "] is outside ", open_min ? "(" : "[", min, ", ", max, "]");
+  FDL_CHECK(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= r.hi, "augment: ", name,
+            ": range [", r.lo, ", ", r.hi, "] is not an ordered pair of finite numbers");
+  FDL_CHECK((open_min ? r.lo > min : r.lo >= min) && r.hi <= max, "augment: ", name, ": range [",
+            r.lo, ", ", r.hi, "] is outside ", open_min ? "(" : "[", min, ", ", max, "]");
 }
 
 }  // namespace
@@ -111,7 +111,8 @@ std::vector<float> elastic_field(const AugmentPlan& p, const std::array<int64_t,
       const double ang = 2 * std::numbers::pi * kernels::uniform01(r.v[2 * h + 1]);
       const double g[2] = {rad * std::cos(ang), rad * std::sin(ang)};
       for (int k = 0; k < 2; ++k)
-        if (4 * b + 2 * h + k < points) ctrl[size_t(4 * b + 2 * h + k)] = float(p.elastic_sigma * g[k]);
+        if (4 * b + 2 * h + k < points)
+          ctrl[size_t(4 * b + 2 * h + k)] = float(p.elastic_sigma * g[k]);
     }
   }
   std::vector<float> d(size_t(3 * n[0] * n[1] * n[2]));
@@ -153,7 +154,8 @@ void check_augment_options(const AugmentOptions& o) {
 AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t seed, int64_t epoch,
                          int64_t case_index) {
   check_augment_options(o);
-  FDL_CHECK(channels >= 1 && channels < (1 << 16), "augment: ", channels, " channels (1 to 65535 supported)");
+  FDL_CHECK(channels >= 1 && channels < (1 << 16), "augment: ", channels,
+            " channels (1 to 65535 supported)");
   AugmentPlan p;
   p.key = item_key(seed, epoch, case_index);
   p.elastic_spacing = o.elastic_spacing;
@@ -162,17 +164,22 @@ AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t see
   const Draws d{p.key};
   if (d.chance(Draw::Rotation, o.rotation.p))
     for (int a = 0; a < 3; ++a)
-      p.angles[size_t(a)] = uniform(o.rotation, d.u(Draw::Rotation, 0, 1 + a)) * std::numbers::pi / 180;
+      p.angles[size_t(a)] =
+          uniform(o.rotation, d.u(Draw::Rotation, 0, 1 + a)) * std::numbers::pi / 180;
   if (d.chance(Draw::Scaling, o.scaling.p))
     for (int a = 0; a < 3; ++a) {
       const uint64_t slot = o.scale_per_axis ? uint64_t(1 + a) : 0;
-      p.scale[size_t(a)] = split(o.scaling, d.u(Draw::Scaling, slot, 1), d.u(Draw::Scaling, slot, 2));
+      p.scale[size_t(a)] =
+          split(o.scaling, d.u(Draw::Scaling, slot, 1), d.u(Draw::Scaling, slot, 2));
     }
-  if (d.chance(Draw::Elastic, o.elastic.p)) p.elastic_sigma = uniform(o.elastic, d.u(Draw::Elastic, 0, 1));
+  if (d.chance(Draw::Elastic, o.elastic.p))
+    p.elastic_sigma = uniform(o.elastic, d.u(Draw::Elastic, 0, 1));
   for (int a = 0; a < 3; ++a) p.mirror[size_t(a)] = d.u(Draw::Mirror, 0, a) < o.mirror;
   if (d.chance(Draw::Noise, o.noise.p)) p.noise_std = uniform(o.noise, d.u(Draw::Noise, 0, 1));
-  const bool blur = d.chance(Draw::Blur, o.blur.p), brightness = d.chance(Draw::Brightness, o.brightness.p),
-             contrast = d.chance(Draw::Contrast, o.contrast.p), lowres = d.chance(Draw::LowRes, o.low_res.p),
+  const bool blur = d.chance(Draw::Blur, o.blur.p),
+             brightness = d.chance(Draw::Brightness, o.brightness.p),
+             contrast = d.chance(Draw::Contrast, o.contrast.p),
+             lowres = d.chance(Draw::LowRes, o.low_res.p),
              gamma_inv = d.chance(Draw::GammaInverted, o.gamma_inverted.p),
              gamma = d.chance(Draw::Gamma, o.gamma.p);
   for (int64_t c = 0; c < channels; ++c) {
@@ -181,12 +188,13 @@ AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t see
     if (blur && d.u(Draw::Blur, slot, 0) < o.blur_per_channel)
       ch.blur_sigma = uniform(o.blur, d.u(Draw::Blur, slot, 1));
     if (brightness) ch.brightness = uniform(o.brightness, d.u(Draw::Brightness, slot, 0));
-    if (contrast) ch.contrast = split(o.contrast, d.u(Draw::Contrast, slot, 0), d.u(Draw::Contrast, slot, 1));
+    if (contrast)
+      ch.contrast = split(o.contrast, d.u(Draw::Contrast, slot, 0), d.u(Draw::Contrast, slot, 1));
     if (lowres && d.u(Draw::LowRes, slot, 0) < o.low_res_per_channel)
       ch.low_res_zoom = uniform(o.low_res, d.u(Draw::LowRes, slot, 1));
     if (gamma_inv)
-      ch.gamma_inverted =
-          split(o.gamma_inverted, d.u(Draw::GammaInverted, slot, 0), d.u(Draw::GammaInverted, slot, 1));
+      ch.gamma_inverted = split(o.gamma_inverted, d.u(Draw::GammaInverted, slot, 0),
+                                d.u(Draw::GammaInverted, slot, 1));
     if (gamma) ch.gamma = split(o.gamma, d.u(Draw::Gamma, slot, 0), d.u(Draw::Gamma, slot, 1));
   }
   return p;
@@ -194,21 +202,24 @@ AugmentPlan plan_augment(const AugmentOptions& o, int64_t channels, uint64_t see
 
 Sample apply_augment(const Sample& s, const AugmentPlan& plan) {
   const Tensor &im = s.image, &lab = s.label;
-  FDL_CHECK(im.defined() && im.dtype() == DType::F32 && im.ndim() == 4 && im.device() == Device::CPU &&
-                im.numel() > 0,
+  FDL_CHECK(im.defined() && im.dtype() == DType::F32 && im.ndim() == 4 &&
+                im.device() == Device::CPU && im.numel() > 0,
             "augment: sample '", s.id,
             "': the image must be a non-empty float32 (C, X, Y, Z) tensor on the CPU, got ",
             im.defined() ? std::string(dtype_name(im.dtype())) + " " + im.shape().str() : "none");
   const std::array<int64_t, 3> n{im.size(1), im.size(2), im.size(3)};
   const Shape grid{n[0], n[1], n[2]};
-  FDL_CHECK(lab.defined() && lab.dtype() == DType::I32 && lab.device() == Device::CPU && lab.shape() == grid,
-            "augment: sample '", s.id, "': the label must be int32 ", grid.str(),
-            " on the CPU like the image, got ",
-            lab.defined() ? std::string(dtype_name(lab.dtype())) + " " + lab.shape().str() : "none");
+  FDL_CHECK(
+      lab.defined() && lab.dtype() == DType::I32 && lab.device() == Device::CPU &&
+          lab.shape() == grid,
+      "augment: sample '", s.id, "': the label must be int32 ", grid.str(),
+      " on the CPU like the image, got ",
+      lab.defined() ? std::string(dtype_name(lab.dtype())) + " " + lab.shape().str() : "none");
   const int64_t C = im.size(0), vol = n[0] * n[1] * n[2];
   FDL_CHECK(int64_t(plan.channels.size()) == C, "augment: sample '", s.id, "' has ", C,
             " channels but the plan was drawn for ", plan.channels.size());
-  FDL_CHECK(vol / 4 < (int64_t(1) << 40), "augment: sample '", s.id, "' is too large (", vol, " voxels)");
+  FDL_CHECK(vol / 4 < (int64_t(1) << 40), "augment: sample '", s.id, "' is too large (", vol,
+            " voxels)");
 
   Sample out{s.id, Tensor::empty(im.shape(), DType::F32), Tensor::empty(lab.shape(), DType::I32)};
   float* img = out.image.data<float>();
@@ -222,8 +233,8 @@ Sample apply_augment(const Sample& s, const AugmentPlan& plan) {
       d = elastic_field(plan, n);
       m.displacement = d.data();
     }
-    kernels::cpu::warp(im.data<float>(), C, lab.data<int32_t>(), img, out.label.data<int32_t>(), n[0], n[1],
-                       n[2], m);
+    kernels::cpu::warp(im.data<float>(), C, lab.data<int32_t>(), img, out.label.data<int32_t>(),
+                       n[0], n[1], n[2], m);
   } else {
     out.image.copy_(im);
     out.label.copy_(lab);
@@ -239,15 +250,18 @@ Sample apply_augment(const Sample& s, const AugmentPlan& plan) {
     if (ch.brightness != 1) kernels::cpu::scale<float>(v, float(ch.brightness), v, vol);
     if (ch.contrast != 1) kernels::cpu::contrast(v, vol, ch.contrast);
     if (ch.low_res_zoom != 1) low_res(v, n, ch.low_res_zoom);
-    if (ch.gamma_inverted != 1) kernels::cpu::gamma(v, vol, ch.gamma_inverted, true, plan.gamma_retain_stats);
+    if (ch.gamma_inverted != 1)
+      kernels::cpu::gamma(v, vol, ch.gamma_inverted, true, plan.gamma_retain_stats);
     if (ch.gamma != 1) kernels::cpu::gamma(v, vol, ch.gamma, false, plan.gamma_retain_stats);
   }
   return out;
 }
 
-Sample augment(const Sample& s, const AugmentOptions& o, uint64_t seed, int64_t epoch, int64_t case_index) {
+Sample augment(const Sample& s, const AugmentOptions& o, uint64_t seed, int64_t epoch,
+               int64_t case_index) {
   FDL_CHECK(s.image.defined() && s.image.ndim() == 4, "augment: sample '", s.id,
-            "': the image must be (C, X, Y, Z), got ", s.image.defined() ? s.image.shape().str() : "none");
+            "': the image must be (C, X, Y, Z), got ",
+            s.image.defined() ? s.image.shape().str() : "none");
   return apply_augment(s, plan_augment(o, s.image.size(0), seed, epoch, case_index));
 }
 

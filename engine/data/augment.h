@@ -110,6 +110,7 @@ std::array<std::array<double, 3>, 3> spatial_matrix(const AugmentPlan& plan);
 Sample apply_augment(const Sample& s, const AugmentPlan& plan);
 
 // apply_augment(s, plan_augment(o, C, seed, epoch, case_index)).
-Sample augment(const Sample& s, const AugmentOptions& o, uint64_t seed, int64_t epoch, int64_t case_index);
+Sample augment(const Sample& s, const AugmentOptions& o, uint64_t seed, int64_t epoch,
+               int64_t case_index);
 
 }  // namespace fdl

@@ -27,8 +27,12 @@ struct CaseChecker {
   std::vector<int64_t>& class_voxels;  // over the whole dataset
   const Case& c;
 
-  void error(const std::string& file, std::string problem) { r.errors.push_back({c.id, file, trim(file, problem)}); }
-  void warn(const std::string& file, std::string problem) { r.warnings.push_back({c.id, file, trim(file, problem)}); }
+  void error(const std::string& file, std::string problem) {
+    r.errors.push_back({c.id, file, trim(file, problem)});
+  }
+  void warn(const std::string& file, std::string problem) {
+    r.warnings.push_back({c.id, file, trim(file, problem)});
+  }
 
   // An fdl::Error names its file first; the report prints the file once.
   static std::string trim(const std::string& file, std::string problem) {
@@ -51,11 +55,11 @@ struct CaseChecker {
     }
   }
 
-  void same_grid(const std::string& file, const Volume& v, const std::string& ref_file, const Volume& ref,
-                 const char* what) {
+  void same_grid(const std::string& file, const Volume& v, const std::string& ref_file,
+                 const Volume& ref, const char* what) {
     if (shape_str(v.data, true) != shape_str(ref.data, true)) {
-      error(file, detail::concat(what, " shape ", shape_str(v.data, true), " differs from ", ref_file, " ",
-                                 shape_str(ref.data, true)));
+      error(file, detail::concat(what, " shape ", shape_str(v.data, true), " differs from ",
+                                 ref_file, " ", shape_str(ref.data, true)));
       return;
     }
     std::string why;
@@ -79,10 +83,12 @@ struct CaseChecker {
       const float* p = t.data<float>();
       if (std::all_of(p, p + t.numel(), [&](float x) { return x == p[0]; }))
         warn(files[k], detail::concat("every voxel is ", p[0]));
-      if (k > 0 && vols[0].data.defined()) same_grid(files[k], vols[k], files[0], vols[0], "channel");
+      if (k > 0 && vols[0].data.defined())
+        same_grid(files[k], vols[k], files[0], vols[0], "channel");
     }
     if (all_read && channels != d.channels)
-      error(files[0], detail::concat("the image has ", channels, " channels, the dataset declares ", d.channels));
+      error(files[0], detail::concat("the image has ", channels, " channels, the dataset declares ",
+                                     d.channels));
     first = std::move(vols[0]);
   }
 
@@ -110,14 +116,16 @@ struct CaseChecker {
       }
     }
     if (fractional)
-      error(c.label, detail::concat(fractional, " voxels are not integers (the first, ", p[first_frac], ", at voxel ",
-                                    voxel(first_frac, t.shape()), ")"));
+      error(c.label,
+            detail::concat(fractional, " voxels are not integers (the first, ", p[first_frac],
+                           ", at voxel ", voxel(first_frac, t.shape()), ")"));
     if (outside) {
       std::string vals;
       for (float v : bad_values) vals += detail::concat(vals.empty() ? "" : ", ", v);
-      error(c.label, detail::concat("label value", bad_values.size() > 1 ? "s " : " ", vals, " (", outside,
-                                    " voxels, the first at voxel ", voxel(first_out, t.shape()),
-                                    ") outside the classes 0..", d.classes - 1));
+      error(c.label,
+            detail::concat("label value", bad_values.size() > 1 ? "s " : " ", vals, " (", outside,
+                           " voxels, the first at voxel ", voxel(first_out, t.shape()),
+                           ") outside the classes 0..", d.classes - 1));
     }
     int64_t fg = 0;
     for (size_t k = 0; k < counts.size(); ++k) {
@@ -128,7 +136,8 @@ struct CaseChecker {
   }
 
   void run() {
-    const std::vector<std::string> files = c.channel_files.empty() ? std::vector<std::string>{c.image} : c.channel_files;
+    const std::vector<std::string> files =
+        c.channel_files.empty() ? std::vector<std::string>{c.image} : c.channel_files;
     Volume first;
     image(files, first);
     label(first);
@@ -150,7 +159,8 @@ bool affines_agree(const Affine& a, const Affine& b, std::string* why) {
     const double tol = std::max(1e-3 * scale, 1e-9);
     for (size_t i = 0; i < 3; ++i) {
       const double diff = std::abs(a[i][j] - b[i][j]);
-      if (diff > tol && diff / tol > worst_ratio) worst_ratio = diff / tol, worst = diff, worst_tol = tol;
+      if (diff > tol && diff / tol > worst_ratio)
+        worst_ratio = diff / tol, worst = diff, worst_tol = tol;
     }
   }
   const bool ok = worst_ratio == 0;
@@ -167,8 +177,10 @@ std::string CheckReport::text() const {
   s << cases << (cases == 1 ? " case" : " cases") << " checked: " << errors.size()
     << (errors.size() == 1 ? " error, " : " errors, ") << warnings.size()
     << (warnings.size() == 1 ? " warning" : " warnings") << (ok() ? " (ok)" : "") << "\n";
-  for (const auto& e : errors) s << "error: " << e.case_id << ": " << e.file << ": " << e.problem << "\n";
-  for (const auto& w : warnings) s << "warning: " << w.case_id << ": " << w.file << ": " << w.problem << "\n";
+  for (const auto& e : errors)
+    s << "error: " << e.case_id << ": " << e.file << ": " << e.problem << "\n";
+  for (const auto& w : warnings)
+    s << "warning: " << w.case_id << ": " << w.file << ": " << w.problem << "\n";
   return s.str();
 }
 
@@ -182,7 +194,8 @@ CheckReport check_dataset(const Dataset& d) {
   for (size_t k = 1; k < class_voxels.size(); ++k)
     if (class_voxels[k] == 0) {
       const std::string name = k < d.class_names.size() ? " (" + d.class_names[k] + ")" : "";
-      r.warnings.push_back({"*", d.root, detail::concat("class ", k, name, " appears in no label")});
+      r.warnings.push_back(
+          {"*", d.root, detail::concat("class ", k, name, " appears in no label")});
     }
   return r;
 }

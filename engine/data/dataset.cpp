@@ -44,11 +44,12 @@ std::vector<fs::path> nifti_files(const fs::path& dir) {
 
 // {"0": name, "1": ...} or {name: 0, ...} as names ordered by index; the indices must be
 // exactly 0..n-1.
-std::vector<std::string> by_index(const std::map<int, std::string>& m, const std::string& file, const char* field) {
+std::vector<std::string> by_index(const std::map<int, std::string>& m, const std::string& file,
+                                  const char* field) {
   std::vector<std::string> names;
   for (const auto& [i, name] : m) {
-    FDL_CHECK(i == int(names.size()), file, ": '", field, "' indices must be 0..", m.size() - 1, ", index ",
-              names.size(), " is missing");
+    FDL_CHECK(i == int(names.size()), file, ": '", field, "' indices must be 0..", m.size() - 1,
+              ", index ", names.size(), " is missing");
     names.push_back(name);
   }
   return names;
@@ -61,13 +62,15 @@ int parse_index(const std::string& key, const std::string& file, const char* fie
     i = std::stoi(key, &used);
   } catch (const std::exception&) {
   }
-  FDL_CHECK(used == key.size() && i >= 0, file, ": '", field, "' key \"", key, "\" is not an index");
+  FDL_CHECK(used == key.size() && i >= 0, file, ": '", field, "' key \"", key,
+            "\" is not an index");
   return i;
 }
 
 // An MSD index map {"0": "background", "1": ...}.
 std::vector<std::string> index_map(const json& j, const std::string& file, const char* field) {
-  FDL_CHECK(j.is_object() && !j.empty(), file, ": '", field, "' must be a non-empty object {\"0\": name, ...}");
+  FDL_CHECK(j.is_object() && !j.empty(), file, ": '", field,
+            "' must be a non-empty object {\"0\": name, ...}");
   std::map<int, std::string> m;
   for (const auto& [key, value] : j.items())
     m[parse_index(key, file, field)] = value.is_string() ? value.get<std::string>() : value.dump();
@@ -76,11 +79,13 @@ std::vector<std::string> index_map(const json& j, const std::string& file, const
 
 // An nnU-Net v2 label map {"background": 0, "name": 1, ...}.
 std::vector<std::string> name_map(const json& j, const std::string& file) {
-  FDL_CHECK(j.is_object() && !j.empty(), file, ": 'labels' must be a non-empty object {name: index, ...}");
+  FDL_CHECK(j.is_object() && !j.empty(), file,
+            ": 'labels' must be a non-empty object {name: index, ...}");
   std::map<int, std::string> m;
   for (const auto& [name, value] : j.items()) {
     FDL_CHECK(!value.is_array(), file, ": label '", name,
-              "' is a region (a list of indices); fdl trains one class per index, not region-based labels");
+              "' is a region (a list of indices); fdl trains one class per index, not region-based "
+              "labels");
     // Compared as int64: get<int> would wrap 4294967297 to 1.
     FDL_CHECK(value.is_number_integer() && value.get<int64_t>() >= 0 &&
                   value.get<int64_t>() < kMaxClasses,
@@ -103,10 +108,10 @@ void set_classes(Dataset& d, std::vector<std::string> names, const std::string& 
 }
 
 // A path from dataset.json ("./imagesTr/x.nii.gz") made absolute against the dataset root.
-std::string entry_path(const fs::path& root, const json& entry, const char* key, const std::string& file,
-                       size_t index) {
-  FDL_CHECK(entry.is_object() && entry.contains(key) && entry[key].is_string(), file, ": training[", index,
-            "] has no '", key, "' path");
+std::string entry_path(const fs::path& root, const json& entry, const char* key,
+                       const std::string& file, size_t index) {
+  FDL_CHECK(entry.is_object() && entry.contains(key) && entry[key].is_string(), file, ": training[",
+            index, "] has no '", key, "' path");
   return (root / entry[key].get<std::string>()).lexically_normal().string();
 }
 
@@ -128,7 +133,8 @@ void not_trained_on(const std::string& path, const std::string& id, const std::s
   const std::string leak = ": a test case must not be trained on";
   const auto it = train_ids.find(id);
   if (it != train_ids.end()) {
-    files.problem(what + " " + path + " is training case '" + id + "' (" + it->second + ") too" + leak);
+    files.problem(what + " " + path + " is training case '" + id + "' (" + it->second + ") too" +
+                  leak);
     return;
   }
   const std::optional<FileIdentity> fid = file_identity(path);
@@ -138,8 +144,8 @@ void not_trained_on(const std::string& path, const std::string& id, const std::s
 
 // The test files in imagesTs/ and labelsTs/ (of any layout), which fdl does not read. With
 // `channels`, imagesTs/ names are nnU-Net's <case>_0000<ending>.
-void check_test_dirs(const fs::path& root, bool channels, const std::map<std::string, std::string>& train_ids,
-                     DatasetFiles& files) {
+void check_test_dirs(const fs::path& root, bool channels,
+                     const std::map<std::string, std::string>& train_ids, DatasetFiles& files) {
   for (const std::string sub : {"imagesTs", "labelsTs"}) {
     std::error_code ec;
     if (!fs::is_directory(root / sub, ec)) continue;
@@ -183,8 +189,8 @@ void open_msd(Dataset& d, const json& j, const std::string& file, DatasetFiles& 
       const json& t = test[i].is_object() && test[i].contains("image") ? test[i]["image"] : test[i];
       FDL_CHECK(t.is_string(), file, ": test[", i, "] is not an image path");
       const fs::path p = (root / t.get<std::string>()).lexically_normal();
-      not_trained_on(p.string(), nifti_stem(p.filename().string()), file + ": test[" + std::to_string(i) + "]",
-                     ids, files);
+      not_trained_on(p.string(), nifti_stem(p.filename().string()),
+                     file + ": test[" + std::to_string(i) + "]", ids, files);
     }
   }
   check_test_dirs(root, false, ids, files);
@@ -212,13 +218,16 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file, DatasetFile
   FDL_CHECK(ending == ".nii.gz" || ending == ".nii", file, ": file_ending '", ending,
             "' is not supported (fdl reads .nii and .nii.gz)");
   std::error_code ec;
-  FDL_CHECK(fs::is_directory(root / "imagesTr", ec), (root / "imagesTr").string(), ": no such directory");
+  FDL_CHECK(fs::is_directory(root / "imagesTr", ec), (root / "imagesTr").string(),
+            ": no such directory");
 
   const std::string first = "_0000" + ending;
   std::map<std::string, std::string> ids;  // unique by construction: one file name each
   for (const fs::path& f : nifti_files(root / "imagesTr")) {
     const std::string name = f.filename().string();
-    if (name.size() <= first.size() || name.compare(name.size() - first.size(), first.size(), first) != 0) continue;
+    if (name.size() <= first.size() ||
+        name.compare(name.size() - first.size(), first.size(), first) != 0)
+      continue;
     Case c;
     c.id = name.substr(0, name.size() - first.size());
     for (int ch = 0; ch < d.channels; ++ch) {
@@ -241,8 +250,8 @@ void open_nnunet(Dataset& d, const json& j, const std::string& file, DatasetFile
     FDL_CHECK(n_json.is_number_integer() && io::json_integers_fit<int>(n_json), file,
               ": 'numTraining' must be an integer");
     const int n = n_json.get<int>();
-    FDL_CHECK(n == int(d.cases.size()), file, ": numTraining is ", n, " but imagesTr holds ", d.cases.size(),
-              " cases (files <case>", first, ")");
+    FDL_CHECK(n == int(d.cases.size()), file, ": numTraining is ", n, " but imagesTr holds ",
+              d.cases.size(), " cases (files <case>", first, ")");
   }
 }
 
@@ -253,7 +262,8 @@ void open_plain(Dataset& d, DatasetFiles& files) {
   for (const fs::path& f : nifti_files(labels)) {
     const std::string id = nifti_stem(f.filename().string());
     const auto [at, fresh] = label_of.emplace(id, f.string());
-    if (!fresh) files.problem("case '" + id + "' has two labels, " + at->second + " and " + f.string());
+    if (!fresh)
+      files.problem("case '" + id + "' has two labels, " + at->second + " and " + f.string());
   }
   for (const fs::path& f : nifti_files(images)) {
     Case c;
@@ -298,7 +308,9 @@ void open_plain(Dataset& d, DatasetFiles& files) {
   d.classes = std::max(2, int(std::floor(top)) + 1);
   d.class_names = {"background"};
   for (int k = 1; k < d.classes; ++k) d.class_names.push_back("class_" + std::to_string(k));
-  std::fprintf(stderr, "fdl: %s has no dataset.json: %d classes (0..%d) inferred from the largest label value in %d label files\n",
+  std::fprintf(stderr,
+               "fdl: %s has no dataset.json: %d classes (0..%d) inferred from the largest label "
+               "value in %d label files\n",
                root.string().c_str(), d.classes, d.classes - 1, read);
 }
 
@@ -314,8 +326,10 @@ Dataset open_dataset(const std::string& dir, const DatasetOptions& options) {
   DatasetFiles files(d.root, options.allow_outside_paths);
   // symlink_status: a dangling dataset.json is an error when read, not a missing one.
   if (!fs::exists(fs::symlink_status(file, ec))) {
-    FDL_CHECK(fs::is_directory(root / "imagesTr", ec) && fs::is_directory(root / "labelsTr", ec), file,
-              ": missing, and there are no imagesTr/ and labelsTr/ directories (fdl reads the MSD and nnU-Net v2 "
+    FDL_CHECK(fs::is_directory(root / "imagesTr", ec) && fs::is_directory(root / "labelsTr", ec),
+              file,
+              ": missing, and there are no imagesTr/ and labelsTr/ directories (fdl reads the MSD "
+              "and nnU-Net v2 "
               "layouts with a dataset.json, or imagesTr/ and labelsTr/ of matching names)");
     d.layout = "plain";
     open_plain(d, files);
@@ -328,7 +342,8 @@ Dataset open_dataset(const std::string& dir, const DatasetOptions& options) {
     open_nnunet(d, j, file, files);
   } else {
     FDL_CHECK(j.contains("training"), file,
-              ": neither an MSD dataset.json (no 'training' list) nor an nnU-Net v2 one (no 'channel_names')");
+              ": neither an MSD dataset.json (no 'training' list) nor an nnU-Net v2 one (no "
+              "'channel_names')");
     d.layout = "msd";
     open_msd(d, j, file, files);
   }
@@ -338,11 +353,13 @@ Dataset open_dataset(const std::string& dir, const DatasetOptions& options) {
 Volume read_case_image(const Case& c) {
   if (c.channel_files.empty()) {
     Volume v = read_nifti(c.image);
-    if (v.data.ndim() == 3) v.data = v.data.reshape({1, v.data.size(0), v.data.size(1), v.data.size(2)});
+    if (v.data.ndim() == 3)
+      v.data = v.data.reshape({1, v.data.size(0), v.data.size(1), v.data.size(2)});
     return v;
   }
   Volume v = read_nifti(c.channel_files[0]);
-  FDL_CHECK(v.data.ndim() == 3, c.channel_files[0], ": a channel file must be 3-D, got ", v.data.shape().str());
+  FDL_CHECK(v.data.ndim() == 3, c.channel_files[0], ": a channel file must be 3-D, got ",
+            v.data.shape().str());
   const Shape spatial = v.data.shape();
   const int64_t C = int64_t(c.channel_files.size()), n = spatial.numel();
   Tensor all = Tensor::empty({C, spatial[0], spatial[1], spatial[2]});
@@ -350,8 +367,8 @@ Volume read_case_image(const Case& c) {
   for (int64_t ch = 1; ch < C; ++ch) {
     const std::string& f = c.channel_files[size_t(ch)];
     const Volume w = read_nifti(f);
-    FDL_CHECK(w.data.shape() == spatial, f, " ", w.data.shape().str(), " and ", c.channel_files[0], " ",
-              spatial.str(), " differ in shape (the channels of a case must share one grid)");
+    FDL_CHECK(w.data.shape() == spatial, f, " ", w.data.shape().str(), " and ", c.channel_files[0],
+              " ", spatial.str(), " differ in shape (the channels of a case must share one grid)");
     std::copy(w.data.data<float>(), w.data.data<float>() + n, all.data<float>() + ch * n);
   }
   v.data = all;
@@ -363,7 +380,8 @@ Sample load_case(const Case& c, const Preprocess& p, int classes) {
   const Volume lab = read_nifti(c.label);
   const Tensor& x = img.data;
   const Shape spatial{x.size(1), x.size(2), x.size(3)};
-  FDL_CHECK(lab.data.ndim() == 3, c.label, ": a label map must be 3-D, got ", lab.data.shape().str());
+  FDL_CHECK(lab.data.ndim() == 3, c.label, ": a label map must be 3-D, got ",
+            lab.data.shape().str());
   FDL_CHECK(lab.data.shape() == spatial, c.image, " ", spatial.str(), " and ", c.label, " ",
             lab.data.shape().str(), " differ in shape");
 
@@ -385,8 +403,9 @@ Sample load_case(const Case& c, const Preprocess& p, int classes) {
   }
   if (first_bad >= 0) {
     const int64_t Y = spatial[1], Z = spatial[2];
-    throw Error(detail::concat(c.label, ": label value ", li[first_bad], " at voxel (", first_bad / (Y * Z), ", ",
-                               first_bad / Z % Y, ", ", first_bad % Z, ") is not a class in 0..", classes - 1));
+    throw Error(detail::concat(c.label, ": label value ", li[first_bad], " at voxel (",
+                               first_bad / (Y * Z), ", ", first_bad / Z % Y, ", ", first_bad % Z,
+                               ") is not a class in 0..", classes - 1));
   }
 
   Prepared pr = prepare(x, labels, p);

@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
+#include "kernels/common/error.h"
 
 namespace fdl {
 
@@ -33,7 +33,8 @@ std::optional<FileIdentity> file_identity(const std::string& path) {
   return FileIdentity{st.st_dev, st.st_ino};
 }
 
-DatasetFiles::DatasetFiles(const std::string& root, bool allow_outside) : allow_outside_(allow_outside) {
+DatasetFiles::DatasetFiles(const std::string& root, bool allow_outside)
+    : allow_outside_(allow_outside) {
   std::error_code ec;
   const fs::path canonical = fs::canonical(root, ec);
   root_ = ec ? root : canonical.string();
@@ -44,7 +45,8 @@ bool DatasetFiles::admit(const std::string& path, const std::string& what) {
   struct stat link, st;
   if (::lstat(path.c_str(), &link) != 0) {
     const int err = errno;
-    problem(named + (err == ENOENT || err == ENOTDIR ? " does not exist" : " cannot be read: " + io::errno_text(err)));
+    problem(named + (err == ENOENT || err == ENOTDIR ? " does not exist"
+                                                     : " cannot be read: " + io::errno_text(err)));
     return false;
   }
   if (::stat(path.c_str(), &st) != 0) {
@@ -54,7 +56,8 @@ bool DatasetFiles::admit(const std::string& path, const std::string& what) {
     if (err == ELOOP)
       problem(named + " is a symlink loop (" + io::errno_text(err) + ")");
     else if (err == ENOENT && S_ISLNK(link.st_mode))
-      problem(named + " is a dangling symlink (to " + (ec ? std::string("?") : target.string()) + ", which does not exist)");
+      problem(named + " is a dangling symlink (to " + (ec ? std::string("?") : target.string()) +
+              ", which does not exist)");
     else
       problem(named + " cannot be read: " + io::errno_text(err));
     return false;
@@ -75,14 +78,16 @@ bool DatasetFiles::admit(const std::string& path, const std::string& what) {
     const fs::path rel = real.lexically_relative(root_);
     if (ec || rel.empty() || *rel.begin() == "..") {
       problem(named + (real.string() == path ? " lies" : " resolves to " + real.string() + ",") +
-              " outside the dataset directory " + root_ + " (pass --allow-outside-paths to use files outside it)");
+              " outside the dataset directory " + root_ +
+              " (pass --allow-outside-paths to use files outside it)");
       return false;
     }
   }
   const auto [at, fresh] = seen_.emplace(FileIdentity{st.st_dev, st.st_ino}, path);
   if (!fresh) {
     problem(named + " is the same file as " + at->second +
-            " (one file may serve one case once: the same data twice could be trained on and tested on)");
+            " (one file may serve one case once: the same data twice could be trained on and "
+            "tested on)");
     return false;
   }
   return true;
@@ -97,7 +102,8 @@ void DatasetFiles::raise() const {
   if (problems_.empty()) return;
   std::string msg = problems_[0];
   if (problems_.size() > 1)
-    msg += detail::concat(" (and ", problems_.size() - 1, problems_.size() == 2 ? " more problem:" : " more problems:");
+    msg += detail::concat(" (and ", problems_.size() - 1,
+                          problems_.size() == 2 ? " more problem:" : " more problems:");
   for (size_t i = 1; i < problems_.size(); ++i) msg += (i > 1 ? "; " : " ") + problems_[i];
   if (problems_.size() > 1) msg += ")";
   throw Error(msg);

@@ -55,7 +55,8 @@ Tensor crop_pad(const Tensor& x, Index3 start, Index3 size) {
     for (int64_t i = lo[0]; i < hi[0]; ++i)
       for (int64_t j = lo[1]; j < hi[1]; ++j) {
         const int64_t from = ((c * l.n[0] + i) * l.n[1] + j) * l.n[2] + lo[2];
-        const int64_t to = ((c * size[0] + (i - start[0])) * size[1] + (j - start[1])) * size[2] + (lo[2] - start[2]);
+        const int64_t to = ((c * size[0] + (i - start[0])) * size[1] + (j - start[1])) * size[2] +
+                           (lo[2] - start[2]);
         std::memcpy(dst + size_t(to) * e, src + size_t(from) * e, row);
       }
   return y;
@@ -65,8 +66,8 @@ Tensor channel_volume(const Tensor& x, int64_t c) {
   const Layout l = layout(x, "channel_volume");
   const int64_t channels = x.ndim() >= 4 ? x.size(x.ndim() - 4) : 0;
   FDL_CHECK((x.ndim() == 4 || (x.ndim() == 5 && x.size(0) == 1)) && c >= 0 && c < channels,
-            "channel_volume: needs (C, X, Y, Z) or (1, C, X, Y, Z) and a channel in [0, C), got ", x.shape().str(),
-            " and ", c);
+            "channel_volume: needs (C, X, Y, Z) or (1, C, X, Y, Z) and a channel in [0, C), got ",
+            x.shape().str(), " and ", c);
   const int64_t v = l.n[0] * l.n[1] * l.n[2];
   Tensor y = Tensor::empty({l.n[0], l.n[1], l.n[2]}, x.dtype());
   std::memcpy(y.raw(), static_cast<const char*>(x.raw()) + size_t(c * v) * dtype_size(x.dtype()),
@@ -91,22 +92,26 @@ Tensor mirror(const Tensor& x, std::array<bool, 3> axes) {
           std::memcpy(to, from, size_t(Z) * e);
           continue;
         }
-        for (int64_t k = 0; k < Z; ++k) std::memcpy(to + size_t(k) * e, from + size_t(Z - 1 - k) * e, e);
+        for (int64_t k = 0; k < Z; ++k)
+          std::memcpy(to + size_t(k) * e, from + size_t(Z - 1 - k) * e, e);
       }
   return y;
 }
 
 ForegroundIndex index_foreground(const Tensor& label, int classes, size_t max_per_class) {
   FDL_CHECK(label.ndim() == 3 && label.dtype() == DType::I32 && label.device() == Device::CPU,
-            "index_foreground: the label must be int32 (X, Y, Z) on the CPU, got ", label.shape().str());
-  FDL_CHECK(classes >= 2 && max_per_class > 0, "index_foreground: needs 2 or more classes and a positive cap");
+            "index_foreground: the label must be int32 (X, Y, Z) on the CPU, got ",
+            label.shape().str());
+  FDL_CHECK(classes >= 2 && max_per_class > 0,
+            "index_foreground: needs 2 or more classes and a positive cap");
   ForegroundIndex fg;
   fg.shape = {label.size(0), label.size(1), label.size(2)};
   const int32_t* v = label.data<int32_t>();
   const int64_t n = label.numel();
   std::vector<int64_t> count(size_t(classes), 0);
   for (int64_t i = 0; i < n; ++i) {
-    FDL_CHECK(v[i] >= 0 && v[i] < classes, "index_foreground: label value ", v[i], " is outside [0, ", classes, ")");
+    FDL_CHECK(v[i] >= 0 && v[i] < classes, "index_foreground: label value ", v[i],
+              " is outside [0, ", classes, ")");
     ++count[size_t(v[i])];
   }
   // Keep every stride-th voxel of a class, stride = ceil(count / max): at most max of them.
@@ -121,7 +126,8 @@ ForegroundIndex index_foreground(const Tensor& label, int classes, size_t max_pe
   return fg;
 }
 
-PatchDraw draw_patch(const ForegroundIndex& fg, Index3 patch, double foreground_fraction, uint64_t key) {
+PatchDraw draw_patch(const ForegroundIndex& fg, Index3 patch, double foreground_fraction,
+                     uint64_t key) {
   // Draws 0..4 of the stream: the foreground coin, the class, the voxel, then 3 uniform starts.
   auto u = [key](uint64_t i) { return double(kernels::philox_uniform(key, 0, i)); };
   auto pick = [](double r, size_t n) { return std::min(n - 1, size_t(r * double(n))); };

@@ -44,6 +44,7 @@ struct PatchDraw {
   Index3 start{};
   bool foreground = false;  // centred on a labelled voxel
 };
-PatchDraw draw_patch(const ForegroundIndex& fg, Index3 patch, double foreground_fraction, uint64_t key);
+PatchDraw draw_patch(const ForegroundIndex& fg, Index3 patch, double foreground_fraction,
+                     uint64_t key);
 
 }  // namespace fdl

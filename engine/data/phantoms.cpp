@@ -103,8 +103,8 @@ Anatomy draw_anatomy(Draw& u) {
   A.wave_amp = u(0.001, 0.004);
   for (int w = 0; w < 4; ++w) {
     const double len = u(8, 24), th = u(0, 2 * M_PI), ph = u(-0.6, 0.6);
-    A.wave_k[w] = {2 * M_PI / len * std::cos(th) * std::cos(ph), 2 * M_PI / len * std::sin(th) * std::cos(ph),
-                   2 * M_PI / len * std::sin(ph)};
+    A.wave_k[w] = {2 * M_PI / len * std::cos(th) * std::cos(ph),
+                   2 * M_PI / len * std::sin(th) * std::cos(ph), 2 * M_PI / len * std::sin(ph)};
     A.wave_phase[w] = u(0, 2 * M_PI);
   }
 
@@ -116,16 +116,21 @@ Anatomy draw_anatomy(Draw& u) {
   for (int s = 0; s < 2; ++s) {
     const double side = s == 0 ? 1 : -1;
     A.cerebellum[s] = {{side * 16, -17, -11}, {15, 13, 11}, 0};
-    A.red[s] = {{side * (red_c[0] + u(-0.5, 0.5)), red_c[1] + u(-0.7, 0.7), red_c[2] + u(-0.7, 0.7)},
-                {3.6 * red_size * u(0.92, 1.08), 4.0 * red_size * u(0.92, 1.08), 3.8 * red_size * u(0.92, 1.08)},
-                side * u(-0.2, 0.2)};
+    A.red[s] = {
+        {side * (red_c[0] + u(-0.5, 0.5)), red_c[1] + u(-0.7, 0.7), red_c[2] + u(-0.7, 0.7)},
+        {3.6 * red_size * u(0.92, 1.08), 4.0 * red_size * u(0.92, 1.08),
+         3.8 * red_size * u(0.92, 1.08)},
+        side * u(-0.2, 0.2)};
     A.red_chi[s] = red_chi * u(0.9, 1.1);
-    A.nigra[s] = {{side * u(8, 10), u(6, 9), u(1, 3)}, {u(1.6, 2.2), u(5, 7), u(1.8, 2.4)}, side * u(0.5, 0.8)};
+    A.nigra[s] = {{side * u(8, 10), u(6, 9), u(1, 3)},
+                  {u(1.6, 2.2), u(5, 7), u(1.8, 2.4)},
+                  side * u(0.5, 0.8)};
     A.nigra_chi[s] = nigra_chi * u(0.9, 1.1);
-    A.dentate[s].outer = {{side * (dent_c[0] + u(-0.7, 0.7)), dent_c[1] + u(-1, 1), dent_c[2] + u(-1, 1)},
-                          {6.5 * dent_size * u(0.92, 1.08), 5 * dent_size * u(0.92, 1.08),
-                           4.5 * dent_size * u(0.92, 1.08)},
-                          side * u(0.3, 0.6)};
+    A.dentate[s].outer = {
+        {side * (dent_c[0] + u(-0.7, 0.7)), dent_c[1] + u(-1, 1), dent_c[2] + u(-1, 1)},
+        {6.5 * dent_size * u(0.92, 1.08), 5 * dent_size * u(0.92, 1.08),
+         4.5 * dent_size * u(0.92, 1.08)},
+        side * u(0.3, 0.6)};
     A.dentate[s].inner = u(0.4, 0.55);
     const Vec3 h{-side * 0.8, 0.5, 0.3};
     const double hn = std::sqrt(h[0] * h[0] + h[1] * h[1] + h[2] * h[2]);
@@ -142,7 +147,8 @@ Anatomy draw_anatomy(Draw& u) {
 PhantomCase make_phantom(const PhantomOptions& opt, int index) {
   // Not a structured binding: clang before 16 cannot name one inside the OpenMP loop below.
   const int64_t X = opt.shape[0], Y = opt.shape[1], Z = opt.shape[2];
-  FDL_CHECK(X >= 4 && Y >= 4 && Z >= 4, "phantoms: shape must be at least 4 per axis, got ", X, " ", Y, " ", Z);
+  FDL_CHECK(X >= 4 && Y >= 4 && Z >= 4, "phantoms: shape must be at least 4 per axis, got ", X, " ",
+            Y, " ", Z);
   FDL_CHECK(index >= 0, "phantoms: negative case index ", index);
   PhantomCase pc;
   pc.spacing = {kFov[0] / double(X), kFov[1] / double(Y), kFov[2] / double(Z)};
@@ -155,7 +161,8 @@ PhantomCase make_phantom(const PhantomOptions& opt, int index) {
   pc.label = Tensor::empty({X, Y, Z}, DType::I32);
   float* img = pc.image.data<float>();
   int32_t* lab = pc.label.data<int32_t>();
-  const double cy = std::cos(A.yaw), sy = std::sin(A.yaw), cp = std::cos(A.pitch), sp = std::sin(A.pitch);
+  const double cy = std::cos(A.yaw), sy = std::sin(A.yaw), cp = std::cos(A.pitch),
+               sp = std::sin(A.pitch);
 
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < X; ++i) {
@@ -164,7 +171,8 @@ PhantomCase make_phantom(const PhantomOptions& opt, int index) {
         const int64_t v = (i * Y + j) * Z + k;
         // World position (mm, centred), then the subject's own frame: undo shift, yaw
         // (about z), pitch (about x) and head size.
-        const Vec3 w{(double(i) + 0.5) * pc.spacing[0] - kFov[0] / 2, (double(j) + 0.5) * pc.spacing[1] - kFov[1] / 2,
+        const Vec3 w{(double(i) + 0.5) * pc.spacing[0] - kFov[0] / 2,
+                     (double(j) + 0.5) * pc.spacing[1] - kFov[1] / 2,
                      (double(k) + 0.5) * pc.spacing[2] - kFov[2] / 2};
         const double x0 = w[0] - A.shift[0], y0 = w[1] - A.shift[1], z0 = w[2] - A.shift[2];
         const double x1 = cy * x0 + sy * y0, y1 = -sy * x0 + cy * y0;
@@ -179,8 +187,8 @@ PhantomCase make_phantom(const PhantomOptions& opt, int index) {
         }
         double chi = A.stem_chi * A.stem.occupancy(p);
         for (int w4 = 0; w4 < 4; ++w4)
-          chi += A.wave_amp * std::cos(A.wave_k[w4][0] * p[0] + A.wave_k[w4][1] * p[1] + A.wave_k[w4][2] * p[2] +
-                                       A.wave_phase[w4]);
+          chi += A.wave_amp * std::cos(A.wave_k[w4][0] * p[0] + A.wave_k[w4][1] * p[1] +
+                                       A.wave_k[w4][2] * p[2] + A.wave_phase[w4]);
         double red = 0, dent = 0;
         for (int s = 0; s < 2; ++s) {
           chi += A.cerebellum_chi * A.cerebellum[s].occupancy(p);
@@ -192,12 +200,14 @@ PhantomCase make_phantom(const PhantomOptions& opt, int index) {
         }
         // A smooth multiplicative field (receive-coil-like), about +-15% over the head.
         const double xn = w[0] / kFov[0], yn = w[1] / kFov[1], zn = w[2] / kFov[2];
-        const double field = std::exp(0.15 * (A.bias[0] * xn + A.bias[1] * yn + A.bias[2] * zn) +
-                                      0.3 * (A.bias[3] * xn * xn + A.bias[4] * yn * zn + A.bias[5] * zn * zn));
+        const double field =
+            std::exp(0.15 * (A.bias[0] * xn + A.bias[1] * yn + A.bias[2] * zn) +
+                     0.3 * (A.bias[3] * xn * xn + A.bias[4] * yn * zn + A.bias[5] * zn * zn));
         // Box-Muller on words 2(v%2), 2(v%2)+1 of block v/2 of the case's noise stream.
         const kernels::Philox4 r4 = kernels::philox(opt.seed, noise_at + uint64_t(v) / 2);
         const int o = int(v % 2) * 2;
-        const double u1 = 1.0 - double(kernels::uniform01(r4.v[o])), u2 = double(kernels::uniform01(r4.v[o + 1]));
+        const double u1 = 1.0 - double(kernels::uniform01(r4.v[o])),
+                     u2 = double(kernels::uniform01(r4.v[o + 1]));
         const double n = std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2);
         img[v] = float(brain * (chi * field + A.noise * n));
         lab[v] = red >= 0.5 ? 1 : dent >= 0.5 ? 2 : 0;
@@ -236,12 +246,15 @@ void write_phantoms(const std::string& dir, const PhantomOptions& opt) {
     char name[32];
     std::snprintf(name, sizeof name, "case_%03d.nii.gz", c);
     write_nifti((root / "imagesTr" / name).string(), pc.image, h, NiftiOutType::Float32);
-    write_nifti((root / "labelsTr" / name).string(), pc.label.to(DType::F32), h, NiftiOutType::UInt8);
-    training.push_back({{"image", std::string("./imagesTr/") + name}, {"label", std::string("./labelsTr/") + name}});
+    write_nifti((root / "labelsTr" / name).string(), pc.label.to(DType::F32), h,
+                NiftiOutType::UInt8);
+    training.push_back({{"image", std::string("./imagesTr/") + name},
+                        {"label", std::string("./labelsTr/") + name}});
   }
   const nlohmann::json j = {
       {"name", "fdl-phantoms"},
-      {"description", "Synthetic QSM-like midbrain and cerebellum: red nuclei (1) and dentate nuclei (2)"},
+      {"description",
+       "Synthetic QSM-like midbrain and cerebellum: red nuclei (1) and dentate nuclei (2)"},
       {"reference", "fdl phantoms"},
       {"licence", "CC0"},
       {"tensorImageSize", "3D"},

@@ -16,7 +16,8 @@ struct PhantomOptions {
   int cases = 12;
   std::array<int64_t, 3> shape{64, 64, 48};
   uint64_t seed = 1;
-  bool overwrite = false;  // the directory may hold files fdl did not write (engine/io/output_dir.h)
+  bool overwrite =
+      false;  // the directory may hold files fdl did not write (engine/io/output_dir.h)
 };
 
 struct PhantomCase {

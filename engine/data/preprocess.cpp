@@ -12,9 +12,11 @@ namespace {
 
 // The first input index of each axis's window (negative: padding before), by the centring
 // rule in the header.
-std::array<int64_t, 3> window_start(const std::array<int64_t, 3>& in, const std::array<int64_t, 3>& out) {
+std::array<int64_t, 3> window_start(const std::array<int64_t, 3>& in,
+                                    const std::array<int64_t, 3>& out) {
   std::array<int64_t, 3> s{};
-  for (size_t a = 0; a < 3; ++a) s[a] = in[a] >= out[a] ? (in[a] - out[a]) / 2 : -((out[a] - in[a]) / 2);
+  for (size_t a = 0; a < 3; ++a)
+    s[a] = in[a] >= out[a] ? (in[a] - out[a]) / 2 : -((out[a] - in[a]) / 2);
   return s;
 }
 
@@ -118,12 +120,14 @@ Prepared prepare(const Tensor& image, const Tensor& label, const Preprocess& p) 
   FDL_CHECK(image.numel() > 0, "prepare: image ", image.shape().str(), " is empty");
   for (int64_t s : p.shape) FDL_CHECK(s >= 1, "prepare: target shape must be positive, got ", s);
   FDL_CHECK(p.pct_low >= 0 && p.pct_low < p.pct_high && p.pct_high <= 100,
-            "prepare: percentiles must satisfy 0 <= low < high <= 100, got ", p.pct_low, " and ", p.pct_high);
+            "prepare: percentiles must satisfy 0 <= low < high <= 100, got ", p.pct_low, " and ",
+            p.pct_high);
   const Shape spatial{image.size(1), image.size(2), image.size(3)};
   if (label.defined()) {
-    FDL_CHECK(label.dtype() == DType::I32 && label.device() == Device::CPU, "prepare: label must be int32 on the CPU");
-    FDL_CHECK(label.shape() == spatial, "prepare: label ", label.shape().str(), " and image ", image.shape().str(),
-              " differ in spatial shape");
+    FDL_CHECK(label.dtype() == DType::I32 && label.device() == Device::CPU,
+              "prepare: label must be int32 on the CPU");
+    FDL_CHECK(label.shape() == spatial, "prepare: label ", label.shape().str(), " and image ",
+              image.shape().str(), " differ in spatial shape");
   }
 
   Tensor x = image.dtype() == DType::F32 ? image.clone() : image.to(DType::F32);
@@ -142,15 +146,19 @@ Prepared prepare(const Tensor& image, const Tensor& label, const Preprocess& p) 
   return r;
 }
 
-Tensor restore_mask(const Tensor& mask, std::array<int64_t, 3> original_shape, const Preprocess& p) {
+Tensor restore_mask(const Tensor& mask, std::array<int64_t, 3> original_shape,
+                    const Preprocess& p) {
   FDL_CHECK(mask.defined() && mask.dtype() == DType::I32 && mask.device() == Device::CPU,
             "restore_mask: mask must be an int32 CPU tensor");
-  FDL_CHECK(mask.shape() == Shape({p.shape[0], p.shape[1], p.shape[2]}), "restore_mask: mask ", mask.shape().str(),
-            " is not at the preprocessing shape (", p.shape[0], ", ", p.shape[1], ", ", p.shape[2], ")");
-  for (int64_t s : original_shape) FDL_CHECK(s >= 1, "restore_mask: original shape must be positive, got ", s);
+  FDL_CHECK(mask.shape() == Shape({p.shape[0], p.shape[1], p.shape[2]}), "restore_mask: mask ",
+            mask.shape().str(), " is not at the preprocessing shape (", p.shape[0], ", ",
+            p.shape[1], ", ", p.shape[2], ")");
+  for (int64_t s : original_shape)
+    FDL_CHECK(s >= 1, "restore_mask: original shape must be positive, got ", s);
   // Cropping a centred window back out of the target grid uses the same rule in reverse:
   // the offset from t to n is minus the offset from n to t, floor and all.
-  return p.fit == Fit::Resize ? resize_nearest(mask, original_shape) : crop_pad<int32_t>(mask, original_shape);
+  return p.fit == Fit::Resize ? resize_nearest(mask, original_shape)
+                              : crop_pad<int32_t>(mask, original_shape);
 }
 
 }  // namespace fdl

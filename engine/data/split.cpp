@@ -4,8 +4,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/common/error.h"
 #include "engine/random.h"
+#include "kernels/common/error.h"
 
 namespace fdl {
 
@@ -13,8 +13,8 @@ Split make_split(int n_cases, uint64_t seed, int fold, double train_percent, dou
                  int folds) {
   FDL_CHECK(folds >= 2, "split: folds must be at least 2, got ", folds);
   FDL_CHECK(fold >= 1 && fold <= folds, "split: fold must be in 1..", folds, ", got ", fold);
-  FDL_CHECK(train_percent > 0 && train_percent <= 100, "split: train percent must be in (0, 100], got ",
-            train_percent);
+  FDL_CHECK(train_percent > 0 && train_percent <= 100,
+            "split: train percent must be in (0, 100], got ", train_percent);
   FDL_CHECK(test_fraction >= 0 && test_fraction < 1, "split: test fraction must be in [0, 1), got ",
             test_fraction);
   FDL_CHECK(n_cases >= 0, "split: negative case count ", n_cases);
@@ -22,8 +22,8 @@ Split make_split(int n_cases, uint64_t seed, int fold, double train_percent, dou
   int n_test = int(std::lround(n_cases * test_fraction));
   if (test_fraction > 0 && n_cases >= 3 && n_test < 1) n_test = 1;
   const int rest = n_cases - n_test;
-  FDL_CHECK(rest >= folds, "split: too few cases: ", n_cases, " cases leave ", rest, " after ", n_test,
-            " for testing, fewer than the ", folds, " folds need");
+  FDL_CHECK(rest >= folds, "split: too few cases: ", n_cases, " cases leave ", rest, " after ",
+            n_test, " for testing, fewer than the ", folds, " folds need");
 
   Generator g(seed);
   const std::vector<int> order = random_permutation(n_cases, g);

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
+#include "kernels/common/error.h"
 
 namespace fdl::io {
 
@@ -60,7 +60,8 @@ void fsync_dir(const fs::path& dir, const std::string& path) {
 
 std::string errno_text(int err) {
   const char* name = ::strerrorname_np(err);
-  return std::string(std::strerror(err)) + " (" + (name ? name : "errno " + std::to_string(err)) + ")";
+  return std::string(std::strerror(err)) + " (" + (name ? name : "errno " + std::to_string(err)) +
+         ")";
 }
 
 bool is_temp_file_name(std::string_view name) {
@@ -75,8 +76,10 @@ int remove_temp_files(const std::string& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (is_temp_file_name(e.path().filename().string()) && e.is_regular_file(ec)) {
-      FDL_CHECK(fs::remove(e.path(), ec), e.path().string(), ": cannot remove this temporary file of an "
-                "interrupted write: ", ec.message());
+      FDL_CHECK(fs::remove(e.path(), ec), e.path().string(),
+                ": cannot remove this temporary file of an "
+                "interrupted write: ",
+                ec.message());
       ++removed;
     }
   FDL_CHECK(!ec, dir, ": cannot list it: ", ec.message());

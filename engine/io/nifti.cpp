@@ -87,8 +87,9 @@ void convert(const char* src, float* dst, const std::array<int64_t, 4>& d, doubl
 std::string gzip(const std::string& bytes, const std::string& path) {
   z_stream z{};
   constexpr int kGzipWindow = 15 + 16;  // 2^15 window; +16: a gzip header and trailer
-  FDL_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindow, 8, Z_DEFAULT_STRATEGY) == Z_OK, path,
-            ": cannot start gzip compression");
+  FDL_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindow, 8,
+                         Z_DEFAULT_STRATEGY) == Z_OK,
+            path, ": cannot start gzip compression");
   constexpr size_t kStep = size_t(1) << 30, kOutStep = size_t(1) << 20;
   std::string out;
   size_t in_at = 0;
@@ -284,9 +285,11 @@ std::string nifti_complaint(const std::string& said) {
     }
     line.erase(0, 3);
     // Leading tags and function names: "ERROR: ", "NIFTI: ", "nifti_convert_n1hdr2nim: ".
-    for (size_t colon; (colon = line.find(": ")) != std::string::npos && line.find(' ') == colon + 1;)
+    for (size_t colon;
+         (colon = line.find(": ")) != std::string::npos && line.find(' ') == colon + 1;)
       line.erase(0, colon + 2);
-    if (!line.empty() && reasons.find(line) == std::string::npos) reasons += (reasons.empty() ? "" : "; ") + line;
+    if (!line.empty() && reasons.find(line) == std::string::npos)
+      reasons += (reasons.empty() ? "" : "; ") + line;
   }
   if (!other.empty()) std::fputs(other.c_str(), stderr);
   return reasons;
@@ -325,7 +328,9 @@ Header read_header(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
-    throw Error(path + (err == ENOENT || err == ENOTDIR ? ": no such file" : ": cannot be read: " + io::errno_text(err)));
+    throw Error(path + (err == ENOENT || err == ENOTDIR
+                            ? ": no such file"
+                            : ": cannot be read: " + io::errno_text(err)));
   }
   FDL_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -340,7 +345,8 @@ Header read_header(const std::string& path) {
   h.nim.reset(read);
   const NimPtr& nim = h.nim;
   FDL_CHECK(nim, path, ": not a readable NIfTI file (",
-            complaint.empty() ? "bad or missing header" : "nifti_clib: " + complaint, ")", gzip_problem(path));
+            complaint.empty() ? "bad or missing header" : "nifti_clib: " + complaint, ")",
+            gzip_problem(path));
   int64_t ndim = nim->dim[0];
   while (ndim > 3 && ndim < 8 && nim->dim[ndim] == 1) --ndim;  // trailing unit axes
   FDL_CHECK(ndim >= 1 && ndim <= 4, path, ": ", nim->dim[0],
@@ -376,8 +382,13 @@ Volume read_nifti(const std::string& path) {
   const int64_t ndim = h.ndim, nvox = h.nvox;
   const std::array<int64_t, 4>& d = h.d;
   switch (nim->datatype) {
-    case DT_UINT8: case DT_INT8: case DT_INT16: case DT_UINT16: case DT_INT32:
-    case DT_FLOAT32: case DT_FLOAT64: break;
+    case DT_UINT8:
+    case DT_INT8:
+    case DT_INT16:
+    case DT_UINT16:
+    case DT_INT32:
+    case DT_FLOAT32:
+    case DT_FLOAT64: break;
     default:
       throw Error(path + ": voxel type " + nifti_datatype_string(nim->datatype) +
                   " is not supported (uint8, int8, int16, uint16, int32, float32, float64 are)");
@@ -396,27 +407,13 @@ Volume read_nifti(const std::string& path) {
   double slope = nim->scl_slope, inter = nim->scl_inter;
   if (slope == 0 || !std::isfinite(slope) || !std::isfinite(inter)) slope = 1, inter = 0;
   switch (nim->datatype) {
-    case DT_UINT8:
-      convert<uint8_t>(bytes.data(), out, d, slope, inter);
-      break;
-    case DT_INT8:
-      convert<int8_t>(bytes.data(), out, d, slope, inter);
-      break;
-    case DT_INT16:
-      convert<int16_t>(bytes.data(), out, d, slope, inter);
-      break;
-    case DT_UINT16:
-      convert<uint16_t>(bytes.data(), out, d, slope, inter);
-      break;
-    case DT_INT32:
-      convert<int32_t>(bytes.data(), out, d, slope, inter);
-      break;
-    case DT_FLOAT32:
-      convert<float>(bytes.data(), out, d, slope, inter);
-      break;
-    default:
-      convert<double>(bytes.data(), out, d, slope, inter);
-      break;
+    case DT_UINT8: convert<uint8_t>(bytes.data(), out, d, slope, inter); break;
+    case DT_INT8: convert<int8_t>(bytes.data(), out, d, slope, inter); break;
+    case DT_INT16: convert<int16_t>(bytes.data(), out, d, slope, inter); break;
+    case DT_UINT16: convert<uint16_t>(bytes.data(), out, d, slope, inter); break;
+    case DT_INT32: convert<int32_t>(bytes.data(), out, d, slope, inter); break;
+    case DT_FLOAT32: convert<float>(bytes.data(), out, d, slope, inter); break;
+    default: convert<double>(bytes.data(), out, d, slope, inter); break;
   }
   // After scaling, which can overflow float32 too.
   const int64_t bad = std::count_if(out, out + nvox, [](float x) { return !std::isfinite(x); });
@@ -454,7 +451,8 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
           const float v = in[((c * X + x) * Y + y) * Z + z];
           const int64_t o = x + X * (y + Y * (z + Z * c));
           if (type == NiftiOutType::UInt8)
-            static_cast<uint8_t*>(nim->data)[o] = uint8_t(std::lround(std::fmin(255.f, std::fmax(0.f, v))));
+            static_cast<uint8_t*>(nim->data)[o] =
+                uint8_t(std::lround(std::fmin(255.f, std::fmax(0.f, v))));
           else
             static_cast<float*>(nim->data)[o] = v;
         }
@@ -485,8 +483,8 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
   nifti_set_iname_offset(nim.get(), 1);
   nifti_1_header hdr;
   int converted = -1;
-  const std::string complaint =
-      nifti_complaint(io::capture_stderr([&] { converted = nifti_convert_nim2n1hdr(nim.get(), &hdr); }));
+  const std::string complaint = nifti_complaint(
+      io::capture_stderr([&] { converted = nifti_convert_nim2n1hdr(nim.get(), &hdr); }));
   FDL_CHECK(converted == 0, path, ": cannot make a NIfTI-1 header",
             complaint.empty() ? "" : " (nifti_clib: " + complaint + ")");
   std::string bytes(size_t(nim->iname_offset), '\0');  // the header, then an empty extension list
@@ -495,7 +493,8 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
   io::write_file_atomic(path, gz ? gzip(bytes, path) : bytes);
 }
 
-Volume regrid_header(const Volume& header, std::array<double, 3> scale, std::array<double, 3> shift) {
+Volume regrid_header(const Volume& header, std::array<double, 3> scale,
+                     std::array<double, 3> shift) {
   Affine m{};
   for (size_t i = 0; i < 3; ++i) m[i][i] = scale[i], m[i][3] = shift[i];
   m[3][3] = 1;

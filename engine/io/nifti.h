@@ -13,7 +13,7 @@ namespace fdl {
 using Affine = std::array<std::array<double, 4>, 4>;
 
 struct Volume {
-  Tensor data;                   // float32 (X, Y, Z) or (C, X, Y, Z); scl_slope/inter applied
+  Tensor data;  // float32 (X, Y, Z) or (C, X, Y, Z); scl_slope/inter applied
   std::array<double, 3> spacing{1, 1, 1};  // voxel size (pixdim 1..3)
   Affine affine{};  // voxel (i, j, k) -> world: the sform if set, else the qform, else
                     // nibabel's fallback diag(-dx, dy, dz) centred on the grid
@@ -48,6 +48,7 @@ void write_nifti(const std::string& path, const Tensor& data, const Volume& head
 // voxel (scale * (i, j, k) + shift) of the old one. Composes the affine, qform and sform and
 // scales the spacing. A header without qform or sform gets its fallback affine as an sform
 // (code 2, aligned), since the fallback of the new grid would differ.
-Volume regrid_header(const Volume& header, std::array<double, 3> scale, std::array<double, 3> shift);
+Volume regrid_header(const Volume& header, std::array<double, 3> scale,
+                     std::array<double, 3> shift);
 
 }  // namespace fdl

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "kernels/common/error.h"
 #include "engine/io/atomic_file.h"
+#include "kernels/common/error.h"
 
 namespace fdl::io {
 
@@ -39,7 +39,10 @@ void refuse_inputs(const std::string& dir, const std::vector<std::string>& input
   for (const std::string& in : inputs) {
     if (in.empty()) continue;
     const fs::path p = resolved(in);
-    const char* how = out == p ? "is" : within(out, p) ? "lies inside" : within(p, out) ? "contains" : nullptr;
+    const char* how = out == p         ? "is"
+                      : within(out, p) ? "lies inside"
+                      : within(p, out) ? "contains"
+                                       : nullptr;
     FDL_CHECK(!how, dir, ": the output directory ", how, " the input ", in,
               "; fdl never writes where its inputs are: choose another output directory");
   }
@@ -83,15 +86,18 @@ int lock(const std::string& dir) {
     const int err = errno;
     ::close(fd);
     FDL_CHECK(err == EWOULDBLOCK, file.string(), ": cannot lock it: ", errno_text(err));
-    throw Error(dir + ": another fdl process (" + holder(file) + ") is writing to this directory; wait for it "
+    throw Error(dir + ": another fdl process (" + holder(file) +
+                ") is writing to this directory; wait for it "
                 "to end, or choose another output directory");
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  const bool ok = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) == ssize_t(pid.size());
+  const bool ok =
+      ::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) == ssize_t(pid.size());
   if (!ok) {
     const int err = errno ? errno : EIO;
     ::close(fd);
-    throw Error(file.string() + ": cannot record this process in the lock file: " + errno_text(err));
+    throw Error(file.string() +
+                ": cannot record this process in the lock file: " + errno_text(err));
   }
   return fd;
 }
@@ -113,7 +119,8 @@ OutputDir::OutputDir(const std::string& dir, const OutputClaim& claim) {
   bool mark = !exists;
   if (exists && !fs::exists(fs::path(dir) / kMarkerFile, ec)) {
     const std::vector<std::string> theirs = foreign_entries(dir);
-    FDL_CHECK(theirs.empty() || claim.overwrite, dir, ": holds files fdl did not write (", listed(theirs),
+    FDL_CHECK(theirs.empty() || claim.overwrite, dir, ": holds files fdl did not write (",
+              listed(theirs),
               "); pass --overwrite to write there anyway, or choose a new or empty directory");
     mark = theirs.empty();
   }

@@ -33,12 +33,14 @@ double sample(const std::vector<double>& v, int64_t A, int64_t B, double a, doub
   const int64_t a1 = std::min(a0 + 1, A - 1), b1 = std::min(b0 + 1, B - 1);
   const double fa = a - double(a0), fb = b - double(b0);
   auto at = [&](int64_t i, int64_t j) { return v[size_t(i * B + j)]; };
-  return (1 - fa) * ((1 - fb) * at(a0, b0) + fb * at(a0, b1)) + fa * ((1 - fb) * at(a1, b0) + fb * at(a1, b1));
+  return (1 - fa) * ((1 - fb) * at(a0, b0) + fb * at(a0, b1)) +
+         fa * ((1 - fb) * at(a1, b0) + fb * at(a1, b1));
 }
 
 }  // namespace
 
-void write_panels_png(const std::string& path, const std::vector<PngPanel>& panels, int panel_pixels) {
+void write_panels_png(const std::string& path, const std::vector<PngPanel>& panels,
+                      int panel_pixels) {
   FDL_CHECK(!panels.empty(), path, ": no panels to draw");
   int64_t A = 0, B = 0;
   for (const PngPanel& p : panels) {
@@ -62,7 +64,8 @@ void write_panels_png(const std::string& path, const std::vector<PngPanel>& pane
         // Pixel centre in the common extent's voxel units, then in this image's.
         const double a = (double(col) + 0.5) / double(zoom) - 0.5;
         const double b = (double(ph - 1 - row) + 0.5) / double(zoom) - 0.5;
-        const double s = sample(v, a_n, b_n, a * double(a_n) / double(A), b * double(b_n) / double(B));
+        const double s =
+            sample(v, a_n, b_n, a * double(a_n) / double(A), b * double(b_n) / double(B));
         const double g = hi > lo ? std::clamp((s - lo) / (hi - lo), 0.0, 1.0) : 0.5;
         uint8_t* px = &rgb[size_t((row * W + x0 + col) * 3)];
         px[0] = px[1] = px[2] = uint8_t(std::lround(255 * g));
@@ -70,7 +73,8 @@ void write_panels_png(const std::string& path, const std::vector<PngPanel>& pane
     const auto [oa, ob, na, nb] = p.outline;
     if (na <= 0 || nb <= 0) continue;
     // The block's edges, in pixels of this panel (image pixel i spans [i, i+1) * zoom * A / a_n).
-    const double sa = double(zoom) * double(A) / double(a_n), sb = double(zoom) * double(B) / double(b_n);
+    const double sa = double(zoom) * double(A) / double(a_n),
+                 sb = double(zoom) * double(B) / double(b_n);
     const int64_t c0 = int64_t(double(oa) * sa), c1 = int64_t(double(oa + na) * sa) - 1;
     const int64_t r1 = ph - 1 - int64_t(double(ob) * sb), r0 = ph - int64_t(double(ob + nb) * sb);
     auto red = [&](int64_t row, int64_t col) {
@@ -84,7 +88,8 @@ void write_panels_png(const std::string& path, const std::vector<PngPanel>& pane
   write_rgb_png(path, rgb, int(W), int(H));
 }
 
-void write_rgb_png(const std::string& path, const std::vector<uint8_t>& rgb, int width, int height) {
+void write_rgb_png(const std::string& path, const std::vector<uint8_t>& rgb, int width,
+                   int height) {
   FDL_CHECK(width > 0 && height > 0 && rgb.size() == size_t(width) * size_t(height) * 3, path,
             ": an RGB image of ", width, "x", height, " needs ", size_t(width) * size_t(height) * 3,
             " bytes, got ", rgb.size());

@@ -38,7 +38,8 @@ SafeTensors load_safetensors(const std::string& path) {
   for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | uint8_t(bytes[size_t(i)]);
   FDL_CHECK(hlen <= bytes.size() - 8, path, ": header length ", hlen, " exceeds the file size ",
             bytes.size());
-  const nlohmann::json header = parse_json(std::string_view(bytes).substr(8, hlen), path + ": the safetensors header");
+  const nlohmann::json header =
+      parse_json(std::string_view(bytes).substr(8, hlen), path + ": the safetensors header");
   FDL_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   const size_t base = 8 + size_t(hlen), data_len = bytes.size() - base;
   struct Entry {
@@ -64,8 +65,8 @@ SafeTensors load_safetensors(const std::string& path) {
       Entry e{name, parse_dtype(v.at("dtype").get<std::string>(), path, name),
               v.at("shape").get<std::vector<int64_t>>(), 0, 0};
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
-      FDL_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_len, path, ": tensor '",
-                name, "' has data offsets outside the file");
+      FDL_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_len, path, ": tensor '", name,
+                "' has data offsets outside the file");
       e.begin = off[0], e.end = off[1];
       FDL_CHECK(int(e.shape.size()) <= Shape::kMaxDims, path, ": tensor '", name, "' has ",
                 e.shape.size(), " dimensions; fdl reads at most ", Shape::kMaxDims);

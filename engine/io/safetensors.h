@@ -12,8 +12,8 @@ namespace fdl::io {
 using TensorMap = std::map<std::string, Tensor>;
 
 struct SafeTensors {
-  TensorMap tensors;                             // on the CPU
-  std::map<std::string, std::string> metadata;   // the optional "__metadata__" strings
+  TensorMap tensors;                            // on the CPU
+  std::map<std::string, std::string> metadata;  // the optional "__metadata__" strings
 };
 
 // fdl::Error naming the file for a header that does not match the data: offsets outside it,

@@ -34,7 +34,8 @@ double exact_cdf(int n, double w) {
 
 }  // namespace
 
-WilcoxonResult wilcoxon_signed_rank(const std::vector<double>& x, const std::vector<double>& y, bool continuity) {
+WilcoxonResult wilcoxon_signed_rank(const std::vector<double>& x, const std::vector<double>& y,
+                                    bool continuity) {
   std::vector<double> d;
   for (double v : finite_differences(x, y, "wilcoxon_signed_rank"))
     if (v != 0) d.push_back(v);
@@ -42,7 +43,8 @@ WilcoxonResult wilcoxon_signed_rank(const std::vector<double>& x, const std::vec
   if (n == 0) return {NAN, NAN, NAN, 0, false};
   std::vector<int> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return std::fabs(d[a]) < std::fabs(d[b]); });
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return std::fabs(d[a]) < std::fabs(d[b]); });
   double w_plus = 0, tie_term = 0;
   bool ties = false;
   for (int i = 0; i < n;) {
@@ -68,8 +70,8 @@ WilcoxonResult wilcoxon_signed_rank(const std::vector<double>& x, const std::vec
   return r;
 }
 
-BootstrapCI bootstrap_mean_diff(const std::vector<double>& x, const std::vector<double>& y, int resamples,
-                                uint64_t seed) {
+BootstrapCI bootstrap_mean_diff(const std::vector<double>& x, const std::vector<double>& y,
+                                int resamples, uint64_t seed) {
   FDL_CHECK(resamples >= 2, "bootstrap_mean_diff: resamples must be >= 2, got ", resamples);
   const std::vector<double> d = finite_differences(x, y, "bootstrap_mean_diff");
   const int n = int(d.size());

@@ -59,7 +59,8 @@ Json json_number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); 
 
 }  // namespace
 
-std::string write_metrics_report(const std::string& out_prefix, const std::vector<CaseMetrics>& cases,
+std::string write_metrics_report(const std::string& out_prefix,
+                                 const std::vector<CaseMetrics>& cases,
                                  const std::vector<std::string>& class_names) {
   // Rows of each class in case order; a std::map keeps the classes sorted. ordered_json keeps
   // the keys in the report's column order.
@@ -75,7 +76,8 @@ std::string write_metrics_report(const std::string& out_prefix, const std::vecto
            {csv_field(cm.id), std::to_string(m.cls), csv_field(class_name(class_names, m.cls))})
         csv.append(field).push_back(',');
       for (const auto& f : kMetrics) csv.append(number(m.*f.field)).push_back(',');
-      for (const std::string& field : {std::to_string(m.pred_voxels), std::to_string(m.label_voxels)})
+      for (const std::string& field :
+           {std::to_string(m.pred_voxels), std::to_string(m.label_voxels)})
         csv.append(field).push_back(',');
       csv.append(csv_field(m.note)).push_back('\n');
     }
@@ -86,9 +88,10 @@ std::string write_metrics_report(const std::string& out_prefix, const std::vecto
   char line[256];
   for (const auto& [cls, rows] : by_class) {
     const std::string name = class_name(class_names, cls);
-    Json jc = {{"class", cls}, {"name", name}, {"summary", Json::object()}, {"cases", Json::array()}};
-    std::snprintf(line, sizeof line, "class %d (%s), %zu cases: mean +- std [95%% CI] (n finite)\n", cls, name.c_str(),
-                  rows.size());
+    Json jc = {
+        {"class", cls}, {"name", name}, {"summary", Json::object()}, {"cases", Json::array()}};
+    std::snprintf(line, sizeof line, "class %d (%s), %zu cases: mean +- std [95%% CI] (n finite)\n",
+                  cls, name.c_str(), rows.size());
     table += line;
     for (const auto& f : kMetrics) {
       std::vector<double> values;
@@ -99,8 +102,8 @@ std::string write_metrics_report(const std::string& out_prefix, const std::vecto
                                {"ci_low", json_number(s.ci_low)},
                                {"ci_high", json_number(s.ci_high)},
                                {"n", s.n}};
-      std::snprintf(line, sizeof line, "  %-26s %10.4f +- %-9.4f [%.4f, %.4f] (%d)\n", f.name, s.mean, s.std, s.ci_low,
-                    s.ci_high, s.n);
+      std::snprintf(line, sizeof line, "  %-26s %10.4f +- %-9.4f [%.4f, %.4f] (%d)\n", f.name,
+                    s.mean, s.std, s.ci_low, s.ci_high, s.n);
       table += line;
     }
     for (const auto& [cm, m] : rows) {

@@ -20,7 +20,8 @@ struct CaseMetrics {
 // those of summarise() (engine/metrics/summary.h) over the cases' finite values.
 // class_names[c] names class c (entry 0 is the background); a class without an entry is
 // called "class<c>". Returns the summary table as printed text.
-std::string write_metrics_report(const std::string& out_prefix, const std::vector<CaseMetrics>& cases,
+std::string write_metrics_report(const std::string& out_prefix,
+                                 const std::vector<CaseMetrics>& cases,
                                  const std::vector<std::string>& class_names);
 
 }  // namespace fdl

@@ -16,7 +16,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct ClassStats {
   std::vector<int64_t> pred, label, both;
   std::vector<std::array<int64_t, 6>> pbox, lbox;  // {xlo, ylo, zlo, xhi, yhi, zhi}
-  explicit ClassStats(int k) : pred(k), label(k), both(k), pbox(k, empty_box()), lbox(k, empty_box()) {}
+  explicit ClassStats(int k)
+      : pred(k), label(k), both(k), pbox(k, empty_box()), lbox(k, empty_box()) {}
   static std::array<int64_t, 6> empty_box() {
     const int64_t m = std::numeric_limits<int64_t>::max();
     return {m, m, m, -1, -1, -1};
@@ -88,8 +89,9 @@ std::vector<uint8_t> surface(const std::vector<uint8_t>& m, const std::array<int
       for (int64_t z = 0; z < n[2]; ++z) {
         const int64_t i = x * sx + y * sy + z;
         if (!m[i]) continue;
-        const bool inner = x > 0 && x + 1 < n[0] && y > 0 && y + 1 < n[1] && z > 0 && z + 1 < n[2] && m[i - sx] &&
-                           m[i + sx] && m[i - sy] && m[i + sy] && m[i - 1] && m[i + 1];
+        const bool inner = x > 0 && x + 1 < n[0] && y > 0 && y + 1 < n[1] && z > 0 &&
+                           z + 1 < n[2] && m[i - sx] && m[i + sx] && m[i - sy] && m[i + sy] &&
+                           m[i - 1] && m[i + 1];
         s[i] = !inner;
       }
   return s;
@@ -97,9 +99,11 @@ std::vector<uint8_t> surface(const std::vector<uint8_t>& m, const std::array<int
 
 // Distances (mm) from each voxel of surface `from` to the nearest voxel of surface `to`.
 std::vector<double> directed(const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
-                             const std::array<int64_t, 3>& n, const std::array<double, 3>& spacing) {
+                             const std::array<int64_t, 3>& n,
+                             const std::array<double, 3>& spacing) {
   std::vector<double> d2(to.size());
-  kernels::cpu::squared_edt(to.data(), d2.data(), n[0], n[1], n[2], spacing[0], spacing[1], spacing[2]);
+  kernels::cpu::squared_edt(to.data(), d2.data(), n[0], n[1], n[2], spacing[0], spacing[1],
+                            spacing[2]);
   std::vector<double> d;
   for (size_t i = 0; i < from.size(); ++i)
     if (from[i]) d.push_back(std::sqrt(d2[i]));
@@ -118,8 +122,9 @@ double p95(std::vector<double> d) {
 }
 
 // Hausdorff, HD95 and mean surface distance of class c, both masks non-empty.
-void surface_distances(ClassMetrics& m, const int32_t* p, const int32_t* l, const Shape& shape, int32_t c,
-                       std::array<int64_t, 6> box, const std::array<double, 3>& spacing) {
+void surface_distances(ClassMetrics& m, const int32_t* p, const int32_t* l, const Shape& shape,
+                       int32_t c, std::array<int64_t, 6> box,
+                       const std::array<double, 3>& spacing) {
   // Both surfaces lie in the union of the boxes, so the EDT over it is exact there.
   const std::array<int64_t, 3> n{box[3] - box[0], box[4] - box[1], box[5] - box[2]};
   const int64_t Y = shape[1], Z = shape[2];
@@ -134,7 +139,8 @@ void surface_distances(ClassMetrics& m, const int32_t* p, const int32_t* l, cons
   double sum = 0;
   for (double v : ab) sum += v;
   for (double v : ba) sum += v;
-  m.hausdorff = std::max(*std::max_element(ab.begin(), ab.end()), *std::max_element(ba.begin(), ba.end()));
+  m.hausdorff =
+      std::max(*std::max_element(ab.begin(), ab.end()), *std::max_element(ba.begin(), ba.end()));
   m.hd95 = std::max(p95(ab), p95(ba));
   m.mean_surface_distance = sum / double(ab.size() + ba.size());
 }
@@ -143,18 +149,19 @@ double ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
 
 }  // namespace
 
-std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label, std::array<double, 3> spacing,
-                                        int classes) {
+std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label,
+                                        std::array<double, 3> spacing, int classes) {
   FDL_CHECK(classes >= 2, "evaluate_case: classes must be at least 2, got ", classes);
   for (const Tensor* t : {&pred, &label}) {
     const char* what = t == &pred ? "prediction" : "label";
-    FDL_CHECK(t->dtype() == DType::I32 && t->device() == Device::CPU && t->ndim() == 3, "evaluate_case: ", what,
-              " must be an int32 CPU (X, Y, Z) tensor, got ", dtype_name(t->dtype()), " ", t->shape().str(), " on ",
-              device_name(t->device()));
+    FDL_CHECK(t->dtype() == DType::I32 && t->device() == Device::CPU && t->ndim() == 3,
+              "evaluate_case: ", what, " must be an int32 CPU (X, Y, Z) tensor, got ",
+              dtype_name(t->dtype()), " ", t->shape().str(), " on ", device_name(t->device()));
   }
-  FDL_CHECK(pred.shape() == label.shape(), "evaluate_case: prediction ", pred.shape().str(), " and label ",
-            label.shape().str(), " differ in shape");
-  for (double s : spacing) FDL_CHECK(s > 0 && std::isfinite(s), "evaluate_case: spacing must be positive, got ", s);
+  FDL_CHECK(pred.shape() == label.shape(), "evaluate_case: prediction ", pred.shape().str(),
+            " and label ", label.shape().str(), " differ in shape");
+  for (double s : spacing)
+    FDL_CHECK(s > 0 && std::isfinite(s), "evaluate_case: spacing must be positive, got ", s);
   const Shape& sh = pred.shape();
   const int32_t* p = pred.data<int32_t>();
   const int32_t* l = label.data<int32_t>();
@@ -183,7 +190,8 @@ std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label,
       m.volume_similarity = 1 - std::abs(P - L) / (P + L);
       if (P == 0 || L == 0) {
         m.hausdorff = m.hd95 = m.mean_surface_distance = kNaN;
-        m.note = P == 0 ? "prediction empty: distances undefined" : "label empty: distances undefined";
+        m.note =
+            P == 0 ? "prediction empty: distances undefined" : "label empty: distances undefined";
       } else {
         std::array<int64_t, 6> box = st.pbox[c];
         merge(box, st.lbox[c]);

@@ -41,7 +41,7 @@ struct ClassMetrics {
 // pred, label: int32 (X, Y, Z) CPU tensors on the same grid, values in [0, classes);
 // spacing: the voxel size in mm along X, Y, Z. Returns one entry per class 1..classes-1.
 // Errors name the tensor and the offending value or shape.
-std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label, std::array<double, 3> spacing,
-                                        int classes);
+std::vector<ClassMetrics> evaluate_case(const Tensor& pred, const Tensor& label,
+                                        std::array<double, 3> spacing, int classes);
 
 }  // namespace fdl

@@ -19,9 +19,10 @@ double beta_fraction(double a, double b, double x) {
   double h = d;
   for (int m = 1; m <= 1000; ++m) {
     const double m2 = 2.0 * m;
-    // Even step: m (b - m) x / ((a + 2m - 1)(a + 2m)); odd step: -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
-    for (double coef :
-         {m * (b - m) * x / ((a + m2 - 1) * (a + m2)), -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))}) {
+    // Even step: m (b - m) x / ((a + 2m - 1)(a + 2m)); odd step: -(a + m)(a + b + m) x / ((a +
+    // 2m)(a + 2m + 1)).
+    for (double coef : {m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
+                        -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))}) {
       d = 1 + coef * d;
       if (std::abs(d) < tiny) d = tiny;
       c = 1 + coef / c;
@@ -38,8 +39,8 @@ double beta_fraction(double a, double b, double x) {
 double incomplete_beta(double a, double b, double x) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const double front =
-      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x));
+  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
+                                a * std::log(x) + b * std::log1p(-x));
   if (x < (a + 1) / (a + b + 2)) return front * beta_fraction(a, b, x) / a;
   return 1 - front * beta_fraction(b, a, 1 - x) / b;
 }
@@ -53,7 +54,8 @@ double student_t_cdf(double t, double df) {
 }  // namespace
 
 double student_t_quantile(double p, double df) {
-  FDL_CHECK(p > 0 && p < 1 && df > 0, "student_t_quantile: needs 0 < p < 1 and df > 0, got p = ", p, ", df = ", df);
+  FDL_CHECK(p > 0 && p < 1 && df > 0, "student_t_quantile: needs 0 < p < 1 and df > 0, got p = ", p,
+            ", df = ", df);
   if (p < 0.5) return -student_t_quantile(1 - p, df);
   // The cdf is increasing: bracket the quantile by doubling, then bisect to rounding.
   double lo = 0, hi = 1;

@@ -7,8 +7,9 @@ namespace fdl {
 
 Conv3d::Conv3d(int cin, int cout, int k, int stride, int padding, bool bias, Generator& g)
     : stride_(stride), padding_(padding) {
-  FDL_CHECK(cin >= 1 && cout >= 1 && k >= 1 && stride >= 1 && padding >= 0, "Conv3d: bad sizes cin ",
-            cin, ", cout ", cout, ", k ", k, ", stride ", stride, ", padding ", padding);
+  FDL_CHECK(cin >= 1 && cout >= 1 && k >= 1 && stride >= 1 && padding >= 0,
+            "Conv3d: bad sizes cin ", cin, ", cout ", cout, ", k ", k, ", stride ", stride,
+            ", padding ", padding);
   weight_ = register_parameter("weight", Tensor::empty({cout, cin, k, k, k}));
   kaiming_uniform_conv_(weight_, g);
   if (bias) {

@@ -25,8 +25,8 @@ void kaiming_uniform_conv_(Tensor& w, Generator& g) {
 
 void conv_bias_uniform_(Tensor& b, const Tensor& w, Generator& g) {
   ops::check_float(b, "conv_bias_uniform_", "b");
-  FDL_CHECK(b.ndim() == 1 && b.size(0) == w.size(0), "conv_bias_uniform_: bias ",
-            b.shape().str(), " does not match weight ", w.shape().str());
+  FDL_CHECK(b.ndim() == 1 && b.size(0) == w.size(0), "conv_bias_uniform_: bias ", b.shape().str(),
+            " does not match weight ", w.shape().str());
   uniform_(b, 1.0 / std::sqrt(double(conv_fan_in(w))), g);
 }
 

@@ -43,8 +43,8 @@ int64_t Module::num_parameters() const {
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
-  FDL_CHECK(!name.empty() && name.find('.') == std::string::npos, "Module: ", what, " name '",
-            name, "' must be non-empty and contain no '.'");
+  FDL_CHECK(!name.empty() && name.find('.') == std::string::npos, "Module: ", what, " name '", name,
+            "' must be non-empty and contain no '.'");
   for (const auto& [n, t] : params_)
     FDL_CHECK(n != name, "Module: '", name, "' is already a parameter of this module");
   for (const auto& [n, c] : children_)
@@ -92,8 +92,8 @@ std::vector<std::string> load_parameters(Module& m, const std::string& path, boo
     copies.push_back({p, src});
     used.insert(name);
   }
-  FDL_CHECK(!strict || missing.empty(), "load_parameters: ", path,
-            " lacks module parameters ", missing);
+  FDL_CHECK(!strict || missing.empty(), "load_parameters: ", path, " lacks module parameters ",
+            missing);
   for (auto& [p, src] : copies) p.copy_(src.to(p.dtype()));
   std::vector<std::string> ignored;
   for (const auto& [name, t] : file)

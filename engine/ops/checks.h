@@ -23,8 +23,8 @@ inline void check_like(const Tensor& a, const Tensor& b, const char* op, const c
             "' has shape ", b.shape().str());
   FDL_CHECK(a.dtype() == b.dtype(), op, ": '", an, "' is ", dtype_name(a.dtype()), " but '", bn,
             "' is ", dtype_name(b.dtype()));
-  FDL_CHECK(a.device() == b.device(), op, ": '", an, "' is on ", device_name(a.device()),
-            " but '", bn, "' is on ", device_name(b.device()));
+  FDL_CHECK(a.device() == b.device(), op, ": '", an, "' is on ", device_name(a.device()), " but '",
+            bn, "' is on ", device_name(b.device()));
 }
 
 inline void check_ndim(const Tensor& t, int ndim, const char* op, const char* arg) {
@@ -35,7 +35,8 @@ inline void check_ndim(const Tensor& t, int ndim, const char* op, const char* ar
 
 // The CUDA branch of an op in a build without the CUDA backend.
 [[noreturn]] inline void no_cuda(const char* op) {
-  throw Error(std::string(op) + ": the tensor is on cuda but this build of fdl has no CUDA backend");
+  throw Error(std::string(op) +
+              ": the tensor is on cuda but this build of fdl has no CUDA backend");
 }
 
 }  // namespace fdl::ops

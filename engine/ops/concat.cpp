@@ -87,7 +87,8 @@ Tensor forward_cpu(const ConcatShape& s, const std::vector<Tensor>& xs) {
   return out;
 }
 
-std::vector<Tensor> backward_cpu(const ConcatShape& s, const std::vector<bool>& need, const Tensor& g) {
+std::vector<Tensor> backward_cpu(const ConcatShape& s, const std::vector<bool>& need,
+                                 const Tensor& g) {
   std::vector<Tensor> gx;
   dispatch_float(g.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -109,7 +110,8 @@ Tensor forward_cuda(const ConcatShape& s, const std::vector<Tensor>& xs) {
   return out;
 }
 
-std::vector<Tensor> backward_cuda(const ConcatShape& s, const std::vector<bool>& need, const Tensor& g) {
+std::vector<Tensor> backward_cuda(const ConcatShape& s, const std::vector<bool>& need,
+                                  const Tensor& g) {
   std::vector<Tensor> gx;
   dispatch_float(g.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -88,7 +88,8 @@ struct Wanted {
   bool x, w, bias;
 };
 
-Tensor forward_cpu(const kernels::Conv3dShape& s, const Tensor& x, const Tensor& w, const Tensor& bias) {
+Tensor forward_cpu(const kernels::Conv3dShape& s, const Tensor& x, const Tensor& w,
+                   const Tensor& bias) {
   const int threads = omp_get_max_threads();
   Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
   dispatch_float(x.dtype(), [&](auto tag) {
@@ -109,12 +110,14 @@ std::vector<Tensor> backward_cpu(const kernels::Conv3dShape& s, const Tensor& g,
     if (want.x) {
       Tensor work = scratch(kc::conv3d_backward_data_scratch<T>(s, threads), g.dtype());
       grads[0] = Tensor::empty({s.n, s.cin, s.in[0], s.in[1], s.in[2]}, g.dtype());
-      kc::conv3d_backward_data<T>(s, g.data<T>(), ws.data<T>(), grads[0].data<T>(), work.data<T>(), threads);
+      kc::conv3d_backward_data<T>(s, g.data<T>(), ws.data<T>(), grads[0].data<T>(), work.data<T>(),
+                                  threads);
     }
     if (want.w) {
       Tensor work = scratch(kc::conv3d_backward_weight_scratch<T>(s, threads), g.dtype());
       grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype());
-      kc::conv3d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), grads[1].data<T>(), work.data<T>(), threads);
+      kc::conv3d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
+                                    work.data<T>(), threads);
     }
     if (want.bias) {
       grads[2] = Tensor::empty({s.cout}, g.dtype());
@@ -156,7 +159,8 @@ std::vector<Tensor> backward_cuda(const kernels::Conv3dShape& s, GpuPlan plan, c
       kg::conv3d_backward_data<T>(plan.kind, s, g.data<T>(), ws.data<T>(), grads[0].data<T>());
     }
     if (want.w) {
-      Tensor work = gpu_scratch(kernels::conv_weight_scratch(s, plan.kind, plan.deterministic), g.dtype());
+      Tensor work =
+          gpu_scratch(kernels::conv_weight_scratch(s, plan.kind, plan.deterministic), g.dtype());
       grads[1] = Tensor::empty({s.cout, s.cin, s.k, s.k, s.k}, g.dtype(), Device::CUDA);
       kg::conv3d_backward_weight<T>(plan.kind, s, xs.data<T>(), g.data<T>(), grads[1].data<T>(),
                                     work.data<T>(), plan.deterministic);
@@ -170,11 +174,12 @@ std::vector<Tensor> backward_cuda(const kernels::Conv3dShape& s, GpuPlan plan, c
   return grads;
 }
 #else
-Tensor forward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&, const Tensor&, const Tensor&) {
+Tensor forward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&, const Tensor&,
+                    const Tensor&) {
   ops::no_cuda("conv3d");
 }
-std::vector<Tensor> backward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&, const Tensor&,
-                                  const Tensor&, Wanted) {
+std::vector<Tensor> backward_cuda(const kernels::Conv3dShape&, GpuPlan, const Tensor&,
+                                  const Tensor&, const Tensor&, Wanted) {
   ops::no_cuda("conv3d");
 }
 #endif
@@ -213,7 +218,8 @@ Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
     autograd::record("conv3d", y, {x, w, bias},
                      [s, cuda, plan, want, xs = want.w ? x.detach() : Tensor(),
                       ws = want.x ? w.detach() : Tensor()](const Tensor& g) {
-                       return cuda ? backward_cuda(s, plan, g, xs, ws, want) : backward_cpu(s, g, xs, ws, want);
+                       return cuda ? backward_cuda(s, plan, g, xs, ws, want)
+                                   : backward_cpu(s, g, xs, ws, want);
                      });
   }
   return y;

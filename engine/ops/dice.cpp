@@ -48,14 +48,17 @@ Tensor sums_cpu(const DiceShape& d, const Tensor& logits, const Tensor& target) 
   Tensor sums = Tensor::empty({3 * d.k}, DType::F64);
   dispatch_float(logits.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kc::dice_sums(logits.data<T>(), target.data<T>(), d.n, d.k, d.s, work.data<double>(), sums.data<double>());
+    kc::dice_sums(logits.data<T>(), target.data<T>(), d.n, d.k, d.s, work.data<double>(),
+                  sums.data<double>());
   });
   return sums;
 }
 
 DiceForward forward_cpu(const DiceShape& d, const Tensor& logits, const Tensor& target) {
   const Tensor sums = sums_cpu(d, logits, target);
-  return {Tensor::full(Shape{}, kernels::dice_loss_from_sums(sums.data<double>(), d.k), logits.dtype()), sums};
+  return {
+      Tensor::full(Shape{}, kernels::dice_loss_from_sums(sums.data<double>(), d.k), logits.dtype()),
+      sums};
 }
 
 Tensor backward_cpu(const DiceShape& d, const Tensor& x, const Tensor& g, const Tensor& sums,
@@ -63,7 +66,8 @@ Tensor backward_cpu(const DiceShape& d, const Tensor& x, const Tensor& g, const 
   const double w = kernels::dice_weight(gout.item(), d.k);
   std::vector<double> a, b;
   for (int64_t c = 0; c < d.k; ++c) {
-    const kernels::DiceCoefficients co = kernels::dice_class_coefficients(sums.data<double>(), c, w);
+    const kernels::DiceCoefficients co =
+        kernels::dice_class_coefficients(sums.data<double>(), c, w);
     a.push_back(co.a);
     b.push_back(co.b);
   }
@@ -80,7 +84,8 @@ namespace kg = kernels::cuda;
 
 // On the GPU the sums, the loss and the gradient stay on the device. With `loss` defined, the
 // kernel writes the loss into it too.
-Tensor sums_cuda(const DiceShape& d, const Tensor& logits, const Tensor& target, const Tensor& loss) {
+Tensor sums_cuda(const DiceShape& d, const Tensor& logits, const Tensor& target,
+                 const Tensor& loss) {
   Tensor sums = Tensor::empty({3 * d.k}, DType::F64, Device::CUDA);
   const Tensor work = Tensor::empty({std::max<int64_t>(1, kg::dice_workspace(d.n, d.k, d.s))},
                                     DType::F64, Device::CUDA);
@@ -105,14 +110,18 @@ Tensor backward_cuda(const DiceShape& d, const Tensor& x, const Tensor& g, const
   Tensor gx = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kg::dice_backward(x.data<T>(), g.data<T>(), sums.data<double>(), go.data<T>(), d.n, d.k, d.s, gx.data<T>());
+    kg::dice_backward(x.data<T>(), g.data<T>(), sums.data<double>(), go.data<T>(), d.n, d.k, d.s,
+                      gx.data<T>());
   });
   return gx;
 }
 #else
-Tensor sums_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&) { ops::no_cuda(d.op); }
+Tensor sums_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&) {
+  ops::no_cuda(d.op);
+}
 DiceForward forward_cuda(const DiceShape& d, const Tensor&, const Tensor&) { ops::no_cuda(d.op); }
-Tensor backward_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+Tensor backward_cuda(const DiceShape& d, const Tensor&, const Tensor&, const Tensor&,
+                     const Tensor&) {
   ops::no_cuda(d.op);
 }
 #endif
@@ -126,12 +135,13 @@ Tensor soft_dice_loss(const Tensor& logits, const Tensor& target) {
   DiceForward f = cuda ? forward_cuda(d, logits, target) : forward_cpu(d, logits, target);
   if (autograd::wants({logits})) {
     // The target gets no gradient.
-    autograd::record("soft_dice_loss", f.loss, {logits, target},
-                     [d, cuda, x = logits.detach(), g = target.detach(), sums = f.sums](const Tensor& gout) {
-                       return std::vector<Tensor>{cuda ? backward_cuda(d, x, g, sums, gout)
-                                                       : backward_cpu(d, x, g, sums, gout),
-                                                  Tensor()};
-                     });
+    autograd::record(
+        "soft_dice_loss", f.loss, {logits, target},
+        [d, cuda, x = logits.detach(), g = target.detach(), sums = f.sums](const Tensor& gout) {
+          return std::vector<Tensor>{
+              cuda ? backward_cuda(d, x, g, sums, gout) : backward_cpu(d, x, g, sums, gout),
+              Tensor()};
+        });
   }
   return f.loss;
 }

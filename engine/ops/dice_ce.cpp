@@ -123,13 +123,12 @@ Tensor dice_ce_loss(const Tensor& logits, const Tensor& target) {
   const bool cuda = logits.device() == Device::CUDA;
   Forward f = cuda ? forward_cuda(sh, logits, target) : forward_cpu(sh, logits, target);
   if (autograd::wants({logits})) {
-    autograd::record("dice_ce_loss", f.loss, {logits, target},
-                     [sh, cuda, x = logits.detach(), g = target.detach(),
-                      sv = f.saved](const Tensor& gout) {
-                       Tensor gx = cuda ? backward_cuda(sh, x, g, sv, gout)
-                                        : backward_cpu(sh, x, g, sv, gout);
-                       return std::vector<Tensor>{gx, Tensor()};
-                     });
+    autograd::record(
+        "dice_ce_loss", f.loss, {logits, target},
+        [sh, cuda, x = logits.detach(), g = target.detach(), sv = f.saved](const Tensor& gout) {
+          Tensor gx = cuda ? backward_cuda(sh, x, g, sv, gout) : backward_cpu(sh, x, g, sv, gout);
+          return std::vector<Tensor>{gx, Tensor()};
+        });
   }
   return f.loss;
 }

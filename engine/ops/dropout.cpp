@@ -34,7 +34,8 @@ Tensor forward_cpu(const Mask& m, const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kc::dropout3d_apply(x.data<T>(), out.data<T>(), m.nc, m.s, m.seed, m.offset, m.p, T(1.0 / (1.0 - m.p)));
+    kc::dropout3d_apply(x.data<T>(), out.data<T>(), m.nc, m.s, m.seed, m.offset, m.p,
+                        T(1.0 / (1.0 - m.p)));
   });
   return out;
 }
@@ -68,7 +69,8 @@ Tensor dropout3d(const Tensor& x, double p, bool training, Generator& gen) {
   Tensor y = forward(m, x);
   // The backward regenerates the mask from (seed, offset): nothing is saved.
   if (autograd::wants({x}))
-    autograd::record("dropout3d", y, {x}, [m](const Tensor& g) { return std::vector<Tensor>{forward(m, g)}; });
+    autograd::record("dropout3d", y, {x},
+                     [m](const Tensor& g) { return std::vector<Tensor>{forward(m, g)}; });
   return y;
 }
 

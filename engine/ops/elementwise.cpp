@@ -143,7 +143,8 @@ Tensor scale(const Tensor& a, double s) {
   FDL_PROFILE_RANGE("scale");
   Tensor out = forward(Fn::Scale, a, Tensor(), s);
   if (autograd::wants({a}))
-    autograd::record("scale", out, {a}, [s](const Tensor& g) { return std::vector<Tensor>{scale(g, s)}; });
+    autograd::record("scale", out, {a},
+                     [s](const Tensor& g) { return std::vector<Tensor>{scale(g, s)}; });
   return out;
 }
 

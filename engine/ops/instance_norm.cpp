@@ -43,7 +43,8 @@ struct Normed {
 };
 
 Normed empty_outputs(const Tensor& x, Device d) {
-  return {Tensor::empty(x.shape(), x.dtype(), d), Tensor::empty({x.size(0), x.size(1)}, x.dtype(), d)};
+  return {Tensor::empty(x.shape(), x.dtype(), d),
+          Tensor::empty({x.size(0), x.size(1)}, x.dtype(), d)};
 }
 
 Normed forward_cpu(const NormShape& s, const Tensor& x, double eps, const Activation& a) {
@@ -51,8 +52,8 @@ Normed forward_cpu(const NormShape& s, const Tensor& x, double eps, const Activa
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (a.fused)
-      kc::instance_norm_leaky_relu_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s, eps,
-                                           T(a.slope));
+      kc::instance_norm_leaky_relu_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s,
+                                           eps, T(a.slope));
     else
       kc::instance_norm_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s, eps);
   });
@@ -77,7 +78,8 @@ namespace kg = kernels::cuda;
 
 // The CUDA kernels' scratch, from the caching allocator.
 Tensor cuda_scratch(const NormShape& s) {
-  return Tensor::empty({kernels::instance_norm_scratch_doubles(s.nc, s.s)}, DType::F64, Device::CUDA);
+  return Tensor::empty({kernels::instance_norm_scratch_doubles(s.nc, s.s)}, DType::F64,
+                       Device::CUDA);
 }
 
 Normed forward_cuda(const NormShape& s, const Tensor& x, double eps, const Activation& a) {
@@ -87,15 +89,16 @@ Normed forward_cuda(const NormShape& s, const Tensor& x, double eps, const Activ
     Tensor scratch = cuda_scratch(s);
     double* w = scratch.data<double>();
     if (a.fused)
-      kg::instance_norm_leaky_relu_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s, eps,
-                                           T(a.slope), w);
+      kg::instance_norm_leaky_relu_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s,
+                                           eps, T(a.slope), w);
     else
       kg::instance_norm_forward(x.data<T>(), r.y.data<T>(), r.rstd.data<T>(), s.nc, s.s, eps, w);
   });
   return r;
 }
 
-Tensor backward_cuda(const NormShape& s, const Normed& saved, const Tensor& g, const Activation& a) {
+Tensor backward_cuda(const NormShape& s, const Normed& saved, const Tensor& g,
+                     const Activation& a) {
   Tensor gx = Tensor::empty(g.shape(), g.dtype(), Device::CUDA);
   dispatch_float(g.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -110,7 +113,9 @@ Tensor backward_cuda(const NormShape& s, const Normed& saved, const Tensor& g, c
   return gx;
 }
 #else
-Normed forward_cuda(const NormShape&, const Tensor&, double, const Activation& a) { ops::no_cuda(a.op); }
+Normed forward_cuda(const NormShape&, const Tensor&, double, const Activation& a) {
+  ops::no_cuda(a.op);
+}
 Tensor backward_cuda(const NormShape&, const Normed&, const Tensor&, const Activation& a) {
   ops::no_cuda(a.op);
 }
@@ -139,7 +144,8 @@ Tensor instance_norm(const Tensor& x, double eps) {
 
 Tensor instance_norm_leaky_relu(const Tensor& x, double slope, double eps) {
   FDL_PROFILE_RANGE("instance_norm_leaky_relu");
-  FDL_CHECK(slope > 0 && std::isfinite(slope), "instance_norm_leaky_relu: slope must be finite and > 0 ",
+  FDL_CHECK(slope > 0 && std::isfinite(slope),
+            "instance_norm_leaky_relu: slope must be finite and > 0 ",
             "(the backward recovers the activation's input from its output), got ", slope);
   Tensor y = normalise(x, eps, Activation{true, slope, "instance_norm_leaky_relu"});
   ops::tap_activation(y);

@@ -24,7 +24,9 @@ OneHotShape one_hot_shape(const Tensor& labels, int num_classes) {
             dtype_name(labels.dtype()));
   FDL_CHECK(num_classes >= 1, "one_hot: num_classes must be at least 1, got ", num_classes);
   const int64_t n = labels.size(0);
-  return {n, num_classes, labels.shape().numel_from(1),
+  return {n,
+          num_classes,
+          labels.shape().numel_from(1),
           {n, num_classes, labels.size(1), labels.size(2), labels.size(3)}};
 }
 
@@ -39,12 +41,15 @@ kernels::OneHotBadLabel forward_cpu(const OneHotShape& s, const Tensor& labels, 
 #ifdef FDL_HAVE_CUDA
 kernels::OneHotBadLabel forward_cuda(const OneHotShape& s, const Tensor& labels, Tensor& out) {
   Tensor report = Tensor::empty({kernels::kOneHotReportWords}, DType::I32, Device::CUDA);
-  kernels::cuda::one_hot(labels.data<int32_t>(), out.data<float>(), s.n, s.k, s.s, report.data<int32_t>());
+  kernels::cuda::one_hot(labels.data<int32_t>(), out.data<float>(), s.n, s.k, s.s,
+                         report.data<int32_t>());
   // The one wait of this op: labels are user data, and a bad one must stop here.
   return kernels::read_one_hot_report(report.to(Device::CPU).data<int32_t>());
 }
 #else
-kernels::OneHotBadLabel forward_cuda(const OneHotShape&, const Tensor&, Tensor&) { ops::no_cuda("one_hot"); }
+kernels::OneHotBadLabel forward_cuda(const OneHotShape&, const Tensor&, Tensor&) {
+  ops::no_cuda("one_hot");
+}
 #endif
 
 }  // namespace

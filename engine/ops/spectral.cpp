@@ -205,8 +205,8 @@ SpectralBlock SpectralBlock::make(std::array<int64_t, 3> full, std::array<double
   std::array<int64_t, 3> small{};
   for (int a = 0; a < 3; ++a) {
     FDL_CHECK(full[a] > 0, "spectral block: axis ", kAxis[a], " has size ", full[a]);
-    FDL_CHECK(std::isfinite(beta[a]) && beta[a] > 0 && beta[a] <= 1, "spectral block: beta on axis ",
-              kAxis[a], " must be in (0, 1], got ", beta[a]);
+    FDL_CHECK(std::isfinite(beta[a]) && beta[a] > 0 && beta[a] <= 1,
+              "spectral block: beta on axis ", kAxis[a], " must be in (0, 1], got ", beta[a]);
     // int(n * beta), truncated toward zero as Python's int() (docs/method.md §2.2).
     small[a] = int64_t(double(full[a]) * beta[a]);
     FDL_CHECK(small[a] >= 1, "spectral block: beta ", beta[a], " on axis ", kAxis[a], " (size ",
@@ -236,7 +236,8 @@ HalfSpectrum rfft3(const Tensor& x) {
 
 Tensor irfft3(HalfSpectrum& s, const Shape& shape) {
   FDL_CHECK(shape.ndim() >= 3 && shape[-3] == s.dims[0] && shape[-2] == s.dims[1] &&
-                shape[-1] == s.dims[2] && shape.numel() == s.batch * s.dims[0] * s.dims[1] * s.dims[2],
+                shape[-1] == s.dims[2] &&
+                shape.numel() == s.batch * s.dims[0] * s.dims[1] * s.dims[2],
             "irfft3: output shape ", shape.str(), " does not fit a spectrum of ", s.batch, " x ",
             s.dims[0], "x", s.dims[1], "x", s.dims[2]);
   Tensor out = Tensor::empty(shape, s.data.dtype(), s.data.device());

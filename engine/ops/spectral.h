@@ -20,7 +20,8 @@ struct SpectralBlock {
   std::array<int64_t, 3> small;  // m_a = int(n_a * beta_a)
   KspaceCentre centre;
   // Errors: beta outside (0, 1], or a beta that gives an empty block (m_a == 0).
-  static SpectralBlock make(std::array<int64_t, 3> full, std::array<double, 3> beta, KspaceCentre c);
+  static SpectralBlock make(std::array<int64_t, 3> full, std::array<double, 3> beta,
+                            KspaceCentre c);
   // The block whose small grid is `small` (1 <= small_a <= full_a).
   static SpectralBlock of_sizes(std::array<int64_t, 3> full, std::array<int64_t, 3> small,
                                 KspaceCentre c);

@@ -79,7 +79,8 @@ Tensor upsample_nearest2x(const Tensor& x) {
   if (autograd::wants({x})) {
     // The backward runs where its gradient is; it saves nothing.
     autograd::record("upsample_nearest2x", y, {x}, [s](const Tensor& g) {
-      return std::vector<Tensor>{g.device() == Device::CUDA ? backward_cuda(s, g) : backward_cpu(s, g)};
+      return std::vector<Tensor>{g.device() == Device::CUDA ? backward_cuda(s, g)
+                                                            : backward_cpu(s, g)};
     });
   }
   return y;

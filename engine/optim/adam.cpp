@@ -16,8 +16,8 @@ namespace fdl {
 Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, AdamOptions opt) : opt_(opt) {
   FDL_CHECK(opt.lr >= 0 && opt.eps >= 0 && opt.weight_decay >= 0, "Adam: lr ", opt.lr, ", eps ",
             opt.eps, " and weight_decay ", opt.weight_decay, " must be non-negative");
-  FDL_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1,
-            "Adam: betas (", opt.beta1, ", ", opt.beta2, ") must lie in [0, 1)");
+  FDL_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1, "Adam: betas (",
+            opt.beta1, ", ", opt.beta2, ") must lie in [0, 1)");
   std::set<std::string> seen;
   for (auto& [name, p] : params) {
     FDL_CHECK(seen.insert(name).second, "Adam: parameter '", name, "' is given twice");
@@ -82,10 +82,13 @@ void Adam::step() {
     s->follow_param();
     ++s->step;
     const double t = double(s->step);
-    updates.push_back({s->param, s->param.grad(), s->exp_avg, s->exp_avg_sq,
-                       {opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
-                        opt_.lr / (1 - std::pow(opt_.beta1, t)),
-                        std::sqrt(1 - std::pow(opt_.beta2, t))}});
+    updates.push_back(
+        {s->param,
+         s->param.grad(),
+         s->exp_avg,
+         s->exp_avg_sq,
+         {opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
+          opt_.lr / (1 - std::pow(opt_.beta1, t)), std::sqrt(1 - std::pow(opt_.beta2, t))}});
   }
   if (on_cuda) {
 #ifdef FDL_HAVE_CUDA

@@ -42,8 +42,8 @@ void update_cuda(const std::vector<Tensor>& params, const std::vector<Tensor>& b
   std::vector<kernels::cuda::SgdTensor<T>> table;
   for (size_t i = 0; i < params.size(); ++i)
     if (params[i].dtype() == dtype_of<T>::value)
-      table.push_back({params[i].data<T>(), params[i].grad().data<T>(), bufs[i].data<T>(),
-                       params[i].numel()});
+      table.push_back(
+          {params[i].data<T>(), params[i].grad().data<T>(), bufs[i].data<T>(), params[i].numel()});
   if (!table.empty())
     kernels::cuda::sgd_step(table.data(), int64_t(table.size()), opt.lr, opt.momentum,
                             opt.weight_decay, opt.nesterov);

@@ -9,8 +9,8 @@
 
 namespace fdl::kernels {
 
-constexpr int kAdamMaxTensors = 48;      // keeps the kernel's parameter struct under 4 KB
-constexpr int64_t kAdamChunk = 4096;     // elements per block
+constexpr int kAdamMaxTensors = 48;   // keeps the kernel's parameter struct under 4 KB
+constexpr int64_t kAdamChunk = 4096;  // elements per block
 
 FDL_HD int64_t adam_chunks(int64_t numel) { return ceil_div(numel, kAdamChunk); }
 

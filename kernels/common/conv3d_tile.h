@@ -178,8 +178,7 @@ FDL_HD void put(T* out, int64_t i, T v, bool atomic) {
 // Every thread takes the same branches (they depend on the part only), so no barrier sits
 // in divergent code.
 template <int BK, class Part, class Stage, class Store, class Compute, class Sync>
-FDL_HD void slab_loop(const Part& p, Stage&& stage, Store&& store, Compute&& compute,
-                      Sync&& sync) {
+FDL_HD void slab_loop(const Part& p, Stage&& stage, Store&& store, Compute&& compute, Sync&& sync) {
   if (p.k0 >= p.k1) return;  // an empty depth: C is zero
   stage(p.k0);
   for (int64_t k0 = p.k0;; k0 += BK) {

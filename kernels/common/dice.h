@@ -25,8 +25,7 @@ FDL_HD double dice_score(double pg, double pp, double gg) {
 // 1 - mean_{c >= 1} dice_c from the 3k sums (k >= 2); the background c = 0 is ignored.
 FDL_HD double dice_loss_from_sums(const double* sums, int64_t k) {
   double mean = 0;
-  for (int64_t c = 1; c < k; ++c)
-    mean += dice_score(sums[3 * c], sums[3 * c + 1], sums[3 * c + 2]);
+  for (int64_t c = 1; c < k; ++c) mean += dice_score(sums[3 * c], sums[3 * c + 1], sums[3 * c + 2]);
   mean /= double(k - 1);
   return 1.0 - mean;
 }

@@ -14,10 +14,10 @@ namespace fdl::kernels {
 constexpr double kDiceCeSmooth = 1e-5;
 
 enum DiceCeSum : int {
-  kSumPG = 0,   // sum p g
-  kSumP = 1,    // sum p
-  kSumG = 2,    // sum g
-  kSumCE = 3,   // sum -g log p, the class's share of the cross-entropy
+  kSumPG = 0,  // sum p g
+  kSumP = 1,   // sum p
+  kSumG = 2,   // sum g
+  kSumCE = 3,  // sum -g log p, the class's share of the cross-entropy
   kDiceCeSums = 4
 };
 

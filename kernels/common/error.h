@@ -21,8 +21,8 @@ std::string concat(const A&... a) {
 }  // namespace detail
 
 // FDL_CHECK(cond, "message parts", ...): throws fdl::Error with the parts joined.
-#define FDL_CHECK(cond, ...) \
-  do {                       \
+#define FDL_CHECK(cond, ...)                                             \
+  do {                                                                   \
     if (!(cond)) throw ::fdl::Error(::fdl::detail::concat(__VA_ARGS__)); \
   } while (0)
 

@@ -22,7 +22,7 @@ FDL_HD unsigned grid_blocks(int64_t n, int threads, unsigned cap = 65535u * 8u) 
 // dynamic shared memory limit), or "" when it does not.
 inline std::string launch_limit_error(const unsigned (&grid)[3], const unsigned (&block)[3],
                                       size_t smem, size_t max_smem) {
-  auto dims = [](const unsigned (&d)[3]) {
+  auto dims = [](const unsigned(&d)[3]) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "(%u,%u,%u)", d[0], d[1], d[2]);
     return std::string(buf);

@@ -9,9 +9,9 @@
 namespace fdl::kernels {
 
 struct Moments {
-  double n = 0;     // count
+  double n = 0;  // count
   double mean = 0;
-  double m2 = 0;    // sum of squared deviations from the mean
+  double m2 = 0;  // sum of squared deviations from the mean
 };
 
 // Chan et al.'s pairwise update; an empty side returns the other unchanged.

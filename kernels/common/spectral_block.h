@@ -15,8 +15,8 @@
 namespace fdl::kernels {
 
 struct BlockAxis {
-  int64_t n = 1;      // full size
-  int64_t m = 1;      // small size, 1 <= m <= n
+  int64_t n = 1;  // full size
+  int64_t m = 1;  // small size, 1 <= m <= n
   bool shifted = true;
 
   FDL_HD int64_t start() const { return (n - m) / 2; }  // unshifted only
@@ -86,8 +86,9 @@ FDL_HD Cx<T> crop_element(const T* full, const Block3& b, int64_t i0, int64_t i1
   const BlockAxis& y = b.a[1];
   const BlockAxis& z = b.a[2];
   const Cx<T> p = load_hermitian(full, x.n, y.n, z.n, x.to_full(i0), y.to_full(i1), z.to_full(i2));
-  const Cx<T> q = load_hermitian(full, x.n, y.n, z.n, x.to_full(mirror_index(i0, x.m)),
-                                 y.to_full(mirror_index(i1, y.m)), z.to_full(mirror_index(i2, z.m)));
+  const Cx<T> q =
+      load_hermitian(full, x.n, y.n, z.n, x.to_full(mirror_index(i0, x.m)),
+                     y.to_full(mirror_index(i1, y.m)), z.to_full(mirror_index(i2, z.m)));
   const T h = T(0.5) * scale;
   return {h * (p.re + q.re), h * (p.im - q.im)};
 }
@@ -96,8 +97,10 @@ FDL_HD Cx<T> crop_element(const T* full, const Block3& b, int64_t i0, int64_t i1
 template <class T>
 FDL_HD T mask_weight(const Block3& b, int64_t r0, int64_t r1, int64_t r2, T scale) {
   const int in = b.contains(r0, r1, r2) ? 1 : 0;
-  const int in_mirror = b.contains(mirror_index(r0, b.a[0].n), mirror_index(r1, b.a[1].n),
-                                   mirror_index(r2, b.a[2].n)) ? 1 : 0;
+  const int in_mirror =
+      b.contains(mirror_index(r0, b.a[0].n), mirror_index(r1, b.a[1].n), mirror_index(r2, b.a[2].n))
+          ? 1
+          : 0;
   return scale * (T(1) - T(0.5) * T(in + in_mirror));
 }
 

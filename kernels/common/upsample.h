@@ -11,8 +11,8 @@ namespace fdl::kernels {
 struct Upsample2x {
   int64_t Y = 1, Z = 1;  // input sizes of the two inner axes
 
-  FDL_HD int64_t row2() const { return 2 * Z; }           // output row length
-  FDL_HD int64_t plane2() const { return 4 * Y * Z; }     // output (y, z) plane size
+  FDL_HD int64_t row2() const { return 2 * Z; }        // output row length
+  FDL_HD int64_t plane2() const { return 4 * Y * Z; }  // output (y, z) plane size
 
   // Output index of the block's first value (2x, 2y, 2z) for input element i.
   FDL_HD int64_t block_base(int64_t i) const {

@@ -27,7 +27,8 @@ struct Axis {
 
 // out[r][p][k] = sum over m of w[p][m] * in[r][first[p] + m][k]: one axis of the tensor
 // product, with `rows` outer rows, `inner` contiguous values per point.
-void pass(const float* in, float* out, int64_t rows, int64_t points, int64_t inner, const Axis& ax) {
+void pass(const float* in, float* out, int64_t rows, int64_t points, int64_t inner,
+          const Axis& ax) {
   const int64_t n = int64_t(ax.first.size());
 #pragma omp parallel for collapse(2) schedule(static) if (rows * n * inner > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
@@ -37,15 +38,17 @@ void pass(const float* in, float* out, int64_t rows, int64_t points, int64_t inn
       float* dst = out + (r * n + p) * inner;
 #pragma omp simd
       for (int64_t k = 0; k < inner; ++k)
-        dst[k] =
-            w[0] * src[k] + w[1] * src[inner + k] + w[2] * src[2 * inner + k] + w[3] * src[3 * inner + k];
+        dst[k] = w[0] * src[k] + w[1] * src[inner + k] + w[2] * src[2 * inner + k] +
+                 w[3] * src[3 * inner + k];
     }
   }
 }
 
 }  // namespace
 
-int64_t bspline_points(int64_t n, double spacing) { return int64_t(std::floor(double(n - 1) / spacing)) + 4; }
+int64_t bspline_points(int64_t n, double spacing) {
+  return int64_t(std::floor(double(n - 1) / spacing)) + 4;
+}
 
 void bspline_field(const float* ctrl, int64_t nc, double spacing, float* out, int64_t X, int64_t Y,
                    int64_t Z) {

@@ -28,7 +28,8 @@ void for_each_channel(const int64_t* chans, int k, int64_t n, int64_t s, F f) {
 }  // namespace
 
 template <class T>
-void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s) {
+void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n,
+                     int64_t s) {
   for_each_channel(chans, k, n, s, [&](int64_t j, int i, int64_t src_ch) {
     std::memcpy(out + j * s, srcs[i] + src_ch * s, size_t(s) * sizeof(T));
   });
@@ -41,7 +42,7 @@ void split_channels(const T* g, T* const* dsts, const int64_t* chans, int k, int
   });
 }
 
-#define FDL_INSTANTIATE(T)                                                                         \
+#define FDL_INSTANTIATE(T)                                                                      \
   template void concat_channels<T>(const T* const*, const int64_t*, int, T*, int64_t, int64_t); \
   template void split_channels<T>(const T*, T* const*, const int64_t*, int, int64_t, int64_t);
 FDL_INSTANTIATE(float)

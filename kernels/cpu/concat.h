@@ -7,7 +7,8 @@ namespace fdl::kernels::cpu {
 
 // out[:, offset_i + c] = srcs[i][:, c]
 template <class T>
-void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s);
+void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n,
+                     int64_t s);
 
 // The inverse: dsts[i][:, c] = g[:, offset_i + c]. A null dsts[i] is skipped.
 template <class T>

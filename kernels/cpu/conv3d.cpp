@@ -11,27 +11,41 @@ namespace fdl::kernels::cpu {
 namespace {
 
 // ---- Vectors: GCC vector extensions give one zmm of float or double from the same code.
-template <class T> struct VecOf;
-template <> struct VecOf<float> { typedef float type __attribute__((vector_size(64))); };
-template <> struct VecOf<double> { typedef double type __attribute__((vector_size(64))); };
-template <class T> using Vec = typename VecOf<T>::type;
-template <class T> constexpr int kLanes = 64 / sizeof(T);
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct VecOf<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+template <class T>
+constexpr int kLanes = 64 / sizeof(T);
 
-template <class T> inline Vec<T> load(const T* p) {
+template <class T>
+inline Vec<T> load(const T* p) {
   Vec<T> v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-template <class T> inline void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof v); }
+template <class T>
+inline void store(T* p, Vec<T> v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
-constexpr int kCo = 8;             // output channels per forward tile (one weight broadcast each)
-constexpr int kVecs = 3;           // vectors of positions per forward tile
-constexpr int kWgCo = 4;           // output channels per weight-gradient tile
-constexpr int kWgTaps = 6;         // taps per weight-gradient tile
-constexpr int64_t kChunk = 1536;   // target positions per work item (fits L1/L2 with its weights)
-constexpr int64_t kAlign = 16;     // scratch sub-buffers start on 64-byte boundaries
+constexpr int kCo = 8;            // output channels per forward tile (one weight broadcast each)
+constexpr int kVecs = 3;          // vectors of positions per forward tile
+constexpr int kWgCo = 4;          // output channels per weight-gradient tile
+constexpr int kWgTaps = 6;        // taps per weight-gradient tile
+constexpr int64_t kChunk = 1536;  // target positions per work item (fits L1/L2 with its weights)
+constexpr int64_t kAlign = 16;    // scratch sub-buffers start on 64-byte boundaries
 
-template <class T> constexpr int64_t kTile = int64_t(kVecs) * kLanes<T>;
+template <class T>
+constexpr int64_t kTile = int64_t(kVecs) * kLanes<T>;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -70,7 +84,8 @@ Grid make_grid(const int q[3], const Source& src) {
 }
 
 // Elements a chunk of positions spans, rounded to whole tiles.
-template <class T> int64_t chunk_span(const Grid& g, const Source& src) {
+template <class T>
+int64_t chunk_span(const Grid& g, const Source& src) {
   return round_up(g.rows_per_chunk * src.rs, kTile<T>);
 }
 
@@ -101,7 +116,8 @@ void build_source(const Source& src, const T* in, const int dims[3], T* buf, int
       for (int uy = 0; uy < src.len[1]; ++uy) {
         const int iy = s * uy + ry - src.lo[1];
         const bool inside = ix >= 0 && ix < dims[0] && iy >= 0 && iy < dims[1];
-        const T* in_row = inside ? in + c * in_vol + (int64_t(ix) * dims[1] + iy) * dims[2] : nullptr;
+        const T* in_row =
+            inside ? in + c * in_vol + (int64_t(ix) * dims[1] + iy) * dims[2] : nullptr;
         for (int rz = 0; rz < s; ++rz) {
           const int ph = (rx * s + ry) * s + rz;
           T* row = buf + c * src.chan_stride + ph * src.phase_vol + ux * src.ps + uy * src.rs;
@@ -190,7 +206,8 @@ struct Pass {
   Part<T> part[kMaxParts] = {};
 };
 
-template <class T> int64_t pass_scratch(int64_t span, int cout) {
+template <class T>
+int64_t pass_scratch(int64_t span, int cout) {
   return kMaxParts * span * div_up(cout, kCo) * kCo;
 }
 
@@ -281,8 +298,8 @@ ForwardPlan forward_plan(const Conv3dShape& sh) {
 // `lo` below and up to `len` above so that every d is a constant offset.
 struct DataAxis {
   int lo = 0, len = 0;
-  std::vector<int> q;                      // per phase r: outputs i = s*q + r below n
-  std::vector<std::vector<int>> kk, shift; // per phase r: taps and their offsets d + lo
+  std::vector<int> q;                       // per phase r: outputs i = s*q + r below n
+  std::vector<std::vector<int>> kk, shift;  // per phase r: taps and their offsets d + lo
 };
 
 DataAxis data_axis(const Conv3dShape& sh, int a) {
@@ -441,16 +458,18 @@ int64_t conv3d_forward_scratch(const Conv3dShape& sh, int threads) {
 }
 
 template <class T>
-void conv3d_forward(const Conv3dShape& sh, const T* x, const T* w, const T* bias, T* y,
-                    T* scratch, int threads) {
+void conv3d_forward(const Conv3dShape& sh, const T* x, const T* w, const T* bias, T* y, T* scratch,
+                    int threads) {
   const ForwardPlan f = forward_plan(sh);
   const int taps = sh.taps();
   T* wp = scratch;
   T* src = wp + round_up(div_up(sh.cout, kCo) * kCo * int64_t(sh.cin) * taps, kAlign);
   const int64_t src_size = source_size<T>(f.src, f.grid, f.max_off);
   T* dbuf = src + src_size;
-  pack(wp, sh.cout, sh.cin, taps, [&](int co, int ci, int t) { return w[(int64_t(co) * sh.cin + ci) * taps + t]; });
-  Pass<T> pp{src, &f.src, sh.cout, f.grid, {nullptr, {sh.out(0), sh.out(1), sh.out(2)}, 1, {0, 0}, bias}};
+  pack(wp, sh.cout, sh.cin, taps,
+       [&](int co, int ci, int t) { return w[(int64_t(co) * sh.cin + ci) * taps + t]; });
+  Pass<T> pp{
+      src, &f.src, sh.cout, f.grid, {nullptr, {sh.out(0), sh.out(1), sh.out(2)}, 1, {0, 0}, bias}};
   pp.part[0] = {f.off.data(), taps, wp, 0, f.grid.q[2]};
   for (int n = 0; n < sh.n; ++n) {
     build_source(f.src, x + n * int64_t(sh.cin) * sh.in_volume(), sh.in, src, src_size, threads);
@@ -481,12 +500,18 @@ void conv3d_backward_data(const Conv3dShape& sh, const T* gy, const T* w, T* gx,
   const int out_dims[3] = {sh.out(0), sh.out(1), sh.out(2)};
   // Phases without taps still run: they write the zeros those inputs' gradients are.
   for (int n = 0; n < sh.n; ++n) {
-    build_source(dp.src, gy + n * int64_t(sh.cout) * sh.out_volume(), out_dims, src,
-                 dp.source_size, threads);
+    build_source(dp.src, gy + n * int64_t(sh.cout) * sh.out_volume(), out_dims, src, dp.source_size,
+                 threads);
     for (const DataGroup& gr : dp.groups) {
-      Pass<T> pp{src, &dp.src, sh.cin, gr.grid,
-                 {gx + n * int64_t(sh.cin) * sh.in_volume(), {sh.in[0], sh.in[1], sh.in[2]},
-                  sh.stride, {gr.rx, gr.ry}, nullptr}};
+      Pass<T> pp{src,
+                 &dp.src,
+                 sh.cin,
+                 gr.grid,
+                 {gx + n * int64_t(sh.cin) * sh.in_volume(),
+                  {sh.in[0], sh.in[1], sh.in[2]},
+                  sh.stride,
+                  {gr.rx, gr.ry},
+                  nullptr}};
       pp.parts = int(gr.parts.size());
       for (int k = 0; k < pp.parts; ++k) {
         const DataPart& pt = gr.parts[size_t(k)];
@@ -521,7 +546,8 @@ void conv3d_backward_weight(const Conv3dShape& sh, const T* x, const T* gy, T* g
   const int64_t part_co = int64_t(sh.cin) * taps;
   std::vector<int64_t> pair_off(static_cast<size_t>(part_co));
   for (int ci = 0; ci < sh.cin; ++ci)
-    for (int t = 0; t < taps; ++t) pair_off[size_t(ci * taps + t)] = ci * f.src.chan_stride + f.off[size_t(t)];
+    for (int t = 0; t < taps; ++t)
+      pair_off[size_t(ci * taps + t)] = ci * f.src.chan_stride + f.off[size_t(t)];
   for (int n = 0; n < sh.n; ++n) {
     build_source(f.src, x + n * int64_t(sh.cin) * sh.in_volume(), sh.in, src, wl.source, threads);
     const T* gyn = gy + n * int64_t(sh.cout) * ovol;
@@ -553,7 +579,8 @@ void conv3d_backward_weight(const Conv3dShape& sh, const T* x, const T* gy, T* g
               wgrad_tile<T, kWgTaps>(go, wl.span, src + p0, pair_off.data() + j, len, pc, part_co);
             } else {
               for (int64_t i = j; i < part_co; ++i)
-                wgrad_tile<T, 1>(go, wl.span, src + p0, pair_off.data() + i, len, pc + (i - j), part_co);
+                wgrad_tile<T, 1>(go, wl.span, src + p0, pair_off.data() + i, len, pc + (i - j),
+                                 part_co);
             }
           }
       }
@@ -583,15 +610,13 @@ void conv3d_backward_bias(const Conv3dShape& sh, const T* gy, T* gb) {
   }
 }
 
-#define FDL_INSTANTIATE(T)                                                                   \
-  template int64_t conv3d_forward_scratch<T>(const Conv3dShape&, int);                       \
-  template void conv3d_forward<T>(const Conv3dShape&, const T*, const T*, const T*, T*, T*,  \
-                                  int);                                                      \
-  template int64_t conv3d_backward_data_scratch<T>(const Conv3dShape&, int);                 \
-  template void conv3d_backward_data<T>(const Conv3dShape&, const T*, const T*, T*, T*, int); \
-  template int64_t conv3d_backward_weight_scratch<T>(const Conv3dShape&, int);               \
-  template void conv3d_backward_weight<T>(const Conv3dShape&, const T*, const T*, T*, T*,    \
-                                          int);                                              \
+#define FDL_INSTANTIATE(T)                                                                        \
+  template int64_t conv3d_forward_scratch<T>(const Conv3dShape&, int);                            \
+  template void conv3d_forward<T>(const Conv3dShape&, const T*, const T*, const T*, T*, T*, int); \
+  template int64_t conv3d_backward_data_scratch<T>(const Conv3dShape&, int);                      \
+  template void conv3d_backward_data<T>(const Conv3dShape&, const T*, const T*, T*, T*, int);     \
+  template int64_t conv3d_backward_weight_scratch<T>(const Conv3dShape&, int);                    \
+  template void conv3d_backward_weight<T>(const Conv3dShape&, const T*, const T*, T*, T*, int);   \
   template void conv3d_backward_bias<T>(const Conv3dShape&, const T*, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

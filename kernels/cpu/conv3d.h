@@ -15,24 +15,28 @@
 namespace fdl::kernels::cpu {
 
 // y = conv(x, w) + bias (bias may be null).
-template <class T> int64_t conv3d_forward_scratch(const Conv3dShape& s, int threads);
 template <class T>
-void conv3d_forward(const Conv3dShape& s, const T* x, const T* w, const T* bias, T* y,
-                    T* scratch, int threads);
+int64_t conv3d_forward_scratch(const Conv3dShape& s, int threads);
+template <class T>
+void conv3d_forward(const Conv3dShape& s, const T* x, const T* w, const T* bias, T* y, T* scratch,
+                    int threads);
 
 // gx = dL/dx for upstream gradient gy (overwrites gx).
-template <class T> int64_t conv3d_backward_data_scratch(const Conv3dShape& s, int threads);
+template <class T>
+int64_t conv3d_backward_data_scratch(const Conv3dShape& s, int threads);
 template <class T>
 void conv3d_backward_data(const Conv3dShape& s, const T* gy, const T* w, T* gx, T* scratch,
                           int threads);
 
 // gw = dL/dw (overwrites gw).
-template <class T> int64_t conv3d_backward_weight_scratch(const Conv3dShape& s, int threads);
+template <class T>
+int64_t conv3d_backward_weight_scratch(const Conv3dShape& s, int threads);
 template <class T>
 void conv3d_backward_weight(const Conv3dShape& s, const T* x, const T* gy, T* gw, T* scratch,
                             int threads);
 
 // gb[co] = sum of gy over batch and space (overwrites gb).
-template <class T> void conv3d_backward_bias(const Conv3dShape& s, const T* gy, T* gb);
+template <class T>
+void conv3d_backward_bias(const Conv3dShape& s, const T* gy, T* gb);
 
 }  // namespace fdl::kernels::cpu

@@ -64,8 +64,8 @@ void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* 
 }
 
 template <class T>
-void dice_backward(const T* x, const T* g, const double* a, const double* b, int64_t n,
-                   int64_t k, int64_t s, T* gx) {
+void dice_backward(const T* x, const T* g, const double* a, const double* b, int64_t n, int64_t k,
+                   int64_t s, T* gx) {
   const int64_t per_row = (s + kBlock - 1) / kBlock, blocks = n * k * per_row;
 #pragma omp parallel for schedule(static) if (n * k * s > 2 * kBlock)
   for (int64_t t = 0; t < blocks; ++t) {
@@ -84,10 +84,9 @@ void dice_backward(const T* x, const T* g, const double* a, const double* b, int
   }
 }
 
-#define FDL_INSTANTIATE(T)                                                                 \
-  template void dice_sums<T>(const T*, const T*, int64_t, int64_t, int64_t, double*,       \
-                             double*);                                                     \
-  template void dice_backward<T>(const T*, const T*, const double*, const double*, int64_t, \
+#define FDL_INSTANTIATE(T)                                                                     \
+  template void dice_sums<T>(const T*, const T*, int64_t, int64_t, int64_t, double*, double*); \
+  template void dice_backward<T>(const T*, const T*, const double*, const double*, int64_t,    \
                                  int64_t, int64_t, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

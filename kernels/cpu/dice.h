@@ -36,14 +36,13 @@ int64_t dice_workspace(int64_t n, int64_t k, int64_t s);
 // accumulated in double. Each (batch, class) row is cut into fixed blocks whose partial sums
 // are added in a fixed order, so the result does not depend on the thread count.
 template <class T>
-void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work,
-               double* sums);
+void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work, double* sums);
 
 // gx = (a[c] * g + b[c] * p) * p * (1 - p) for class c: the chain rule through the Dice sums
 // (a weighs d sum(p g)/dp, b weighs d sum(p^2)/dp) fused with the sigmoid derivative, as
 // kernels/common/dice.h's dice_grad_element; a and b come from its dice_class_coefficients.
 template <class T>
-void dice_backward(const T* x, const T* g, const double* a, const double* b, int64_t n,
-                   int64_t k, int64_t s, T* gx);
+void dice_backward(const T* x, const T* g, const double* a, const double* b, int64_t n, int64_t k,
+                   int64_t s, T* gx);
 
 }  // namespace fdl::kernels::cpu

@@ -106,8 +106,7 @@ void dice_ce_backward(const T* x, const T* g, const T* stats, const double* a, c
   const T cw = T(ce_w);
 #pragma omp parallel for schedule(static) if (n * k * s > 2 * kBlock)
   for (int64_t t = 0; t < blocks; ++t) {
-    const int64_t item = t / per_item, lo = (t % per_item) * kBlock,
-                  hi = std::min(s, lo + kBlock);
+    const int64_t item = t / per_item, lo = (t % per_item) * kBlock, hi = std::min(s, lo + kBlock);
     const int64_t base = item * k * s;
     for (int64_t i0 = lo; i0 < hi; i0 += kPiece) {
       const int64_t len = std::min(kPiece, hi - i0);
@@ -141,11 +140,11 @@ void dice_ce_backward(const T* x, const T* g, const T* stats, const double* a, c
   }
 }
 
-#define FDL_INSTANTIATE(T)                                                                   \
-  template void dice_ce_forward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*,        \
-                                   double*, double*);                                        \
-  template void dice_ce_backward<T>(const T*, const T*, const T*, const double*,             \
-                                    const double*, double, int64_t, int64_t, int64_t, T*);
+#define FDL_INSTANTIATE(T)                                                                      \
+  template void dice_ce_forward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*, double*,  \
+                                   double*);                                                    \
+  template void dice_ce_backward<T>(const T*, const T*, const T*, const double*, const double*, \
+                                    double, int64_t, int64_t, int64_t, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)
 #undef FDL_INSTANTIATE

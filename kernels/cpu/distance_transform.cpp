@@ -79,7 +79,8 @@ void pass(double* buf, int64_t lines, int64_t n, int64_t stride, double s2, Base
 }  // namespace
 
 template <class T>
-void squared_edt(const uint8_t* feature, T* out, int64_t nx, int64_t ny, int64_t nz, double sx, double sy, double sz) {
+void squared_edt(const uint8_t* feature, T* out, int64_t nx, int64_t ny, int64_t nz, double sx,
+                 double sy, double sz) {
   const int64_t n = nx * ny * nz;
   // The passes run in double whatever T is, so the float result is the rounded exact value.
   std::vector<double> scratch;
@@ -102,7 +103,9 @@ void squared_edt(const uint8_t* feature, T* out, int64_t nx, int64_t ny, int64_t
   }
 }
 
-template void squared_edt<float>(const uint8_t*, float*, int64_t, int64_t, int64_t, double, double, double);
-template void squared_edt<double>(const uint8_t*, double*, int64_t, int64_t, int64_t, double, double, double);
+template void squared_edt<float>(const uint8_t*, float*, int64_t, int64_t, int64_t, double, double,
+                                 double);
+template void squared_edt<double>(const uint8_t*, double*, int64_t, int64_t, int64_t, double,
+                                  double, double);
 
 }  // namespace fdl::kernels::cpu

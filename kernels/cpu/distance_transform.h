@@ -10,6 +10,7 @@ namespace fdl::kernels::cpu {
 // Separable and exact (Saito-Toriwaki / Felzenszwalb-Huttenlocher): a 1-D lower envelope of
 // parabolas along z, then y, then x; O(n) per line, OpenMP over the lines of each pass.
 template <class T>
-void squared_edt(const uint8_t* feature, T* out, int64_t nx, int64_t ny, int64_t nz, double sx, double sy, double sz);
+void squared_edt(const uint8_t* feature, T* out, int64_t nx, int64_t ny, int64_t nz, double sx,
+                 double sy, double sz);
 
 }  // namespace fdl::kernels::cpu

@@ -49,13 +49,13 @@ void leaky_relu_backward(const T* x, const T* gy, T slope, T* gx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * kernels::leaky_relu_grad(x[i], slope);
 }
 
-#define FDL_INSTANTIATE(T)                                                  \
-  template void add<T>(const T*, const T*, T*, int64_t);                    \
-  template void add_inplace<T>(T*, const T*, int64_t);                      \
-  template void scale<T>(const T*, T, T*, int64_t);                         \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                  \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);       \
-  template void leaky_relu_forward<T>(const T*, T, T*, int64_t);            \
+#define FDL_INSTANTIATE(T)                                            \
+  template void add<T>(const T*, const T*, T*, int64_t);              \
+  template void add_inplace<T>(T*, const T*, int64_t);                \
+  template void scale<T>(const T*, T, T*, int64_t);                   \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);            \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t); \
+  template void leaky_relu_forward<T>(const T*, T, T*, int64_t);      \
   template void leaky_relu_backward<T>(const T*, const T*, T, T*, int64_t);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

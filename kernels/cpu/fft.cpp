@@ -29,13 +29,13 @@ namespace {
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool>;  // dims, batch, forward
 
-template <class T> struct Fftw;
-template <> struct Fftw<float> {
+template <class T>
+struct Fftw;
+template <>
+struct Fftw<float> {
   using Plan = fftwf_plan;
   using Complex = fftwf_complex;
-  static void init() {
-    FDL_CHECK(fftwf_init_threads() != 0, "fft: fftwf_init_threads failed");
-  }
+  static void init() { FDL_CHECK(fftwf_init_threads() != 0, "fft: fftwf_init_threads failed"); }
   static void threads(int n) { fftwf_plan_with_nthreads(n); }
   static Plan r2c(int* n, int howmany, float* in, Complex* out, int idist, int odist) {
     return fftwf_plan_many_dft_r2c(3, n, howmany, in, nullptr, 1, idist, out, nullptr, 1, odist,
@@ -45,13 +45,16 @@ template <> struct Fftw<float> {
     return fftwf_plan_many_dft_c2r(3, n, howmany, in, nullptr, 1, idist, out, nullptr, 1, odist,
                                    FFTW_ESTIMATE);
   }
-  static int alignment(const void* p) { return fftwf_alignment_of(const_cast<float*>(static_cast<const float*>(p))); }
+  static int alignment(const void* p) {
+    return fftwf_alignment_of(const_cast<float*>(static_cast<const float*>(p)));
+  }
   static void exec_r2c(Plan p, float* in, Complex* out) { fftwf_execute_dft_r2c(p, in, out); }
   static void destroy(Plan p) { fftwf_destroy_plan(p); }
   static void exec_c2r(Plan p, Complex* in, float* out) { fftwf_execute_dft_c2r(p, in, out); }
 };
 // Double precision is for gradient checks; fftw3 (double) is linked without threads.
-template <> struct Fftw<double> {
+template <>
+struct Fftw<double> {
   using Plan = fftw_plan;
   using Complex = fftw_complex;
   static void init() {}
@@ -64,7 +67,9 @@ template <> struct Fftw<double> {
     return fftw_plan_many_dft_c2r(3, n, howmany, in, nullptr, 1, idist, out, nullptr, 1, odist,
                                   FFTW_ESTIMATE);
   }
-  static int alignment(const void* p) { return fftw_alignment_of(const_cast<double*>(static_cast<const double*>(p))); }
+  static int alignment(const void* p) {
+    return fftw_alignment_of(const_cast<double*>(static_cast<const double*>(p)));
+  }
   static void exec_r2c(Plan p, double* in, Complex* out) { fftw_execute_dft_r2c(p, in, out); }
   static void destroy(Plan p) { fftw_destroy_plan(p); }
   static void exec_c2r(Plan p, Complex* in, double* out) { fftw_execute_dft_c2r(p, in, out); }
@@ -107,13 +112,12 @@ typename Fftw<T>::Plan plan_for(const std::array<int64_t, 3>& d, int64_t batch, 
   F::threads(omp_get_max_threads());
   int dims[3] = {int(d[0]), int(d[1]), int(d[2])};
   using C = typename F::Complex;
-  typename F::Plan p =
-      forward ? F::r2c(dims, int(batch), const_cast<T*>(static_cast<const T*>(in)),
-                       static_cast<C*>(const_cast<void*>(out)), int(n), int(h))
-              : F::c2r(dims, int(batch), static_cast<C*>(const_cast<void*>(in)),
-                       static_cast<T*>(const_cast<void*>(out)), int(h), int(n));
-  FDL_CHECK(p != nullptr, "fft: FFTW could not plan a ", forward ? "forward" : "inverse", " ",
-            d[0], "x", d[1], "x", d[2], " transform of batch ", batch);
+  typename F::Plan p = forward ? F::r2c(dims, int(batch), const_cast<T*>(static_cast<const T*>(in)),
+                                        static_cast<C*>(const_cast<void*>(out)), int(n), int(h))
+                               : F::c2r(dims, int(batch), static_cast<C*>(const_cast<void*>(in)),
+                                        static_cast<T*>(const_cast<void*>(out)), int(h), int(n));
+  FDL_CHECK(p != nullptr, "fft: FFTW could not plan a ", forward ? "forward" : "inverse", " ", d[0],
+            "x", d[1], "x", d[2], " transform of batch ", batch);
   cache.plans.emplace(key, p);
   return p;
 }

@@ -21,7 +21,8 @@ std::vector<float> gaussian_kernel(double sigma) {
   const int64_t r = int64_t(4 * sigma + 0.5);
   std::vector<double> w(size_t(2 * r + 1));
   double sum = 0;
-  for (int64_t i = -r; i <= r; ++i) sum += w[size_t(i + r)] = std::exp(-double(i * i) / (2 * sigma * sigma));
+  for (int64_t i = -r; i <= r; ++i)
+    sum += w[size_t(i + r)] = std::exp(-double(i * i) / (2 * sigma * sigma));
   std::vector<float> k(w.size());
   for (size_t i = 0; i < w.size(); ++i) k[i] = float(w[i] / sum);
   return k;

@@ -71,7 +71,8 @@ struct NormGrad {
 
 // Both backwards: `load(y, gy)` gives the NormGrad of an element.
 template <class T, class Load>
-void norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t s, Load load) {
+void norm_backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t s,
+                   Load load) {
 #pragma omp parallel for schedule(static) if (nc * s > kParallelMin)
   for (int64_t c = 0; c < nc; ++c) {
     const T* yc = y + c * s;

@@ -17,7 +17,8 @@ template <class T>
 struct LinearAxis {
   std::vector<int64_t> i0, i1;
   std::vector<T> w0, w1;
-  LinearAxis(int64_t in, int64_t out) : i0(size_t(out)), i1(size_t(out)), w0(size_t(out)), w1(size_t(out)) {
+  LinearAxis(int64_t in, int64_t out)
+      : i0(size_t(out)), i1(size_t(out)), w0(size_t(out)), w1(size_t(out)) {
     const T scale = T(in) / T(out);
     for (int64_t d = 0; d < out; ++d) {
       const size_t s = size_t(d);
@@ -39,7 +40,8 @@ std::vector<int64_t> nearest_axis(int64_t in, int64_t out) {
   std::vector<int64_t> idx(static_cast<size_t>(out));
   const float scale = float(in) / float(out);
   for (int64_t d = 0; d < out; ++d)
-    idx[size_t(d)] = std::min(int64_t(std::floor(float((double(d) + 0.5) * double(scale)))), in - 1);
+    idx[size_t(d)] =
+        std::min(int64_t(std::floor(float((double(d) + 0.5) * double(scale)))), in - 1);
   return idx;
 }
 
@@ -67,8 +69,9 @@ void resize_trilinear(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_
         const size_t sz = size_t(oz);
         const int64_t z0 = az.i0[sz], z1 = az.i1[sz];
         const T wz0 = az.w0[sz], wz1 = az.w1[sz];
-        out[oz] = wx0 * (wy0 * (wz0 * r00[z0] + wz1 * r00[z1]) + wy1 * (wz0 * r01[z0] + wz1 * r01[z1])) +
-                  wx1 * (wy0 * (wz0 * r10[z0] + wz1 * r10[z1]) + wy1 * (wz0 * r11[z0] + wz1 * r11[z1]));
+        out[oz] =
+            wx0 * (wy0 * (wz0 * r00[z0] + wz1 * r00[z1]) + wy1 * (wz0 * r01[z0] + wz1 * r01[z1])) +
+            wx1 * (wy0 * (wz0 * r10[z0] + wz1 * r10[z1]) + wy1 * (wz0 * r11[z0] + wz1 * r11[z1]));
       }
     }
   }
@@ -77,7 +80,8 @@ void resize_trilinear(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_
 template <class T>
 void resize_nearest(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_t Z, int64_t OX,
                     int64_t OY, int64_t OZ) {
-  const std::vector<int64_t> ix = nearest_axis(X, OX), iy = nearest_axis(Y, OY), iz = nearest_axis(Z, OZ);
+  const std::vector<int64_t> ix = nearest_axis(X, OX), iy = nearest_axis(Y, OY),
+                             iz = nearest_axis(Z, OZ);
   const int64_t rows = nc * OX;
 #pragma omp parallel for collapse(2) schedule(static) if (rows * OY * OZ > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
@@ -90,10 +94,15 @@ void resize_nearest(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_t 
   }
 }
 
-template void resize_trilinear<float>(const float*, float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void resize_trilinear<double>(const double*, double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void resize_nearest<float>(const float*, float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void resize_nearest<double>(const double*, double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void resize_nearest<int32_t>(const int32_t*, int32_t*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void resize_trilinear<float>(const float*, float*, int64_t, int64_t, int64_t, int64_t,
+                                      int64_t, int64_t, int64_t);
+template void resize_trilinear<double>(const double*, double*, int64_t, int64_t, int64_t, int64_t,
+                                       int64_t, int64_t, int64_t);
+template void resize_nearest<float>(const float*, float*, int64_t, int64_t, int64_t, int64_t,
+                                    int64_t, int64_t, int64_t);
+template void resize_nearest<double>(const double*, double*, int64_t, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t);
+template void resize_nearest<int32_t>(const int32_t*, int32_t*, int64_t, int64_t, int64_t, int64_t,
+                                      int64_t, int64_t, int64_t);
 
 }  // namespace fdl::kernels::cpu

@@ -74,16 +74,16 @@ void spectral_embed(T* full, const T* small, const Block3& b, int64_t batch, T s
   const int64_t small_half = b.a[0].m * b.a[1].m * (b.a[2].m / 2 + 1);
   // Outside B's rows Herm(H) = H: only the scale.
   for_each_row(full, b, batch, scale, [&](T* row, int64_t v, int64_t r0, int64_t r1, int64_t r2) {
-    const Cx<T> c = embed_element(Cx<T>{row[2 * r2], row[2 * r2 + 1]}, small + 2 * v * small_half, b,
-                                  r0, r1, r2, scale);
+    const Cx<T> c = embed_element(Cx<T>{row[2 * r2], row[2 * r2 + 1]}, small + 2 * v * small_half,
+                                  b, r0, r1, r2, scale);
     row[2 * r2] = c.re;
     row[2 * r2 + 1] = c.im;
   });
 }
 
-#define FDL_INSTANTIATE(T)                                                              \
-  template void spectral_crop<T>(const T*, T*, const Block3&, int64_t, T);              \
-  template void spectral_zero_block<T>(T*, const Block3&, int64_t, T);                  \
+#define FDL_INSTANTIATE(T)                                                 \
+  template void spectral_crop<T>(const T*, T*, const Block3&, int64_t, T); \
+  template void spectral_zero_block<T>(T*, const Block3&, int64_t, T);     \
   template void spectral_embed<T>(T*, const T*, const Block3&, int64_t, T);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

@@ -48,7 +48,7 @@ void upsample_nearest2x_backward(const T* gy, T* gx, int64_t nc, int64_t X, int6
   }
 }
 
-#define FDL_INSTANTIATE(T)                                                                      \
+#define FDL_INSTANTIATE(T)                                                                       \
   template void upsample_nearest2x_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t); \
   template void upsample_nearest2x_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t);
 FDL_INSTANTIATE(float)

@@ -84,8 +84,8 @@ void copy_row(const T* src, T* dst, int64_t Z, bool reversed) {
     std::copy_n(src, Z, dst);
 }
 
-void mirror(const float* image, int64_t nc, const int32_t* label, float* out_image, int32_t* out_label,
-            const int64_t n[3], const WarpMap& m) {
+void mirror(const float* image, int64_t nc, const int32_t* label, float* out_image,
+            int32_t* out_label, const int64_t n[3], const WarpMap& m) {
   const int64_t X = n[0], Y = n[1], Z = n[2], vol = X * Y * Z;
   const bool fz = m.a[2][2] < 0;
 #pragma omp parallel for collapse(2) schedule(static) if (vol * (nc + 1) > kParallelMin)
@@ -93,7 +93,8 @@ void mirror(const float* image, int64_t nc, const int32_t* label, float* out_ima
     for (int64_t y = 0; y < Y; ++y) {
       const int64_t sx = m.a[0][0] < 0 ? X - 1 - x : x, sy = m.a[1][1] < 0 ? Y - 1 - y : y;
       const int64_t dst = (x * Y + y) * Z, src = (sx * Y + sy) * Z;
-      for (int64_t ch = 0; ch < nc; ++ch) copy_row(image + ch * vol + src, out_image + ch * vol + dst, Z, fz);
+      for (int64_t ch = 0; ch < nc; ++ch)
+        copy_row(image + ch * vol + src, out_image + ch * vol + dst, Z, fz);
       copy_row(label + src, out_label + dst, Z, fz);
     }
   }
@@ -101,8 +102,8 @@ void mirror(const float* image, int64_t nc, const int32_t* label, float* out_ima
 
 }  // namespace
 
-void warp(const float* image, int64_t nc, const int32_t* label, float* out_image, int32_t* out_label,
-          int64_t X, int64_t Y, int64_t Z, const WarpMap& m) {
+void warp(const float* image, int64_t nc, const int32_t* label, float* out_image,
+          int32_t* out_label, int64_t X, int64_t Y, int64_t Z, const WarpMap& m) {
   const int64_t n[3] = {X, Y, Z}, vol = X * Y * Z;
   if (pure_mirror(m, n)) return mirror(image, nc, label, out_image, out_label, n, m);
   const float* d = m.displacement;
@@ -130,7 +131,8 @@ void warp(const float* image, int64_t nc, const int32_t* label, float* out_image
           float t[8];
           for (int k = 0; k < 8; ++k) t[k] = c.w_image[k] * v[c.off[k]];
           // A tree, not a chain of eight dependent adds: the loads overlap.
-          out_image[ch * vol + o] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+          out_image[ch * vol + o] =
+              ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
         }
         int32_t cls[8];
         for (int k = 0; k < 8; ++k) cls[k] = c.in[k] ? label[c.off[k]] : 0;

@@ -19,7 +19,7 @@ struct WarpMap {
 };
 
 // image, out_image: nc contiguous float (X, Y, Z) volumes; label, out_label: int32 (X, Y, Z).
-void warp(const float* image, int64_t nc, const int32_t* label, float* out_image, int32_t* out_label,
-          int64_t X, int64_t Y, int64_t Z, const WarpMap& m);
+void warp(const float* image, int64_t nc, const int32_t* label, float* out_image,
+          int32_t* out_label, int64_t X, int64_t Y, int64_t Z, const WarpMap& m);
 
 }  // namespace fdl::kernels::cpu

@@ -53,8 +53,8 @@ constexpr int64_t kMaxGrid = int64_t(1) << 20;
 }  // namespace
 
 template <class T>
-void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double beta2,
-               double eps, double weight_decay) {
+void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double beta2, double eps,
+               double weight_decay) {
   Launch<T> L{};
   L.c = adam_coeffs<T>(beta1, beta2, eps, weight_decay);
   for (int64_t first = 0; first < count; first += kAdamMaxTensors) {
@@ -62,19 +62,24 @@ void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double
     int64_t numel[kAdamMaxTensors];
     for (int i = 0; i < L.count; ++i) {
       const AdamTensor<T>& t = tensors[first + i];
-      L.e[i] = {t.param, t.grad, t.exp_avg, t.exp_avg_sq, t.numel, T(-t.step_size),
+      L.e[i] = {t.param,
+                t.grad,
+                t.exp_avg,
+                t.exp_avg_sq,
+                t.numel,
+                T(-t.step_size),
                 T(t.bias_correction2_sqrt)};
       numel[i] = t.numel;
     }
     adam_chunk_starts(numel, L.count, L.starts);
     const int64_t blocks = L.starts[L.count];
     if (blocks == 0) continue;
-    launch("Adam::step (cuda): multi-tensor update", adam_kernel<T>, unsigned(blocks < kMaxGrid ? blocks : kMaxGrid), kThreads, 0, L);
+    launch("Adam::step (cuda): multi-tensor update", adam_kernel<T>,
+           unsigned(blocks < kMaxGrid ? blocks : kMaxGrid), kThreads, 0, L);
   }
 }
 
 template void adam_step<float>(const AdamTensor<float>*, int64_t, double, double, double, double);
-template void adam_step<double>(const AdamTensor<double>*, int64_t, double, double, double,
-                                double);
+template void adam_step<double>(const AdamTensor<double>*, int64_t, double, double, double, double);
 
 }  // namespace fdl::kernels::cuda

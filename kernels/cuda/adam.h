@@ -20,7 +20,7 @@ struct AdamTensor {
 
 // Updates all `count` tensors in place; the hyperparameters are shared by all of them.
 template <class T>
-void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double beta2,
-               double eps, double weight_decay);
+void adam_step(const AdamTensor<T>* tensors, int64_t count, double beta1, double beta2, double eps,
+               double weight_decay);
 
 }  // namespace fdl::kernels::cuda

@@ -36,21 +36,27 @@ void for_each_source(const int64_t* chans, int k, int64_t n, int64_t s, F f) {
 }  // namespace
 
 template <class T>
-void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n, int64_t s) {
-  for_each_source(chans, k, n, s, [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
-    launch("concat_channels (cuda)", copy_source_kernel<T, true>, blocks_for(count), kThreads, 0, srcs[i], out, count, src_run, dst_offset, dst_run);
-  });
+void concat_channels(const T* const* srcs, const int64_t* chans, int k, T* out, int64_t n,
+                     int64_t s) {
+  for_each_source(chans, k, n, s,
+                  [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
+                    launch("concat_channels (cuda)", copy_source_kernel<T, true>, blocks_for(count),
+                           kThreads, 0, srcs[i], out, count, src_run, dst_offset, dst_run);
+                  });
 }
 
 template <class T>
 void split_channels(const T* g, T* const* dsts, const int64_t* chans, int k, int64_t n, int64_t s) {
-  for_each_source(chans, k, n, s, [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
-    if (!dsts[i]) return;
-    launch("concat_channels (cuda): split for the backward", copy_source_kernel<T, false>, blocks_for(count), kThreads, 0, g, dsts[i], count, src_run, dst_offset, dst_run);
-  });
+  for_each_source(chans, k, n, s,
+                  [&](int i, int64_t src_run, int64_t dst_offset, int64_t dst_run, int64_t count) {
+                    if (!dsts[i]) return;
+                    launch("concat_channels (cuda): split for the backward",
+                           copy_source_kernel<T, false>, blocks_for(count), kThreads, 0, g, dsts[i],
+                           count, src_run, dst_offset, dst_run);
+                  });
 }
 
-#define FDL_INSTANTIATE(T)                                                                         \
+#define FDL_INSTANTIATE(T)                                                                      \
   template void concat_channels<T>(const T* const*, const int64_t*, int, T*, int64_t, int64_t); \
   template void split_channels<T>(const T*, T* const*, const int64_t*, int, int64_t, int64_t);
 FDL_INSTANTIATE(float)

@@ -102,7 +102,9 @@ void conv3d_backward_bias(const Conv3dShape& s, const T* gy, T* gb, T* scratch) 
                 std::to_string(conv_bias_scratch(s)) + " elements");
   if (s.cout > 65535) throw Error("conv3d (cuda): backward_bias: too many output channels");
   T* out = splits > 1 ? scratch : gb;
-  launch("conv3d (cuda): backward_bias", bias_partial_kernel<T>, dim3(unsigned(splits), unsigned(s.cout)), kThreads, 0, gy, out, per_channel, s.out_volume(), s.cout);
+  launch("conv3d (cuda): backward_bias", bias_partial_kernel<T>,
+         dim3(unsigned(splits), unsigned(s.cout)), kThreads, 0, gy, out, per_channel,
+         s.out_volume(), s.cout);
   if (splits > 1) sum_planes(scratch, gb, s.cout, splits, "conv3d (cuda): backward_bias reduce");
 }
 

@@ -23,7 +23,8 @@ void set_tensor(cudnnTensorDescriptor_t d, int n, int c, const int* xyz) {
   int strides[5];
   strides[4] = 1;
   for (int i = 3; i >= 0; --i) strides[i] = strides[i + 1] * dims[i + 1];
-  check_cudnn(cudnnSetTensorNdDescriptor(d, CUDNN_DATA_FLOAT, 5, dims, strides), "cudnnSetTensorNdDescriptor");
+  check_cudnn(cudnnSetTensorNdDescriptor(d, CUDNN_DATA_FLOAT, 5, dims, strides),
+              "cudnnSetTensorNdDescriptor");
 }
 
 // The fastest result cudnnFind* measured that ran, fits the workspace and keeps to the math
@@ -33,8 +34,10 @@ const Perf& pick(const std::vector<Perf>& perf, int returned, size_t work_bytes,
                  const char* pass) {
   for (int i = 0; i < returned; ++i) {
     const Perf& p = perf[size_t(i)];
-    const bool tensor_ops = p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-    if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= work_bytes && (math == CudnnMath::Tf32 || !tensor_ops))
+    const bool tensor_ops =
+        p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= work_bytes &&
+        (math == CudnnMath::Tf32 || !tensor_ops))
       return p;
   }
   throw Error(detail::concat("conv3d (cudnn): no ", pass, " algorithm ran within ", work_bytes,
@@ -82,7 +85,8 @@ struct CudnnConv3d::State {
   void require(size_t work_bytes, cudnnMathType_t pass_math, const char* pass) const {
     if (!tuned) throw Error(detail::concat("conv3d (cudnn): ", pass, " before tune()"));
     if (work_bytes < work)
-      throw Error(detail::concat("conv3d (cudnn): ", pass, " needs ", work, " bytes of workspace, got ", work_bytes));
+      throw Error(detail::concat("conv3d (cudnn): ", pass, " needs ", work,
+                                 " bytes of workspace, got ", work_bytes));
     check_cudnn(cudnnSetConvolutionMathType(conv, pass_math), "cudnnSetConvolutionMathType");
   }
 };
@@ -103,17 +107,19 @@ CudnnConv3d::CudnnConv3d(const Conv3dShape& s, CudnnMath math) : st_(std::make_u
   const int wdims[5] = {s.cout, s.cin, s.k, s.k, s.k};
   check_cudnn(cudnnSetFilterNdDescriptor(t.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, 5, wdims),
               "cudnnSetFilterNdDescriptor");
-  const int pad[3] = {s.pad, s.pad, s.pad}, stride[3] = {s.stride, s.stride, s.stride}, dil[3] = {1, 1, 1};
+  const int pad[3] = {s.pad, s.pad, s.pad}, stride[3] = {s.stride, s.stride, s.stride},
+            dil[3] = {1, 1, 1};
   check_cudnn(cudnnSetConvolutionNdDescriptor(t.conv, 3, pad, stride, dil, CUDNN_CROSS_CORRELATION,
                                               CUDNN_DATA_FLOAT),
               "cudnnSetConvolutionNdDescriptor");
   // cuDNN's output geometry must be ours, or every comparison is meaningless.
   int got[5] = {};
-  check_cudnn(cudnnGetConvolutionNdForwardOutputDim(t.conv, t.x, t.w, 5, got), "cudnnGetConvolutionNdForwardOutputDim");
+  check_cudnn(cudnnGetConvolutionNdForwardOutputDim(t.conv, t.x, t.w, 5, got),
+              "cudnnGetConvolutionNdForwardOutputDim");
   if (got[0] != s.n || got[1] != s.cout || got[2] != out[0] || got[3] != out[1] || got[4] != out[2])
-    throw Error(detail::concat("conv3d (cudnn): cuDNN's output ", got[0], "x", got[1], "x", got[2], "x", got[3],
-                               "x", got[4], " differs from fdl's ", s.n, "x", s.cout, "x", out[0], "x", out[1],
-                               "x", out[2]));
+    throw Error(detail::concat("conv3d (cudnn): cuDNN's output ", got[0], "x", got[1], "x", got[2],
+                               "x", got[3], "x", got[4], " differs from fdl's ", s.n, "x", s.cout,
+                               "x", out[0], "x", out[1], "x", out[2]));
 }
 
 CudnnConv3d::~CudnnConv3d() = default;
@@ -122,29 +128,34 @@ void CudnnConv3d::tune(const float* x, const float* w, float* y, float* gx, floa
                        size_t work_bytes) {
   State& t = *st_;
   // Find searches under the descriptor's math type (a pass may have changed it since).
-  check_cudnn(cudnnSetConvolutionMathType(t.conv, t.math == CudnnMath::Fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH),
+  check_cudnn(cudnnSetConvolutionMathType(
+                  t.conv, t.math == CudnnMath::Fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH),
               "cudnnSetConvolutionMathType");
   int max = 0, n = 0;
-  check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(t.handle, &max), "cudnnGetConvolutionForwardAlgorithmMaxCount");
+  check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(t.handle, &max),
+              "cudnnGetConvolutionForwardAlgorithmMaxCount");
   std::vector<cudnnConvolutionFwdAlgoPerf_t> fp(size_t(max > 0 ? max : 1));
-  check_cudnn(cudnnFindConvolutionForwardAlgorithmEx(t.handle, t.x, x, t.w, w, t.conv, t.y, y, int(fp.size()), &n,
-                                                     fp.data(), work, work_bytes),
-              "cudnnFindConvolutionForwardAlgorithmEx");
+  check_cudnn(
+      cudnnFindConvolutionForwardAlgorithmEx(t.handle, t.x, x, t.w, w, t.conv, t.y, y,
+                                             int(fp.size()), &n, fp.data(), work, work_bytes),
+      "cudnnFindConvolutionForwardAlgorithmEx");
   const auto& f = pick(fp, n, work_bytes, t.math, "forward");
 
   check_cudnn(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(t.handle, &max),
               "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
   std::vector<cudnnConvolutionBwdDataAlgoPerf_t> dp(size_t(max > 0 ? max : 1));
-  check_cudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(t.handle, t.w, w, t.y, y, t.conv, t.x, gx, int(dp.size()),
-                                                          &n, dp.data(), work, work_bytes),
-              "cudnnFindConvolutionBackwardDataAlgorithmEx");
+  check_cudnn(
+      cudnnFindConvolutionBackwardDataAlgorithmEx(t.handle, t.w, w, t.y, y, t.conv, t.x, gx,
+                                                  int(dp.size()), &n, dp.data(), work, work_bytes),
+      "cudnnFindConvolutionBackwardDataAlgorithmEx");
   const auto& d = pick(dp, n, work_bytes, t.math, "data-gradient");
 
   check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(t.handle, &max),
               "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
   std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> wp(size_t(max > 0 ? max : 1));
-  check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(t.handle, t.x, x, t.y, y, t.conv, t.w, gw,
-                                                            int(wp.size()), &n, wp.data(), work, work_bytes),
+  check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(t.handle, t.x, x, t.y, y, t.conv, t.w,
+                                                            gw, int(wp.size()), &n, wp.data(), work,
+                                                            work_bytes),
               "cudnnFindConvolutionBackwardFilterAlgorithmEx");
   const auto& g = pick(wp, n, work_bytes, t.math, "weight-gradient");
 
@@ -163,29 +174,33 @@ size_t CudnnConv3d::workspace_bytes() const { return st_->work; }
 
 const char* CudnnConv3d::algorithms() const { return st_->names.c_str(); }
 
-void CudnnConv3d::forward(const float* x, const float* w, float* y, void* work, size_t work_bytes) const {
+void CudnnConv3d::forward(const float* x, const float* w, float* y, void* work,
+                          size_t work_bytes) const {
   const State& t = *st_;
   t.require(work_bytes, t.fwd_math, "forward");
   const float one = 1, zero = 0;
-  check_cudnn(cudnnConvolutionForward(t.handle, &one, t.x, x, t.w, w, t.conv, t.fwd, work, work_bytes, &zero, t.y, y),
+  check_cudnn(cudnnConvolutionForward(t.handle, &one, t.x, x, t.w, w, t.conv, t.fwd, work,
+                                      work_bytes, &zero, t.y, y),
               "cudnnConvolutionForward");
 }
 
-void CudnnConv3d::backward_data(const float* gy, const float* w, float* gx, void* work, size_t work_bytes) const {
+void CudnnConv3d::backward_data(const float* gy, const float* w, float* gx, void* work,
+                                size_t work_bytes) const {
   const State& t = *st_;
   t.require(work_bytes, t.dgrad_math, "data gradient");
   const float one = 1, zero = 0;
-  check_cudnn(cudnnConvolutionBackwardData(t.handle, &one, t.w, w, t.y, gy, t.conv, t.dgrad, work, work_bytes, &zero,
-                                           t.x, gx),
+  check_cudnn(cudnnConvolutionBackwardData(t.handle, &one, t.w, w, t.y, gy, t.conv, t.dgrad, work,
+                                           work_bytes, &zero, t.x, gx),
               "cudnnConvolutionBackwardData");
 }
 
-void CudnnConv3d::backward_weight(const float* x, const float* gy, float* gw, void* work, size_t work_bytes) const {
+void CudnnConv3d::backward_weight(const float* x, const float* gy, float* gw, void* work,
+                                  size_t work_bytes) const {
   const State& t = *st_;
   t.require(work_bytes, t.wgrad_math, "weight gradient");
   const float one = 1, zero = 0;
-  check_cudnn(cudnnConvolutionBackwardFilter(t.handle, &one, t.x, x, t.y, gy, t.conv, t.wgrad, work, work_bytes,
-                                             &zero, t.w, gw),
+  check_cudnn(cudnnConvolutionBackwardFilter(t.handle, &one, t.x, x, t.y, gy, t.conv, t.wgrad, work,
+                                             work_bytes, &zero, t.w, gw),
               "cudnnConvolutionBackwardFilter");
 }
 

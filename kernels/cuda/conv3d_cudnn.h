@@ -36,8 +36,10 @@ class CudnnConv3d {
   const char* algorithms() const;
 
   void forward(const float* x, const float* w, float* y, void* work, size_t work_bytes) const;
-  void backward_data(const float* gy, const float* w, float* gx, void* work, size_t work_bytes) const;
-  void backward_weight(const float* x, const float* gy, float* gw, void* work, size_t work_bytes) const;
+  void backward_data(const float* gy, const float* w, float* gx, void* work,
+                     size_t work_bytes) const;
+  void backward_weight(const float* x, const float* gy, float* gw, void* work,
+                       size_t work_bytes) const;
 
  private:
   struct State;

@@ -26,11 +26,11 @@ const char* cufft_error(cufftResult r) {
   }
 }
 
-#define FDL_CUFFT(call, ...)                                                           \
-  do {                                                                                 \
-    const cufftResult r_ = (call);                                                     \
-    FDL_CHECK(r_ == CUFFT_SUCCESS, "fft (cuda): ", #call, " failed (", cufft_error(r_), \
-              ", code ", int(r_), ") ", __VA_ARGS__);                                  \
+#define FDL_CUFFT(call, ...)                                                                       \
+  do {                                                                                             \
+    const cufftResult r_ = (call);                                                                 \
+    FDL_CHECK(r_ == CUFFT_SUCCESS, "fft (cuda): ", #call, " failed (", cufft_error(r_), ", code ", \
+              int(r_), ") ", __VA_ARGS__);                                                         \
   } while (0)
 
 struct Plan {
@@ -60,12 +60,13 @@ Plan& plan_for(const std::array<int64_t, 3>& d, int64_t batch, bool forward, boo
   FDL_CUFFT(cufftCreate(&p.handle), "");
   FDL_CUFFT(cufftSetAutoAllocation(p.handle, 0), "");
   FDL_CUFFT(cufftSetStream(p.handle, stream()), "");
-  const cufftResult r = cufftMakePlanMany64(p.handle, 3, n, nullptr, 1, forward ? real : half,
-                                            nullptr, 1, forward ? half : real, type, batch, &p.work);
+  const cufftResult r =
+      cufftMakePlanMany64(p.handle, 3, n, nullptr, 1, forward ? real : half, nullptr, 1,
+                          forward ? half : real, type, batch, &p.work);
   if (r != CUFFT_SUCCESS) {
     cufftDestroy(p.handle);
-    FDL_CHECK(false, "fft (cuda): cannot plan a ", d[0], "x", d[1], "x", d[2], " transform of batch ",
-              batch, " (", cufft_error(r), ")");
+    FDL_CHECK(false, "fft (cuda): cannot plan a ", d[0], "x", d[1], "x", d[2],
+              " transform of batch ", batch, " (", cufft_error(r), ")");
   }
   return cache.emplace(key, p).first->second;
 }
@@ -85,10 +86,12 @@ void rfft3(const T* in, T* out, const std::array<int64_t, 3>& dims, int64_t batc
   FDL_CUFFT(cufftSetWorkArea(p.handle, work), "");
   if constexpr (sizeof(T) == 8)
     FDL_CUFFT(cufftExecD2Z(p.handle, const_cast<double*>(reinterpret_cast<const double*>(in)),
-                           reinterpret_cast<cufftDoubleComplex*>(out)), "");
+                           reinterpret_cast<cufftDoubleComplex*>(out)),
+              "");
   else
     FDL_CUFFT(cufftExecR2C(p.handle, const_cast<float*>(reinterpret_cast<const float*>(in)),
-                           reinterpret_cast<cufftComplex*>(out)), "");
+                           reinterpret_cast<cufftComplex*>(out)),
+              "");
 }
 
 template <class T>
@@ -98,10 +101,12 @@ void irfft3(T* in, T* out, const std::array<int64_t, 3>& dims, int64_t batch, vo
   FDL_CUFFT(cufftSetWorkArea(p.handle, work), "");
   if constexpr (sizeof(T) == 8)
     FDL_CUFFT(cufftExecZ2D(p.handle, reinterpret_cast<cufftDoubleComplex*>(in),
-                           reinterpret_cast<double*>(out)), "");
+                           reinterpret_cast<double*>(out)),
+              "");
   else
-    FDL_CUFFT(cufftExecC2R(p.handle, reinterpret_cast<cufftComplex*>(in),
-                           reinterpret_cast<float*>(out)), "");
+    FDL_CUFFT(
+        cufftExecC2R(p.handle, reinterpret_cast<cufftComplex*>(in), reinterpret_cast<float*>(out)),
+        "");
 }
 
 template size_t fft_workspace_bytes<float>(const std::array<int64_t, 3>&, int64_t, bool);

@@ -74,8 +74,8 @@ __global__ void __launch_bounds__(kThreads)
 // One block: the partials of each class in a fixed order, then the loss from the sums.
 template <class T>
 __global__ void __launch_bounds__(kThreads)
-    finalize_kernel(const double* work, int64_t k, int64_t per_class, int64_t per_row,
-                    double* sums, T* loss) {
+    finalize_kernel(const double* work, int64_t k, int64_t per_class, int64_t per_row, double* sums,
+                    T* loss) {
   __shared__ double sh[3 * kThreads];
   for (int64_t c = 0; c < k; ++c) {
     double pg = 0, pp = 0, gg = 0;
@@ -98,8 +98,8 @@ __global__ void __launch_bounds__(kThreads)
 
 template <class T>
 __global__ void __launch_bounds__(kThreads)
-    backward_kernel(const T* x, const T* g, const double* sums, const T* gout, int64_t k,
-                    int64_t s, int64_t blocks, T* gx) {
+    backward_kernel(const T* x, const T* g, const double* sums, const T* gout, int64_t k, int64_t s,
+                    int64_t blocks, T* gx) {
   const double w = dice_weight(double(gout[0]), k);
   for (int64_t t = blockIdx.x; t < blocks; t += gridDim.x) {
     const DiceSpan sp = dice_span(t, s);
@@ -126,28 +126,30 @@ int64_t span_blocks(int64_t n, int64_t k, int64_t s) {
 int64_t dice_workspace(int64_t n, int64_t k, int64_t s) { return 3 * span_blocks(n, k, s); }
 
 template <class T>
-void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work,
-               double* sums, T* loss) {
+void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work, double* sums,
+               T* loss) {
   const int64_t blocks = span_blocks(n, k, s), per_row = s > 0 ? dice_spans_per_row(s) : 0;
   if (blocks > 0) {
-    launch("dice (cuda): class sums", sums_kernel<T>, grid_for(blocks), kThreads, 0, x, g, s, blocks, work);
+    launch("dice (cuda): class sums", sums_kernel<T>, grid_for(blocks), kThreads, 0, x, g, s,
+           blocks, work);
   }
-  launch("dice (cuda): finalize", finalize_kernel<T>, 1, kThreads, 0, work, k, n * per_row, per_row, sums, loss);
+  launch("dice (cuda): finalize", finalize_kernel<T>, 1, kThreads, 0, work, k, n * per_row, per_row,
+         sums, loss);
 }
 
 template <class T>
-void dice_backward(const T* x, const T* g, const double* sums, const T* gout, int64_t n,
-                   int64_t k, int64_t s, T* gx) {
+void dice_backward(const T* x, const T* g, const double* sums, const T* gout, int64_t n, int64_t k,
+                   int64_t s, T* gx) {
   const int64_t blocks = span_blocks(n, k, s);
   if (blocks == 0) return;
-  launch("soft_dice_loss (cuda): backward", backward_kernel<T>, grid_for(blocks), kThreads, 0, x, g, sums, gout, k, s, blocks, gx);
+  launch("soft_dice_loss (cuda): backward", backward_kernel<T>, grid_for(blocks), kThreads, 0, x, g,
+         sums, gout, k, s, blocks, gx);
 }
 
-#define FDL_INSTANTIATE(T)                                                                 \
-  template void dice_sums<T>(const T*, const T*, int64_t, int64_t, int64_t, double*,       \
-                             double*, T*);                                                 \
-  template void dice_backward<T>(const T*, const T*, const double*, const T*, int64_t,     \
-                                 int64_t, int64_t, T*);
+#define FDL_INSTANTIATE(T)                                                                         \
+  template void dice_sums<T>(const T*, const T*, int64_t, int64_t, int64_t, double*, double*, T*); \
+  template void dice_backward<T>(const T*, const T*, const double*, const T*, int64_t, int64_t,    \
+                                 int64_t, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)
 #undef FDL_INSTANTIATE

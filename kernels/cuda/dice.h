@@ -14,13 +14,13 @@ int64_t dice_workspace(int64_t n, int64_t k, int64_t s);
 // fixed order (deterministic, no atomics). With loss != nullptr it also writes
 // loss[0] = 1 - mean_{c >= 1} dice_c.
 template <class T>
-void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work,
-               double* sums, T* loss);
+void dice_sums(const T* x, const T* g, int64_t n, int64_t k, int64_t s, double* work, double* sums,
+               T* loss);
 
 // gx = (a[c] g + b[c] p) p (1 - p), with a, b from the device sums and w = gout[0] / (k - 1)
 // (gout a device scalar): the whole backward in one kernel.
 template <class T>
-void dice_backward(const T* x, const T* g, const double* sums, const T* gout, int64_t n,
-                   int64_t k, int64_t s, T* gx);
+void dice_backward(const T* x, const T* g, const double* sums, const T* gout, int64_t n, int64_t k,
+                   int64_t s, T* gx);
 
 }  // namespace fdl::kernels::cuda

@@ -152,24 +152,24 @@ void dice_ce_forward(const T* x, const T* g, int64_t n, int64_t k, int64_t s, T*
          0, x, k, s, voxels, stats);
   launch("dice_ce_loss (cuda): class sums", sums_kernel<T>, grid_for(blocks), kThreads, 0, x, g,
          stats, k, s, voxels, blocks, work);
-  launch("dice_ce_loss (cuda): finalize", finalize_kernel<T>, 1, kThreads, 0, work, k,
-         n * per_row, per_row, voxels, sums, loss);
+  launch("dice_ce_loss (cuda): finalize", finalize_kernel<T>, 1, kThreads, 0, work, k, n * per_row,
+         per_row, voxels, sums, loss);
 }
 
 template <class T>
 void dice_ce_backward(const T* x, const T* g, const T* stats, const double* sums, const T* gout,
                       int64_t n, int64_t k, int64_t s, double* coef, T* gx) {
   const int64_t voxels = n * s;
-  launch("dice_ce_loss (cuda): coefficients", coefficients_kernel<T>, 1, kThreads, 0, sums, gout,
-         k, voxels, coef);
-  launch("dice_ce_loss (cuda): backward", backward_kernel<T>, blocks_for(voxels), kThreads, 0, x,
-         g, stats, coef, k, s, voxels, gx);
+  launch("dice_ce_loss (cuda): coefficients", coefficients_kernel<T>, 1, kThreads, 0, sums, gout, k,
+         voxels, coef);
+  launch("dice_ce_loss (cuda): backward", backward_kernel<T>, blocks_for(voxels), kThreads, 0, x, g,
+         stats, coef, k, s, voxels, gx);
 }
 
-#define FDL_INSTANTIATE(T)                                                                   \
-  template void dice_ce_forward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*,        \
-                                   double*, double*, T*);                                    \
-  template void dice_ce_backward<T>(const T*, const T*, const T*, const double*, const T*,   \
+#define FDL_INSTANTIATE(T)                                                                     \
+  template void dice_ce_forward<T>(const T*, const T*, int64_t, int64_t, int64_t, T*, double*, \
+                                   double*, T*);                                               \
+  template void dice_ce_backward<T>(const T*, const T*, const T*, const double*, const T*,     \
                                     int64_t, int64_t, int64_t, double*, T*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

@@ -34,7 +34,8 @@ void dropout3d_apply(const T* x, T* out, int64_t nc, int64_t s, uint64_t seed, u
                      double p, T scale) {
   if (nc <= 0 || s <= 0) return;
   const SlicePartition q = slice_partition(nc, s);
-  launch("dropout3d (cuda)", dropout_kernel<T>, grid_blocks(nc * q.parts, 1), kThreads, 0, x, out, nc, s, q, seed, offset, p, scale);
+  launch("dropout3d (cuda)", dropout_kernel<T>, grid_blocks(nc * q.parts, 1), kThreads, 0, x, out,
+         nc, s, q, seed, offset, p, scale);
 }
 
 #define FDL_INSTANTIATE(T) \

@@ -71,28 +71,31 @@ void sigmoid_forward(const T* x, T* y, int64_t n) {
 template <class T>
 void sigmoid_backward(const T* y, const T* gy, T* gx, int64_t n) {
   if (n <= 0) return;
-  launch("sigmoid (cuda): backward", sigmoid_backward_kernel<T>, blocks_for(n), kThreads, 0, y, gy, gx, n);
+  launch("sigmoid (cuda): backward", sigmoid_backward_kernel<T>, blocks_for(n), kThreads, 0, y, gy,
+         gx, n);
 }
 
 template <class T>
 void leaky_relu_forward(const T* x, T slope, T* y, int64_t n) {
   if (n <= 0) return;
-  launch("leaky_relu (cuda): forward", leaky_relu_forward_kernel<T>, blocks_for(n), kThreads, 0, x, slope, y, n);
+  launch("leaky_relu (cuda): forward", leaky_relu_forward_kernel<T>, blocks_for(n), kThreads, 0, x,
+         slope, y, n);
 }
 
 template <class T>
 void leaky_relu_backward(const T* x, const T* gy, T slope, T* gx, int64_t n) {
   if (n <= 0) return;
-  launch("leaky_relu (cuda): backward", leaky_relu_backward_kernel<T>, blocks_for(n), kThreads, 0, x, gy, slope, gx, n);
+  launch("leaky_relu (cuda): backward", leaky_relu_backward_kernel<T>, blocks_for(n), kThreads, 0,
+         x, gy, slope, gx, n);
 }
 
-#define FDL_INSTANTIATE(T)                                                  \
-  template void add<T>(const T*, const T*, T*, int64_t);                    \
-  template void add_inplace<T>(T*, const T*, int64_t);                      \
-  template void scale<T>(const T*, T, T*, int64_t);                         \
-  template void sigmoid_forward<T>(const T*, T*, int64_t);                  \
-  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);       \
-  template void leaky_relu_forward<T>(const T*, T, T*, int64_t);            \
+#define FDL_INSTANTIATE(T)                                            \
+  template void add<T>(const T*, const T*, T*, int64_t);              \
+  template void add_inplace<T>(T*, const T*, int64_t);                \
+  template void scale<T>(const T*, T, T*, int64_t);                   \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);            \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t); \
+  template void leaky_relu_forward<T>(const T*, T, T*, int64_t);      \
   template void leaky_relu_backward<T>(const T*, const T*, T, T*, int64_t);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

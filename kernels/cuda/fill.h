@@ -4,6 +4,7 @@
 
 namespace fdl::kernels::cuda {
 
-template <class T> void fill(T* p, T value, int64_t n);
+template <class T>
+void fill(T* p, T value, int64_t n);
 
 }  // namespace fdl::kernels::cuda

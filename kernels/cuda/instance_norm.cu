@@ -148,8 +148,8 @@ __global__ void grad_sums_kernel(const T* y, const T* gy, int64_t nc, int64_t s,
 }
 
 // One thread per slice adds its parts in order: mean(gy) and mean(gy * y).
-__global__ void grad_sums_finish_kernel(const double* partials, int64_t nc, int64_t s, int64_t parts,
-                                        double* means) {
+__global__ void grad_sums_finish_kernel(const double* partials, int64_t nc, int64_t s,
+                                        int64_t parts, double* means) {
   FDL_CUDA_LOOP(c, nc) {
     double a = 0, b = 0;
     for (int64_t p = 0; p < parts; ++p) {
@@ -163,8 +163,9 @@ __global__ void grad_sums_finish_kernel(const double* partials, int64_t nc, int6
 
 // Pass 2 of the backward.
 template <class T, bool kFused>
-__global__ void grad_apply_kernel(const T* y, const T* gy, const T* rstd, T* gx, const double* means,
-                                  int64_t nc, int64_t s, SlicePartition q, T slope) {
+__global__ void grad_apply_kernel(const T* y, const T* gy, const T* rstd, T* gx,
+                                  const double* means, int64_t nc, int64_t s, SlicePartition q,
+                                  T slope) {
   for (int64_t b = blockIdx.x; b < nc * q.parts; b += gridDim.x) {
     const int64_t c = b / q.parts;
     int64_t lo, hi;
@@ -193,7 +194,8 @@ void forward(const T* x, T* y, T* rstd, int64_t nc, int64_t s, double eps, T slo
   const unsigned blocks = grid_blocks(nc * q.parts, 1);
   double* mean = scratch + slice_values(nc, q);
   launch(what, moments_kernel<T>, blocks, kThreads, 0, x, nc, s, q, scratch);
-  launch(what, moments_finish_kernel<T>, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts, eps, rstd, mean);
+  launch(what, moments_finish_kernel<T>, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts, eps,
+         rstd, mean);
   if (s <= 0) return;
   launch(what, normalise_kernel<T, kFused>, blocks, kThreads, 0, x, y, mean, rstd, nc, s, q, slope);
 }
@@ -206,8 +208,10 @@ void backward(const T* y, const T* gy, const T* rstd, T* gx, int64_t nc, int64_t
   const unsigned blocks = grid_blocks(nc * q.parts, 1);
   double* means = scratch + slice_values(nc, q);
   launch(what, grad_sums_kernel<T, kFused>, blocks, kThreads, 0, y, gy, nc, s, q, slope, scratch);
-  launch(what, grad_sums_finish_kernel, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts, means);
-  launch(what, grad_apply_kernel<T, kFused>, blocks, kThreads, 0, y, gy, rstd, gx, means, nc, s, q, slope);
+  launch(what, grad_sums_finish_kernel, blocks_for(nc), kThreads, 0, scratch, nc, s, q.parts,
+         means);
+  launch(what, grad_apply_kernel<T, kFused>, blocks, kThreads, 0, y, gy, rstd, gx, means, nc, s, q,
+         slope);
 }
 
 }  // namespace
@@ -238,13 +242,13 @@ void instance_norm_leaky_relu_backward(const T* y, const T* gy, const T* rstd, T
                     "instance_norm_leaky_relu (cuda): backward");
 }
 
-#define FDL_INSTANTIATE(T)                                                                          \
-  template void instance_norm_forward<T>(const T*, T*, T*, int64_t, int64_t, double, double*);      \
-  template void instance_norm_backward<T>(const T*, const T*, const T*, T*, int64_t, int64_t,       \
-                                          double*);                                                 \
-  template void instance_norm_leaky_relu_forward<T>(const T*, T*, T*, int64_t, int64_t, double, T,  \
-                                                    double*);                                       \
-  template void instance_norm_leaky_relu_backward<T>(const T*, const T*, const T*, T*, int64_t,     \
+#define FDL_INSTANTIATE(T)                                                                         \
+  template void instance_norm_forward<T>(const T*, T*, T*, int64_t, int64_t, double, double*);     \
+  template void instance_norm_backward<T>(const T*, const T*, const T*, T*, int64_t, int64_t,      \
+                                          double*);                                                \
+  template void instance_norm_leaky_relu_forward<T>(const T*, T*, T*, int64_t, int64_t, double, T, \
+                                                    double*);                                      \
+  template void instance_norm_leaky_relu_backward<T>(const T*, const T*, const T*, T*, int64_t,    \
                                                      int64_t, T, double*);
 FDL_INSTANTIATE(float)
 FDL_INSTANTIATE(double)

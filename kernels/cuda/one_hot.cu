@@ -47,7 +47,8 @@ void one_hot(const int32_t* labels, T* out, int64_t n, int64_t k, int64_t s, int
         "one_hot (cuda): clearing the bad-label report");
   if (n <= 0 || s <= 0 || k <= 0) return;
   const SlicePartition q = slice_partition(n, s);
-  launch("one_hot (cuda)", one_hot_kernel<T>, grid_blocks(n * q.parts, 1), kThreads, 0, labels, out, n, k, s, q, reinterpret_cast<unsigned long long*>(report));
+  launch("one_hot (cuda)", one_hot_kernel<T>, grid_blocks(n * q.parts, 1), kThreads, 0, labels, out,
+         n, k, s, q, reinterpret_cast<unsigned long long*>(report));
   launch("one_hot (cuda): bad-label report", one_hot_report_kernel, 1, 1, 0, labels, report);
 }
 

@@ -17,9 +17,9 @@ void check_architecture() {
   check(cudaGetDeviceProperties(&p, dev), "cuda: reading the device's properties");
   const int arch = 10 * p.major + p.minor;
   if (FDL_CUDA_MIN_ARCH > 0 && arch < FDL_CUDA_MIN_ARCH)
-    throw Error(::fdl::detail::concat("cuda: the device (", p.name, ") is sm_", arch,
-                               " but this build has kernels for sm_", FDL_CUDA_MIN_ARCH,
-                               " and newer only; rebuild with -DCMAKE_CUDA_ARCHITECTURES=", arch));
+    throw Error(::fdl::detail::concat(
+        "cuda: the device (", p.name, ") is sm_", arch, " but this build has kernels for sm_",
+        FDL_CUDA_MIN_ARCH, " and newer only; rebuild with -DCMAKE_CUDA_ARCHITECTURES=", arch));
 }
 }  // namespace
 
@@ -38,7 +38,8 @@ cudaStream_t stream() {
 void check(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return;
   cudaGetLastError();  // clear a sticky-free error so the next call is not blamed for it
-  throw Error(::fdl::detail::concat(what, ": ", cudaGetErrorString(e), " (cuda error ", int(e), ")"));
+  throw Error(
+      ::fdl::detail::concat(what, ": ", cudaGetErrorString(e), " (cuda error ", int(e), ")"));
 }
 
 void check_launch(const char* what) { check(cudaGetLastError(), what); }

@@ -31,6 +31,6 @@ void synchronize();
 }  // namespace fdl::kernels::cuda
 
 // Grid-stride loop over [0, n) with a 64-bit index.
-#define FDL_CUDA_LOOP(i, n)                                                          \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
+#define FDL_CUDA_LOOP(i, n)                                                 \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += int64_t(blockDim.x) * gridDim.x)

@@ -30,17 +30,19 @@ template <class T>
 void upsample_nearest2x_forward(const T* x, T* y, int64_t nc, int64_t X, int64_t Y, int64_t Z) {
   const int64_t n = nc * X * Y * Z;
   if (n <= 0) return;
-  launch("upsample_nearest2x (cuda): forward", upsample_forward_kernel<T>, blocks_for(n), kThreads, 0, x, y, Upsample2x{Y, Z}, n);
+  launch("upsample_nearest2x (cuda): forward", upsample_forward_kernel<T>, blocks_for(n), kThreads,
+         0, x, y, Upsample2x{Y, Z}, n);
 }
 
 template <class T>
 void upsample_nearest2x_backward(const T* gy, T* gx, int64_t nc, int64_t X, int64_t Y, int64_t Z) {
   const int64_t n = nc * X * Y * Z;
   if (n <= 0) return;
-  launch("upsample_nearest2x (cuda): backward", upsample_backward_kernel<T>, blocks_for(n), kThreads, 0, gy, gx, Upsample2x{Y, Z}, n);
+  launch("upsample_nearest2x (cuda): backward", upsample_backward_kernel<T>, blocks_for(n),
+         kThreads, 0, gy, gx, Upsample2x{Y, Z}, n);
 }
 
-#define FDL_INSTANTIATE(T)                                                                      \
+#define FDL_INSTANTIATE(T)                                                                       \
   template void upsample_nearest2x_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t); \
   template void upsample_nearest2x_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t);
 FDL_INSTANTIATE(float)

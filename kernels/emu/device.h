@@ -76,8 +76,9 @@ T __shfl_sync(unsigned mask, T v, int src, int width = warpSize) {
 template <class T>
 T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {
   namespace d = ::fdl::emu::detail;
-  return d::shuffle("__shfl_up_sync", mask, v,
-                    d::shuffle_source("__shfl_up_sync", d::kShflUp, d::lane_id(), int(delta), width));
+  return d::shuffle(
+      "__shfl_up_sync", mask, v,
+      d::shuffle_source("__shfl_up_sync", d::kShflUp, d::lane_id(), int(delta), width));
 }
 template <class T>
 T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {

@@ -43,9 +43,7 @@ std::mutex g_mem_mu;
 std::map<const char*, size_t> g_allocations;
 size_t g_allocated = 0;
 
-size_t host_memory() {
-  return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
-}
+size_t host_memory() { return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE)); }
 
 std::mutex g_attr_mu;
 std::map<const void*, int> g_max_dynamic_smem;  // per kernel, set by cudaFuncSetAttribute
@@ -66,8 +64,9 @@ cudaError_t check_copy(const void* dst, const void* src, size_t bytes, cudaMemcp
   const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
   if (dst_dev && !fdl::emu::is_device_range(dst, bytes))
-    return fail(cudaErrorInvalidValue, "copy of " + std::to_string(bytes) +
-                                           " bytes to a destination outside every device allocation");
+    return fail(cudaErrorInvalidValue,
+                "copy of " + std::to_string(bytes) +
+                    " bytes to a destination outside every device allocation");
   if (src_dev && !fdl::emu::is_device_range(src, bytes))
     return fail(cudaErrorInvalidValue, "copy of " + std::to_string(bytes) +
                                            " bytes from a source outside every device allocation");
@@ -119,8 +118,7 @@ cudaError_t cudaGetDevice(int* device) {
 }
 
 cudaError_t cudaSetDevice(int device) {
-  return device == 0 ? cudaSuccess
-                     : fail(cudaErrorInvalidDevice, "the emulator has device 0 only");
+  return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice, "the emulator has device 0 only");
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
@@ -216,8 +214,8 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   if (bytes == 0) return cudaSuccess;
   if (!fdl::emu::is_device_range(p, bytes))
-    return fail(cudaErrorInvalidValue, "memset of " + std::to_string(bytes) +
-                                           " bytes outside every device allocation");
+    return fail(cudaErrorInvalidValue,
+                "memset of " + std::to_string(bytes) + " bytes outside every device allocation");
   std::memset(p, value, bytes);
   return cudaSuccess;
 }

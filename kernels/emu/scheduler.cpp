@@ -87,7 +87,8 @@ void switch_start(void** fake, StackBounds to) {
   __sanitizer_start_switch_fiber(fake, to.bottom, to.size);
 }
 void switch_finish(void* fake, StackBounds* from) {
-  __sanitizer_finish_switch_fiber(fake, from ? &from->bottom : nullptr, from ? &from->size : nullptr);
+  __sanitizer_finish_switch_fiber(fake, from ? &from->bottom : nullptr,
+                                  from ? &from->size : nullptr);
 }
 #else
 void switch_start(void**, StackBounds) {}
@@ -131,8 +132,8 @@ struct Block {
   int n = 0;
   std::vector<Thread> threads;
   std::vector<std::vector<WarpOp>> warps;  // per warp, the collectives lanes wait in
-  std::vector<int> order;  // the first pass's order
-  size_t cursor = 0;       // the next unstarted thread of `order`
+  std::vector<int> order;                  // the first pass's order
+  size_t cursor = 0;                       // the next unstarted thread of `order`
   int exited = 0, at_barrier = 0;
   std::string fault;
   bool aborting = false;
@@ -228,7 +229,8 @@ void spawn_worker() {
   StackBounds bounds;  // known once the fiber has its stack; read at the fiber's entry
   ctx::fiber f(std::allocator_arg, PooledStack{},
                [&bounds](ctx::fiber&& s) { return worker_main(std::move(s), bounds); });
-  bounds = StackBounds{static_cast<char*>(t_stacks.last.sp) - t_stacks.last.size, t_stacks.last.size};
+  bounds =
+      StackBounds{static_cast<char*>(t_stacks.last.sp) - t_stacks.last.size, t_stacks.last.size};
   enter(std::move(f), bounds);
 }
 
@@ -253,7 +255,8 @@ std::string deadlock_report(const Block& b) {
       for (int l = 0; l < 32; ++l) {
         if (!(op.mask >> l & 1) || (op.arrived >> l & 1)) continue;
         const size_t i = w * 32 + size_t(l);
-        (i < b.threads.size() && b.threads[i].state != State::Exited ? elsewhere : exited) |= 1u << l;
+        (i < b.threads.size() && b.threads[i].state != State::Exited ? elsewhere : exited) |= 1u
+                                                                                              << l;
       }
       char buf[200];
       std::snprintf(buf, sizeof buf,
@@ -274,14 +277,16 @@ void release_barrier(Block& b) {
     if (t.state != State::AtBarrier) continue;
     if (!first) first = &t;
     if (std::strcmp(t.site, first->site) != 0) {
-      record_fault(b, t, std::string("waits at __syncthreads (") + t.site + ") while thread " +
-                             coords(first->idx) + " waits at another (" + first->site + ")");
+      record_fault(b, t,
+                   std::string("waits at __syncthreads (") + t.site + ") while thread " +
+                       coords(first->idx) + " waits at another (" + first->site + ")");
       return;
     }
   }
   if (b.exited > 0) {
-    record_fault(b, *first, std::string("waits at __syncthreads (") + first->site + ") but " +
-                                std::to_string(b.exited) + " threads of the block have exited");
+    record_fault(b, *first,
+                 std::string("waits at __syncthreads (") + first->site + ") but " +
+                     std::to_string(b.exited) + " threads of the block have exited");
     return;
   }
   for (Thread& t : b.threads)
@@ -398,7 +403,8 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, size_t dynamic_smem,
   }
   b.dynamic_bytes = dynamic_smem;
   if (dynamic_smem)
-    b.dynamic.reset(static_cast<unsigned char*>(::operator new(dynamic_smem, std::align_val_t(256))));
+    b.dynamic.reset(
+        static_cast<unsigned char*>(::operator new(dynamic_smem, std::align_val_t(256))));
   const uint64_t launch = ++g_launches;
   b.rng.seed(sched.seed * 0x9E3779B97F4A7C15ull + launch);
 
@@ -448,8 +454,9 @@ Lane warp_collective(unsigned mask, const char* op, const Lane& in, Resolve reso
     fault(buf);
   }
   if (mask & ~present) {
-    std::snprintf(buf, sizeof buf, "%s with mask 0x%08x names lanes the warp does not have (0x%08x)",
-                  op, mask, present);
+    std::snprintf(buf, sizeof buf,
+                  "%s with mask 0x%08x names lanes the warp does not have (0x%08x)", op, mask,
+                  present);
     fault(buf);
   }
   // The collective this lane joins: the one waiting with the same mask, or a new one if no

@@ -41,12 +41,14 @@ fs::path dataset(const std::string& name) {
   fs::create_directories(d / "labelsTr");
   for (int c = 0; c < 2; ++c) {
     const std::string f = detail::concat("case_", c, ".nii.gz");
-    write_nifti((d / "imagesTr" / f).string(), test::randn({8, 7, 6}, uint64_t(c), DType::F32), Volume{});
+    write_nifti((d / "imagesTr" / f).string(), test::randn({8, 7, 6}, uint64_t(c), DType::F32),
+                Volume{});
     Tensor lab = Tensor::zeros({8, 7, 6});
     for (int64_t i = 0; i < lab.numel(); i += 5) lab.data<float>()[i] = 1;
     write_nifti((d / "labelsTr" / f).string(), lab, Volume{}, NiftiOutType::UInt8);
   }
-  std::ofstream(d / "dataset.json") << R"({"modality": {"0": "MRI"}, "labels": {"0": "background", "1": "nucleus"},
+  std::ofstream(d / "dataset.json")
+      << R"({"modality": {"0": "MRI"}, "labels": {"0": "background", "1": "nucleus"},
     "training": [{"image": "./imagesTr/case_0.nii.gz", "label": "./labelsTr/case_0.nii.gz"},
                  {"image": "./imagesTr/case_1.nii.gz", "label": "./labelsTr/case_1.nii.gz"}]})";
   return d;
@@ -55,11 +57,14 @@ fs::path dataset(const std::string& name) {
 // Runs `fdl check DIR` (without root's right to read any file when `unprivileged`), checks exit
 // status 1 and an unchanged directory; returns the output.
 std::string refused(const fs::path& dir, bool unprivileged = false) {
-  const auto state = [&] { return fs::exists(dir) ? test::snapshot(dir) : std::map<std::string, std::string>{}; };
+  const auto state = [&] {
+    return fs::exists(dir) ? test::snapshot(dir) : std::map<std::string, std::string>{};
+  };
   const auto before = state();
   const fs::path log = base() / (dir.filename().string() + ".log");
   const std::string cmd = "check '" + dir.string() + "'";
-  const int rc = unprivileged ? test::run_fdl_without_read_override(cmd, log) : test::run_fdl(cmd, log);
+  const int rc =
+      unprivileged ? test::run_fdl_without_read_override(cmd, log) : test::run_fdl(cmd, log);
   const std::string out = test::slurp(log);
   CHECK_MESSAGE(rc == 1, "exit status ", rc, " (-1: killed by a signal): ", out);
   CHECK_MESSAGE(state() == before, dir.string(), " changed");
@@ -74,7 +79,9 @@ void edit_json(const fs::path& d, F&& edit) {
   std::ofstream(d / "dataset.json", std::ios::trunc) << j.dump(1);
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -84,7 +91,9 @@ TEST_CASE("bad input: truncated .nii.gz, not NIfTI, absurd headers") {
   SUBCASE("a truncated .nii.gz") {
     fs::resize_file(img0, fs::file_size(img0) / 2);
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "error: case_0: " + img0.string() + ": image data could not be read (truncated or corrupt file)"), out);
+    CHECK_MESSAGE(has(out, "error: case_0: " + img0.string() +
+                               ": image data could not be read (truncated or corrupt file)"),
+                  out);
     CHECK_MESSAGE(has(out, "1 error"), out);  // case_1 is still checked, and clean
   }
   SUBCASE("a file that is not NIfTI") {
@@ -114,14 +123,17 @@ TEST_CASE("bad input: truncated .nii.gz, not NIfTI, absurd headers") {
       f.write(std::string(20, '\0').data(), 20);
     }
     std::string json = test::slurp(d / "dataset.json");
-    for (const std::string f : {"imagesTr/case_0.nii", "labelsTr/case_0.nii"}) json.replace(json.find(f + ".gz"), f.size() + 3, f);
+    for (const std::string f : {"imagesTr/case_0.nii", "labelsTr/case_0.nii"})
+      json.replace(json.find(f + ".gz"), f.size() + 3, f);
     std::ofstream(d / "dataset.json", std::ios::trunc) << json;
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, (d / "imagesTr" / "case_0.nii").string() + ": 1000000000000000000+ voxels is more than fdl reads"),
+    CHECK_MESSAGE(has(out, (d / "imagesTr" / "case_0.nii").string() +
+                               ": 1000000000000000000+ voxels is more than fdl reads"),
                   out);
-    CHECK_MESSAGE(has(out, (d / "labelsTr" / "case_0.nii").string() +
-                               ": image data could not be read: the header promises 2000000000 bytes"),
-                  out);
+    CHECK_MESSAGE(
+        has(out, (d / "labelsTr" / "case_0.nii").string() +
+                     ": image data could not be read: the header promises 2000000000 bytes"),
+        out);
   }
   SUBCASE("a NIfTI-1 header with dims of 32767") {
     const fs::path img = d / "imagesTr" / "case_1.nii.gz";
@@ -130,7 +142,8 @@ TEST_CASE("bad input: truncated .nii.gz, not NIfTI, absurd headers") {
     {
       std::fstream f(raw, std::ios::in | std::ios::out | std::ios::binary);
       const int16_t big = 32767;
-      for (int i = 1; i <= 3; ++i) f.seekp(40 + 2 * i), f.write(reinterpret_cast<const char*>(&big), 2);
+      for (int i = 1; i <= 3; ++i)
+        f.seekp(40 + 2 * i), f.write(reinterpret_cast<const char*>(&big), 2);
     }
     fs::remove(img);
     std::string json = test::slurp(d / "dataset.json");
@@ -148,9 +161,10 @@ TEST_CASE("bad input: shapes, label values and NaN voxels") {
   SUBCASE("an image and label of different shapes") {
     write_nifti(img1.string(), test::randn({8, 7, 5}, 3, DType::F32), Volume{});
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "error: case_1: " + (d / "labelsTr" / "case_1.nii.gz").string() +
-                               ": label shape (8, 7, 6) differs from " + img1.string() + " (8, 7, 5)"),
-                  out);
+    CHECK_MESSAGE(
+        has(out, "error: case_1: " + (d / "labelsTr" / "case_1.nii.gz").string() +
+                     ": label shape (8, 7, 6) differs from " + img1.string() + " (8, 7, 5)"),
+        out);
   }
   SUBCASE("a label with value 7 in a 2-class set") {
     Tensor lab = Tensor::zeros({8, 7, 6});
@@ -159,7 +173,8 @@ TEST_CASE("bad input: shapes, label values and NaN voxels") {
     write_nifti(lab0.string(), lab, Volume{}, NiftiOutType::UInt8);
     const std::string out = refused(d);
     CHECK_MESSAGE(has(out, "error: case_0: " + lab0.string() +
-                               ": label value 7 (1 voxels, the first at voxel (3, 2, 4)) outside the classes 0..1"),
+                               ": label value 7 (1 voxels, the first at voxel (3, 2, 4)) outside "
+                               "the classes 0..1"),
                   out);
   }
   SUBCASE("NaN voxels") {
@@ -191,8 +206,12 @@ TEST_CASE("bad input: empty or missing directory, dataset.json naming missing fi
     fs::remove(d / "imagesTr" / "case_0.nii.gz");
     fs::remove(d / "labelsTr" / "case_1.nii.gz");
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "training[0] image " + (d / "imagesTr" / "case_0.nii.gz").string() + " does not exist"), out);
-    CHECK_MESSAGE(has(out, "training[1] label " + (d / "labelsTr" / "case_1.nii.gz").string() + " does not exist"), out);
+    CHECK_MESSAGE(has(out, "training[0] image " + (d / "imagesTr" / "case_0.nii.gz").string() +
+                               " does not exist"),
+                  out);
+    CHECK_MESSAGE(has(out, "training[1] label " + (d / "labelsTr" / "case_1.nii.gz").string() +
+                               " does not exist"),
+                  out);
   }
 }
 
@@ -208,15 +227,19 @@ TEST_CASE("bad input: a dataset is a set (rule 6)") {
   SUBCASE("a training entry listed twice") {
     edit_json(d, [](nlohmann::json& j) { j["training"].push_back(j["training"][0]); });
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, json + ": training[2] image " + img0.string() + " is the same file as " + img0.string()), out);
-    CHECK_MESSAGE(has(out, json + ": case 'case_0' appears twice, as training[0] and training[2]"), out);
+    CHECK_MESSAGE(has(out, json + ": training[2] image " + img0.string() + " is the same file as " +
+                               img0.string()),
+                  out);
+    CHECK_MESSAGE(has(out, json + ": case 'case_0' appears twice, as training[0] and training[2]"),
+                  out);
   }
   SUBCASE("the same file under two names: a hard link") {
     fs::create_hard_link(img0, d / "imagesTr" / "case_2.nii.gz");
     fs::copy_file(d / "labelsTr" / "case_0.nii.gz", d / "labelsTr" / "case_2.nii.gz");
     add_case("case_2.nii.gz");
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "fdl: error: " + json + ": training[2] image " + (d / "imagesTr" / "case_2.nii.gz").string() +
+    CHECK_MESSAGE(has(out, "fdl: error: " + json + ": training[2] image " +
+                               (d / "imagesTr" / "case_2.nii.gz").string() +
                                " is the same file as " + img0.string()),
                   out);
   }
@@ -225,45 +248,56 @@ TEST_CASE("bad input: a dataset is a set (rule 6)") {
     fs::copy_file(d / "labelsTr" / "case_1.nii.gz", d / "labelsTr" / "case_2.nii.gz");
     add_case("case_2.nii.gz");
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, (d / "imagesTr" / "case_2.nii.gz").string() + " is the same file as " + img1.string()), out);
+    CHECK_MESSAGE(has(out, (d / "imagesTr" / "case_2.nii.gz").string() + " is the same file as " +
+                               img1.string()),
+                  out);
   }
   SUBCASE("a test list naming a training case") {
     edit_json(d, [](nlohmann::json& j) { j["test"] = {"./imagesTr/case_1.nii.gz"}; });
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, json + ": test[0] " + img1.string() +
-                               " is training case 'case_1' (training[1]) too: a test case must not be trained on"),
-                  out);
+    CHECK_MESSAGE(
+        has(out,
+            json + ": test[0] " + img1.string() +
+                " is training case 'case_1' (training[1]) too: a test case must not be trained on"),
+        out);
   }
   SUBCASE("a copy of a training case in imagesTs") {
     fs::create_directories(d / "imagesTs");
     fs::copy_file(img0, d / "imagesTs" / "case_0.nii.gz");
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "test file " + (d / "imagesTs" / "case_0.nii.gz").string() + " is training case 'case_0'"),
+    CHECK_MESSAGE(has(out, "test file " + (d / "imagesTs" / "case_0.nii.gz").string() +
+                               " is training case 'case_0'"),
                   out);
   }
   SUBCASE("x.nii beside x.nii.gz in a plain dataset") {
     fs::remove(d / "dataset.json");
-    write_nifti((d / "imagesTr" / "case_1.nii").string(), test::randn({8, 7, 6}, 7, DType::F32), Volume{});
+    write_nifti((d / "imagesTr" / "case_1.nii").string(), test::randn({8, 7, 6}, 7, DType::F32),
+                Volume{});
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "case 'case_1' appears twice, as " + (d / "imagesTr" / "case_1.nii").string() + " and " +
-                               img1.string()),
+    CHECK_MESSAGE(has(out, "case 'case_1' appears twice, as " +
+                               (d / "imagesTr" / "case_1.nii").string() + " and " + img1.string()),
                   out);
   }
 }
 
 TEST_CASE("bad input: paths that leave the dataset directory (rule 6)") {
   const fs::path d = dataset("escape"), elsewhere = dataset("elsewhere");
-  const fs::path theirs = elsewhere / "imagesTr" / "case_1.nii.gz", ours = d / "imagesTr" / "case_1.nii.gz";
+  const fs::path theirs = elsewhere / "imagesTr" / "case_1.nii.gz",
+                 ours = d / "imagesTr" / "case_1.nii.gz";
   const std::string json = (d / "dataset.json").string();
   const auto theirs_before = test::snapshot(elsewhere);
   std::string want;
   SUBCASE("../ in dataset.json") {
-    edit_json(d, [](nlohmann::json& j) { j["training"][1]["image"] = "../elsewhere/imagesTr/case_1.nii.gz"; });
-    want = json + ": training[1] image " + theirs.string() + " lies outside the dataset directory " + d.string();
+    edit_json(d, [](nlohmann::json& j) {
+      j["training"][1]["image"] = "../elsewhere/imagesTr/case_1.nii.gz";
+    });
+    want = json + ": training[1] image " + theirs.string() +
+           " lies outside the dataset directory " + d.string();
   }
   SUBCASE("an absolute path in dataset.json") {
     edit_json(d, [&](nlohmann::json& j) { j["training"][1]["image"] = theirs.string(); });
-    want = json + ": training[1] image " + theirs.string() + " lies outside the dataset directory " + d.string();
+    want = json + ": training[1] image " + theirs.string() +
+           " lies outside the dataset directory " + d.string();
   }
   SUBCASE("a symlink that resolves outside") {
     fs::remove(ours);
@@ -272,15 +306,19 @@ TEST_CASE("bad input: paths that leave the dataset directory (rule 6)") {
            ", outside the dataset directory " + d.string();
   }
   const std::string out = refused(d);
-  CHECK_MESSAGE(has(out, "fdl: error: " + want + " (pass --allow-outside-paths to use files outside it)"), out);
+  CHECK_MESSAGE(
+      has(out, "fdl: error: " + want + " (pass --allow-outside-paths to use files outside it)"),
+      out);
   // The flag accepts the same dataset.
   const fs::path log = base() / "escape_allowed.log";
-  CHECK_MESSAGE(test::run_fdl("check '" + d.string() + "' --allow-outside-paths", log) == 0, test::slurp(log));
+  CHECK_MESSAGE(test::run_fdl("check '" + d.string() + "' --allow-outside-paths", log) == 0,
+                test::slurp(log));
   CHECK_MESSAGE(has(test::slurp(log), "2 cases checked: 0 errors"), test::slurp(log));
   CHECK(test::snapshot(elsewhere) == theirs_before);
 }
 
-TEST_CASE("bad input: symlink loops, dangling symlinks and non-files are named, never dropped (rule 6)") {
+TEST_CASE(
+    "bad input: symlink loops, dangling symlinks and non-files are named, never dropped (rule 6)") {
   const fs::path d = dataset("links");
   const fs::path img1 = d / "imagesTr" / "case_1.nii.gz", lab1 = d / "labelsTr" / "case_1.nii.gz";
   SUBCASE("a dangling symlink") {
@@ -295,8 +333,8 @@ TEST_CASE("bad input: symlink loops, dangling symlinks and non-files are named, 
     fs::remove(img1);
     fs::create_symlink("case_1.nii.gz", img1);
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() + ": training[1] image " + img1.string() +
-                               " is a symlink loop"),
+    CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() + ": training[1] image " +
+                               img1.string() + " is a symlink loop"),
                   out);
   }
   // A plain dataset lists its directories: such an entry must not just vanish from the cases.
@@ -312,25 +350,29 @@ TEST_CASE("bad input: symlink loops, dangling symlinks and non-files are named, 
     fs::remove(img1);
     fs::create_directories(img1);
     const std::string out = refused(d);
-    CHECK_MESSAGE(has(out, "case case_1 image: " + img1.string() + " is a directory, not a NIfTI file"), out);
+    CHECK_MESSAGE(
+        has(out, "case case_1 image: " + img1.string() + " is a directory, not a NIfTI file"), out);
   }
 }
 
 // Root reads a chmod 000 file: the check runs without that right (tests/support.h).
-TEST_CASE("bad input: an unreadable file (rule 6)" * doctest::skip(!test::can_drop_read_override())) {
+TEST_CASE("bad input: an unreadable file (rule 6)" *
+          doctest::skip(!test::can_drop_read_override())) {
   const fs::path d = dataset("unreadable");
   const fs::path img1 = d / "imagesTr" / "case_1.nii.gz";
   fs::permissions(img1, fs::perms::none);
   SUBCASE("in an MSD dataset") {
     const std::string out = refused(d, true);
-    CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() + ": training[1] image " + img1.string() +
-                               " cannot be read: Permission denied (EACCES)"),
+    CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() + ": training[1] image " +
+                               img1.string() + " cannot be read: Permission denied (EACCES)"),
                   out);
   }
   SUBCASE("in a plain dataset") {
     fs::remove(d / "dataset.json");
     const std::string out = refused(d, true);
-    CHECK_MESSAGE(has(out, "case case_1 image: " + img1.string() + " cannot be read: Permission denied (EACCES)"), out);
+    CHECK_MESSAGE(has(out, "case case_1 image: " + img1.string() +
+                               " cannot be read: Permission denied (EACCES)"),
+                  out);
   }
   fs::permissions(img1, fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -341,18 +383,23 @@ TEST_CASE("bad input: nifti_clib's complaint becomes fdl's one-line error (rule 
   write_nifti(img1.string(), test::randn({8, 7, 6}, 1, DType::F32), Volume{});
   {
     std::fstream f(img1, std::ios::in | std::ios::out | std::ios::binary);
-    const int16_t datatype = 9999;  // no NIfTI type: nifti_clib prints "** ERROR: ...: bad datatype"
+    const int16_t datatype =
+        9999;  // no NIfTI type: nifti_clib prints "** ERROR: ...: bad datatype"
     f.seekp(70), f.write(reinterpret_cast<const char*>(&datatype), 2);
   }
   edit_json(d, [](nlohmann::json& j) { j["training"][1]["image"] = "./imagesTr/case_1.nii"; });
   const std::string out = refused(d);
-  CHECK_MESSAGE(has(out, "error: case_1: " + img1.string() + ": not a readable NIfTI file (nifti_clib: bad datatype)"),
+  CHECK_MESSAGE(has(out, "error: case_1: " + img1.string() +
+                             ": not a readable NIfTI file (nifti_clib: bad datatype)"),
                 out);
   CHECK_MESSAGE(!has(out, "** "), out);  // nothing of nifti_clib's own on the way
   // A command that reads the one file: its error is the whole output.
   const fs::path log = base() / "chatter_disentangle.log";
-  CHECK(test::run_fdl("disentangle '" + img1.string() + "' -o '" + (base() / "chatter_out").string() + "'", log) == 1);
-  CHECK(test::slurp(log) == "fdl: error: " + img1.string() + ": not a readable NIfTI file (nifti_clib: bad datatype)\n");
+  CHECK(test::run_fdl(
+            "disentangle '" + img1.string() + "' -o '" + (base() / "chatter_out").string() + "'",
+            log) == 1);
+  CHECK(test::slurp(log) == "fdl: error: " + img1.string() +
+                                ": not a readable NIfTI file (nifti_clib: bad datatype)\n");
   CHECK_FALSE(fs::exists(base() / "chatter_out"));
 }
 
@@ -363,6 +410,7 @@ TEST_CASE("bad input: JSON nested beyond the limit (rule 7)") {
   json.replace(json.find("\"nucleus\""), 9, std::string(100000, '[') + std::string(100000, ']'));
   std::ofstream(d / "dataset.json", std::ios::trunc) << json;
   const std::string out = refused(d);
-  CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() + ": JSON nested deeper than 64 arrays and objects"),
+  CHECK_MESSAGE(has(out, "fdl: error: " + (d / "dataset.json").string() +
+                             ": JSON nested deeper than 64 arrays and objects"),
                 out);
 }

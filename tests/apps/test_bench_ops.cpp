@@ -16,7 +16,9 @@ std::string bench_ops(const std::string& args, const std::string& name, int& sta
   return test::slurp(log);
 }
 
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("fdl bench ops times the chosen ops' cases, with and without their backward") {

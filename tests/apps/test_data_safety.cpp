@@ -27,10 +27,13 @@ namespace {
 
 fs::path workdir(const std::string& name) { return test::scratch_dir("data_safety", name); }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 std::string train_args(const fs::path& ds, const fs::path& run, int epochs) {
-  return "train " + ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 0.01 --seed 3 --threads 2 --epochs " +
+  return "train " + ds.string() +
+         " --model unet3d --shape 16 16 8 --batch 2 --lr 0.01 --seed 3 --threads 2 --epochs " +
          std::to_string(epochs) + " -o " + run.string();
 }
 
@@ -47,7 +50,8 @@ Trained trained(const fs::path& d) {
 
 // Runs fdl with `args`; checks exit status 1, that the files under `watched` are as they were,
 // and that the output has each of `parts`. Returns the output.
-std::string refused(const std::string& args, const fs::path& watched, std::initializer_list<std::string> parts) {
+std::string refused(const std::string& args, const fs::path& watched,
+                    std::initializer_list<std::string> parts) {
   const auto before = test::snapshot(watched);
   const fs::path log = watched.parent_path() / "refused.log";
   const int rc = test::run_fdl(args, log);
@@ -69,7 +73,8 @@ std::vector<std::string> temp_files(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("data safety: fdl predict into its input folder is refused, with or without --overwrite") {
+TEST_CASE(
+    "data safety: fdl predict into its input folder is refused, with or without --overwrite") {
   const fs::path d = workdir("predict_into_input");
   const Trained t = trained(d);
   const fs::path images = t.data / "imagesTr";
@@ -77,14 +82,18 @@ TEST_CASE("data safety: fdl predict into its input folder is refused, with or wi
   const std::string predict = "predict " + t.run.string() + " --threads 2 ";
   for (const std::string overwrite : {"", " --overwrite"}) {
     refused(predict + "-o " + images.string() + " " + images.string() + overwrite, t.data,
-            {"fdl: error: " + images.string() + ": the output directory is the input " + images.string()});
+            {"fdl: error: " + images.string() + ": the output directory is the input " +
+             images.string()});
     // A symlink and a ../ lead to the same folder.
     refused(predict + "-o " + (d / "link").string() + " " + images.string() + overwrite, t.data,
             {"the output directory is the input " + images.string()});
-    refused(predict + "-o " + (images / ".." / "imagesTr").string() + " " + images.string() + overwrite, t.data,
-            {"the output directory is the input"});
-    refused(predict + "-o " + (images / "masks").string() + " " + images.string() + overwrite, t.data,
-            {(images / "masks").string() + ": the output directory lies inside the input " + images.string()});
+    refused(
+        predict + "-o " + (images / ".." / "imagesTr").string() + " " + images.string() + overwrite,
+        t.data, {"the output directory is the input"});
+    refused(predict + "-o " + (images / "masks").string() + " " + images.string() + overwrite,
+            t.data,
+            {(images / "masks").string() + ": the output directory lies inside the input " +
+             images.string()});
     refused(predict + "-o " + t.data.string() + " " + images.string() + overwrite, t.data,
             {t.data.string() + ": the output directory contains the input " + images.string()});
     refused(predict + "-o " + t.run.string() + " " + images.string() + overwrite, t.run,
@@ -92,7 +101,8 @@ TEST_CASE("data safety: fdl predict into its input folder is refused, with or wi
   }
 }
 
-TEST_CASE("data safety: a directory holding files fdl did not write is refused without --overwrite") {
+TEST_CASE(
+    "data safety: a directory holding files fdl did not write is refused without --overwrite") {
   const fs::path d = workdir("foreign");
   const Trained t = trained(d);
   const fs::path theirs = d / "theirs";
@@ -104,13 +114,17 @@ TEST_CASE("data safety: a directory holding files fdl did not write is refused w
   refused(train_args(t.data, theirs, 1), theirs, {why});
   refused("predict " + t.run.string() + " -o " + theirs.string() + " " + image, theirs, {why});
   refused("disentangle " + image + " -o " + theirs.string(), theirs, {why});
-  refused("evaluate " + (t.data / "labelsTr").string() + " " + (t.data / "labelsTr").string() + " -o " +
-              (theirs / "metrics").string(), theirs, {why});
-  refused("study " + t.data.string() + " -o " + theirs.string() + " --epochs 1 --shape 16 16 8", theirs, {why});
+  refused("evaluate " + (t.data / "labelsTr").string() + " " + (t.data / "labelsTr").string() +
+              " -o " + (theirs / "metrics").string(),
+          theirs, {why});
+  refused("study " + t.data.string() + " -o " + theirs.string() + " --epochs 1 --shape 16 16 8",
+          theirs, {why});
 
   // --overwrite writes there, beside the files it does not replace.
   const fs::path log = d / "overwrite.log";
-  REQUIRE_MESSAGE(test::run_fdl("predict " + t.run.string() + " -o " + theirs.string() + " " + image + " --overwrite", log) == 0,
+  REQUIRE_MESSAGE(test::run_fdl("predict " + t.run.string() + " -o " + theirs.string() + " " +
+                                    image + " --overwrite",
+                                log) == 0,
                   test::slurp(log));
   CHECK(fs::exists(theirs / "case_000.nii.gz"));
   CHECK(test::slurp(theirs / "notes.txt") == "a researcher's notes");
@@ -119,7 +133,9 @@ TEST_CASE("data safety: a directory holding files fdl did not write is refused w
           {theirs.string() + ": holds files fdl did not write (case_000.nii.gz, notes.txt)"});
 }
 
-TEST_CASE("data safety: fdl phantoms -o an existing dataset is refused, a directory fdl made is rewritten") {
+TEST_CASE(
+    "data safety: fdl phantoms -o an existing dataset is refused, a directory fdl made is "
+    "rewritten") {
   const fs::path d = workdir("phantoms");
   const fs::path made = d / "made";
   PhantomOptions o;
@@ -131,7 +147,8 @@ TEST_CASE("data safety: fdl phantoms -o an existing dataset is refused, a direct
   refused("phantoms -o " + theirs.string() + " --cases 2 --seed 9", theirs,
           {theirs.string() + ": holds files fdl did not write (dataset.json, imagesTr, labelsTr)"});
   const fs::path log = d / "log";
-  REQUIRE_MESSAGE(test::run_fdl("phantoms -o " + made.string() + " --cases 2 --seed 9", log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(test::run_fdl("phantoms -o " + made.string() + " --cases 2 --seed 9", log) == 0,
+                  test::slurp(log));
   CHECK(has(test::slurp(made / "dataset.json"), "\"seed\": 9"));
 }
 
@@ -146,7 +163,8 @@ TEST_CASE("data safety: fdl train --resume without state.json is an error and le
   refused(train_args(t.data, d / "new", 2) + " --resume", d / "new", {"no checkpoint to resume"});
 }
 
-TEST_CASE("data safety: one writer per run directory, and the lock of a killed writer does not block") {
+TEST_CASE(
+    "data safety: one writer per run directory, and the lock of a killed writer does not block") {
   const fs::path d = workdir("lock");
   const fs::path data = test::sample_dataset(d / "data"), run = d / "run";
   // The first writer: long enough to be killed mid-run.
@@ -155,12 +173,14 @@ TEST_CASE("data safety: one writer per run directory, and the lock of a killed w
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(fs::exists(run / "state.json"));
 
-  // A second writer, resuming or writing other files there, is refused and names the first one's pid.
+  // A second writer, resuming or writing other files there, is refused and names the first one's
+  // pid.
   const std::string holder = run.string() + ": another fdl process (pid " + std::to_string(first) +
                              ") is writing to this directory";
   refused(train_args(data, run, 1) + " --resume", data, {holder});
   refused("evaluate " + (data / "labelsTr").string() + " " + (data / "labelsTr").string() + " -o " +
-              (run / "metrics").string(), data, {holder});
+              (run / "metrics").string(),
+          data, {holder});
   CHECK_FALSE(fs::exists(run / "metrics.csv"));
   const fs::path log = d / "resume.log";
 
@@ -171,18 +191,21 @@ TEST_CASE("data safety: one writer per run directory, and the lock of a killed w
   std::string st = test::slurp(run / "state.json");
   const size_t at = st.find("\"epoch\": ") + 9;
   const int epochs = std::stoi(st.substr(at)) + 1;
-  REQUIRE_MESSAGE(test::run_fdl(train_args(data, run, epochs) + " --resume", log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(test::run_fdl(train_args(data, run, epochs) + " --resume", log) == 0,
+                  test::slurp(log));
   CHECK(has(test::slurp(log), "resuming"));
   CHECK(temp_files(run).empty());
 }
 
-TEST_CASE("data safety: fdl predict --probabilities on a full disk fails naming the file, leaving no partial file") {
+TEST_CASE(
+    "data safety: fdl predict --probabilities on a full disk fails naming the file, leaving no "
+    "partial file") {
   const fs::path d = workdir("predict_full");
   const Trained t = trained(d);
   test::FullDisk disk("data_safety", "predict_full_disk");
   const fs::path out = disk.dir() / "out";
-  const std::string predict = "predict " + t.run.string() + " --threads 2 -o " + out.string() + " " +
-                              (t.data / "imagesTr" / "case_000.nii.gz").string();
+  const std::string predict = "predict " + t.run.string() + " --threads 2 -o " + out.string() +
+                              " " + (t.data / "imagesTr" / "case_000.nii.gz").string();
   const fs::path log = d / "predict.log";
   REQUIRE_MESSAGE(test::run_fdl(predict, log) == 0, test::slurp(log));  // the mask (< 1 KiB) fits
   int rc = 0;
@@ -192,14 +215,18 @@ TEST_CASE("data safety: fdl predict --probabilities on a full disk fails naming 
   }
   const std::string text = test::slurp(log);
   CHECK_MESSAGE(rc == 1, text);
-  CHECK_MESSAGE(has(text, "fdl: error: " + (out / "case_000_prob.nii.gz").string() + ": write failed: "), text);
+  CHECK_MESSAGE(
+      has(text, "fdl: error: " + (out / "case_000_prob.nii.gz").string() + ": write failed: "),
+      text);
   CHECK_MESSAGE(has(text, std::string("(") + disk.errno_name() + ")"), text);
   CHECK_FALSE(fs::exists(out / "case_000_prob.nii.gz"));
   CHECK(temp_files(out).empty());
   CHECK(read_nifti((out / "case_000.nii.gz").string()).data.numel() == 32 * 32 * 16);
 }
 
-TEST_CASE("data safety: fdl train on a full disk fails naming the file, and the run directory can start again") {
+TEST_CASE(
+    "data safety: fdl train on a full disk fails naming the file, and the run directory can start "
+    "again") {
   const fs::path d = workdir("train_full");
   const fs::path data = test::sample_dataset(d / "data");
   test::FullDisk disk("data_safety", "train_full_disk");

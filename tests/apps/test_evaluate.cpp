@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path workdir(const std::string& name) { return test::scratch_dir("evaluate", name, {"pred", "label"}); }
+fs::path workdir(const std::string& name) {
+  return test::scratch_dir("evaluate", name, {"pred", "label"});
+}
 
 // Runs `fdl evaluate ARGS`; returns the exit status, and the output in `log`.
 int fdl_evaluate(const std::string& args, const fs::path& log) {
@@ -28,7 +30,8 @@ int fdl_evaluate(const std::string& args, const fs::path& log) {
 Volume header(std::array<double, 3> spacing = {1.5, 2, 3}) {
   Volume h;
   h.spacing = spacing;
-  h.sform = {{{spacing[0], 0, 0, 10}, {0, spacing[1], 0, -20}, {0, 0, spacing[2], 5}, {0, 0, 0, 1}}};
+  h.sform = {
+      {{spacing[0], 0, 0, 10}, {0, spacing[1], 0, -20}, {0, 0, spacing[2], 5}, {0, 0, 0, 1}}};
   h.qform = h.sform;
   h.affine = h.sform;
   h.qform_code = 1;
@@ -61,8 +64,10 @@ Tensor as_labels(const Tensor& t) {
 void write_cases(const fs::path& d) {
   write_nifti((d / "label" / "a.nii.gz").string(), mask(0), header(), NiftiOutType::UInt8);
   write_nifti((d / "pred" / "a.nii.gz").string(), mask(1), header(), NiftiOutType::UInt8);
-  write_nifti((d / "label" / "b.nii.gz").string(), mask(0), header({0.5, 0.5, 4}), NiftiOutType::UInt8);
-  write_nifti((d / "pred" / "b.nii.gz").string(), mask(2, false), header({0.5, 0.5, 4}), NiftiOutType::UInt8);
+  write_nifti((d / "label" / "b.nii.gz").string(), mask(0), header({0.5, 0.5, 4}),
+              NiftiOutType::UInt8);
+  write_nifti((d / "pred" / "b.nii.gz").string(), mask(2, false), header({0.5, 0.5, 4}),
+              NiftiOutType::UInt8);
 }
 
 void check_no_output(const fs::path& d) {
@@ -71,7 +76,8 @@ void check_no_output(const fs::path& d) {
 }
 
 std::string args(const fs::path& d, const std::string& extra = "") {
-  return (d / "pred").string() + " " + (d / "label").string() + " -o " + (d / "out" / "m").string() + extra;
+  return (d / "pred").string() + " " + (d / "label").string() + " -o " +
+         (d / "out" / "m").string() + extra;
 }
 
 }  // namespace
@@ -87,7 +93,8 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
   CHECK(log.find("class 2 (class2)") != std::string::npos);
 
   const auto want_a = evaluate_case(as_labels(mask(1)), as_labels(mask(0)), {1.5, 2, 3}, 3);
-  const auto want_b = evaluate_case(as_labels(mask(2, false)), as_labels(mask(0)), {0.5, 0.5, 4}, 3);
+  const auto want_b =
+      evaluate_case(as_labels(mask(2, false)), as_labels(mask(0)), {0.5, 0.5, 4}, 3);
   CHECK(want_a[0].hausdorff == doctest::Approx(1.5));  // the shift of one voxel along x
   CHECK(want_b[0].hausdorff == doctest::Approx(1.0));
 
@@ -106,7 +113,8 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
     const ClassMetrics& b = want_b[size_t(c - 1)];
     CHECK(ra["dice"].get<double>() == doctest::Approx(a.dice).epsilon(1e-9));
     CHECK(ra["hd95_mm"].get<double>() == doctest::Approx(a.hd95).epsilon(1e-9));
-    CHECK(ra["mean_surface_distance_mm"].get<double>() == doctest::Approx(a.mean_surface_distance).epsilon(1e-9));
+    CHECK(ra["mean_surface_distance_mm"].get<double>() ==
+          doctest::Approx(a.mean_surface_distance).epsilon(1e-9));
     CHECK(rb["dice"].get<double>() == doctest::Approx(b.dice).epsilon(1e-9));
     CHECK(rb["label_voxels"] == b.label_voxels);
     if (c == 1) {
@@ -124,10 +132,11 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
   CHECK(csv.find("\nb,2,class2,0,") != std::string::npos);
 
   // Names for the classes; the -o suffix .csv is taken as the prefix.
-  REQUIRE_MESSAGE(fdl_evaluate((d / "pred").string() + " " + (d / "label").string() + " -o " +
-                                   (d / "out" / "named.csv").string() + " --classes background liver tumour",
-                               d / "log2") == 0,
-                  test::slurp(d / "log2"));
+  REQUIRE_MESSAGE(
+      fdl_evaluate((d / "pred").string() + " " + (d / "label").string() + " -o " +
+                       (d / "out" / "named.csv").string() + " --classes background liver tumour",
+                   d / "log2") == 0,
+      test::slurp(d / "log2"));
   const std::string named = test::slurp(d / "out" / "named.csv");
   CHECK(named.find("\na,1,liver,") != std::string::npos);
   CHECK(named.find("\na,2,tumour,") != std::string::npos);
@@ -135,8 +144,8 @@ TEST_CASE("fdl evaluate: CSV and JSON match evaluate_case, classes inferred and 
 
   // --classes 4: a class in neither mask is "both empty".
   REQUIRE(fdl_evaluate(args(d, " --classes 4"), d / "log3") == 0);
-  CHECK(test::slurp(d / "out" / "m.csv").find("\na,3,class3,1,1,nan,nan,0,nan,1,0,0,0,0,0,\"both empty") !=
-        std::string::npos);
+  CHECK(test::slurp(d / "out" / "m.csv")
+            .find("\na,3,class3,1,1,nan,nan,0,nan,1,0,0,0,0,0,\"both empty") != std::string::npos);
   fs::remove_all(d);
 }
 
@@ -163,11 +172,13 @@ TEST_CASE("fdl evaluate: a missing pair names the file and writes nothing") {
 TEST_CASE("fdl evaluate: grids that differ, bad values and bad arguments") {
   const fs::path d = workdir("bad");
   write_cases(d);
-  const std::string pa = (d / "pred" / "a.nii.gz").string(), la = (d / "label" / "a.nii.gz").string();
+  const std::string pa = (d / "pred" / "a.nii.gz").string(),
+                    la = (d / "label" / "a.nii.gz").string();
   auto fails_with = [&](const std::string& extra, const std::vector<std::string>& parts) {
     CHECK(fdl_evaluate(args(d, extra), d / "log") != 0);
     const std::string log = test::slurp(d / "log");
-    for (const std::string& p : parts) CHECK_MESSAGE(log.find(p) != std::string::npos, log, " lacks ", p);
+    for (const std::string& p : parts)
+      CHECK_MESSAGE(log.find(p) != std::string::npos, log, " lacks ", p);
     check_no_output(d);
   };
 

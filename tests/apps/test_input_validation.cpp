@@ -169,8 +169,8 @@ TEST_CASE("input validation: NaN weights and a wrapped class count stop predict"
 TEST_CASE("input validation: an absurd --shape stops train before it reads or writes") {
   const fs::path d = claiming_dataset(), run = base() / "run_shape";
   const std::string text = refused(
-      "train " + d.string() + " --model unet3d --shape 65536 65536 65536 -o " + run.string(),
-      d, run);
+      "train " + d.string() + " --model unet3d --shape 65536 65536 65536 -o " + run.string(), d,
+      run);
   CHECK_MESSAGE(
       has(text,
           "fdl: error: --shape 65536 65536 65536 with --batch 2: one batch of the training "
@@ -178,11 +178,14 @@ TEST_CASE("input validation: an absurd --shape stops train before it reads or wr
       text);
 }
 
-TEST_CASE("input validation: every command's numeric flags are checked before anything is written") {
-  const fs::path img = image("flags.nii.gz", 0), run = run_dir("flags_run"), out = base() / "flags_out";
+TEST_CASE(
+    "input validation: every command's numeric flags are checked before anything is written") {
+  const fs::path img = image("flags.nii.gz", 0), run = run_dir("flags_run"),
+                 out = base() / "flags_out";
   const fs::path labels = base() / "flags_labels";
   fs::create_directories(labels);
-  write_nifti((labels / "flags.nii.gz").string(), Tensor::zeros({8, 8, 8}), Volume{}, NiftiOutType::UInt8);
+  write_nifti((labels / "flags.nii.gz").string(), Tensor::zeros({8, 8, 8}), Volume{},
+              NiftiOutType::UInt8);
   const fs::path ds = claiming_dataset();
   const std::string o = " -o " + out.string();
   // (arguments, the error after "fdl: error: ")
@@ -190,19 +193,24 @@ TEST_CASE("input validation: every command's numeric flags are checked before an
       {"phantoms" + o + " --seed -1", "--seed: '-1' is not a non-negative whole number"},
       {"phantoms" + o + " --cases 0", "--cases: 0 is outside [1, 1000]"},
       {"phantoms" + o + " --shape 8 8 2", "--shape: 2 is outside [4, 1024]"},
-      {"predict " + run.string() + o + " " + img.string() + " --threads 0", "--threads: 0 is outside [1, 1024]"},
-      {"evaluate " + labels.string() + " " + labels.string() + " -o " + (out / "m").string() + " --classes 300",
+      {"predict " + run.string() + o + " " + img.string() + " --threads 0",
+       "--threads: 0 is outside [1, 1024]"},
+      {"evaluate " + labels.string() + " " + labels.string() + " -o " + (out / "m").string() +
+           " --classes 300",
        "--classes 300: at most 256 classes"},
-      {"disentangle " + img.string() + o + " --beta nan 0.5 0.5", "--beta: 'nan' is not a finite number"},
+      {"disentangle " + img.string() + o + " --beta nan 0.5 0.5",
+       "--beta: 'nan' is not a finite number"},
       {"train " + ds.string() + " --model unet3d --shape 8 8 8" + o + " --threads -2",
        "--threads: -2 is outside [1, 1024]"},
       {"train " + ds.string() + " --model unet3d --shape 8 8 8" + o + " --profile-steps 100001",
        "--profile-steps: 100001 is outside [0, 100000]"},
       {"study " + ds.string() + o + " --jobs 0", "--jobs: 0 is outside [1, 256]"},
-      {"study " + ds.string() + o + " --train-percent 50,0", "--train-percent: 0 is outside (0, 100]"},
+      {"study " + ds.string() + o + " --train-percent 50,0",
+       "--train-percent: 0 is outside (0, 100]"},
       {"bench conv3d --no-torch --repeat 0", "--repeat: 0 is outside [1, 1000]"},
       {"--max-memory 1G bench train --no-torch --model unet3d --repeat 1 --shape 4096 4096 4096",
-       "bench train: --shape 4096 4096 4096 with --batch 2: one batch needs 549755813888 bytes (512.0 GiB), more "
+       "bench train: --shape 4096 4096 4096 with --batch 2: one batch needs 549755813888 bytes "
+       "(512.0 GiB), more "
        "than the memory ceiling of 1.0 GiB"},
   };
   for (const auto& [args, error] : cases) {
@@ -222,19 +230,26 @@ TEST_CASE("input validation: config.json and splits.json nested beyond the limit
     text.replace(text.find("\"shape\""), 7, "\"shape\": " + deep + ", \"old_shape\"");
     std::ofstream(cfg, std::ios::trunc) << text;
     const fs::path img = image("deep.nii.gz", 0);
-    const std::string got = refused("predict " + run.string() + " -o " + out.string() + " " + img.string(), run, out);
-    CHECK_MESSAGE(has(got, "fdl: error: " + cfg + ": JSON nested deeper than 64 arrays and objects"), got);
+    const std::string got =
+        refused("predict " + run.string() + " -o " + out.string() + " " + img.string(), run, out);
+    CHECK_MESSAGE(
+        has(got, "fdl: error: " + cfg + ": JSON nested deeper than 64 arrays and objects"), got);
   }
   SUBCASE("splits.json, through train --splits") {
-    const fs::path d = base() / "deep_dataset", splits = base() / "deep_splits" / "splits.json", run = base() / "run_deep";
+    const fs::path d = base() / "deep_dataset", splits = base() / "deep_splits" / "splits.json",
+                   run = base() / "run_deep";
     fs::remove_all(d);
     write_phantoms(d.string(), PhantomOptions{.cases = 6, .shape = {8, 8, 8}});
     fs::create_directories(splits.parent_path());
-    std::ofstream(splits) << R"({"seed": 1, "fold": 1, "folds": 2, "test_fraction": 0.2, "train_percent": 100, "test": )"
-                          << deep << R"(, "train": [], "val": []})";
-    const std::string got = refused("train " + d.string() + " --model unet3d --shape 8 8 8 --splits " +
-                                        splits.string() + " -o " + run.string(),
-                                    splits.parent_path(), run);
-    CHECK_MESSAGE(has(got, "fdl: error: " + splits.string() + ": JSON nested deeper than 64 arrays and objects"), got);
+    std::ofstream(splits)
+        << R"({"seed": 1, "fold": 1, "folds": 2, "test_fraction": 0.2, "train_percent": 100, "test": )"
+        << deep << R"(, "train": [], "val": []})";
+    const std::string got =
+        refused("train " + d.string() + " --model unet3d --shape 8 8 8 --splits " +
+                    splits.string() + " -o " + run.string(),
+                splits.parent_path(), run);
+    CHECK_MESSAGE(has(got, "fdl: error: " + splits.string() +
+                               ": JSON nested deeper than 64 arrays and objects"),
+                  got);
   }
 }

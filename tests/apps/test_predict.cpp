@@ -21,8 +21,8 @@
 #include "engine/io/output_dir.h"
 #include "engine/metrics/segmentation.h"
 #include "engine/ops/elementwise.h"
-#include "train/checkpoint.h"
 #include "tests/support.h"
+#include "train/checkpoint.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -46,10 +46,11 @@ fs::path phantoms(const std::string& name, std::array<int64_t, 3> shape) {
   return d;
 }
 
-std::string train_args(const fs::path& ds, const fs::path& run, const std::string& extra = "", int epochs = 2,
-                       int seed = 3) {
-  return "train " + ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 0.01 --seed " + std::to_string(seed) +
-         " --epochs " + std::to_string(epochs) + " -o " + run.string() + " " + extra;
+std::string train_args(const fs::path& ds, const fs::path& run, const std::string& extra = "",
+                       int epochs = 2, int seed = 3) {
+  return "train " + ds.string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 0.01 --seed " +
+         std::to_string(seed) + " --epochs " + std::to_string(epochs) + " -o " + run.string() +
+         " " + extra;
 }
 
 // A trained run on 20x18x10 phantoms resized to 16x16x8, shared by the tests below.
@@ -69,13 +70,15 @@ const ResizeRun& resize_run() {
 
 Tensor as_int(const Tensor& t) {
   Tensor out = Tensor::empty(t.shape(), DType::I32);
-  for (int64_t i = 0; i < t.numel(); ++i) out.data<int32_t>()[i] = int32_t(std::lround(t.data<float>()[i]));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    out.data<int32_t>()[i] = int32_t(std::lround(t.data<float>()[i]));
   return out;
 }
 
 std::array<double, 3> apply(const Affine& a, std::array<double, 3> v) {
   std::array<double, 3> w{};
-  for (int r = 0; r < 3; ++r) w[size_t(r)] = a[r][0] * v[0] + a[r][1] * v[1] + a[r][2] * v[2] + a[r][3];
+  for (int r = 0; r < 3; ++r)
+    w[size_t(r)] = a[r][0] * v[0] + a[r][1] * v[1] + a[r][2] * v[2] + a[r][3];
   return w;
 }
 
@@ -116,13 +119,15 @@ std::vector<std::map<std::string, std::string>> read_csv(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fdl predict: masks on each input's grid with its sform and qform, probabilities on the model grid") {
+TEST_CASE(
+    "fdl predict: masks on each input's grid with its sform and qform, probabilities on the model "
+    "grid") {
   const ResizeRun& r = resize_run();
   const fs::path out = workdir("resize_out");
   const fs::path log = out.parent_path() / "predict_log.txt";
-  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (r.data / "imagesTr").string() +
-                          " --probabilities",
-                      log) == 0,
+  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " +
+                              (r.data / "imagesTr").string() + " --probabilities",
+                          log) == 0,
                   test::slurp(log));
   int n = 0;
   for (const auto& e : fs::directory_iterator(r.data / "imagesTr")) {
@@ -134,7 +139,8 @@ TEST_CASE("fdl predict: masks on each input's grid with its sform and qform, pro
     const Volume mask = read_nifti((out / name).string());
     REQUIRE(mask.data.shape() == in.data.shape());
     check_same_geometry(mask, in);
-    for (int a = 0; a < 3; ++a) CHECK(mask.spacing[size_t(a)] == doctest::Approx(in.spacing[size_t(a)]));
+    for (int a = 0; a < 3; ++a)
+      CHECK(mask.spacing[size_t(a)] == doctest::Approx(in.spacing[size_t(a)]));
     for (double v : mask.data.to_vector()) CHECK((v == 0 || v == 1 || v == 2));
 
     // (X', Y', Z', K) on the file, (K, X', Y', Z') in memory: sigmoid maps on 16x16x8.
@@ -153,7 +159,8 @@ TEST_CASE("fdl predict: masks on each input's grid with its sform and qform, pro
   CHECK(n == 8);
 }
 
-TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on the predicted files") {
+TEST_CASE(
+    "fdl train: test_metrics per-case Dice agrees with evaluate_case on the predicted files") {
   const ResizeRun& r = resize_run();
   for (const char* f : {"splits.json", "test_metrics.csv", "test_metrics.json", "test_montage.png"})
     CHECK_MESSAGE(fs::exists(r.run / f), f);
@@ -172,7 +179,8 @@ TEST_CASE("fdl train: test_metrics per-case Dice agrees with evaluate_case on th
     inputs += ' ';
     inputs += (r.data / "imagesTr" / (id + ".nii.gz")).string();
   }
-  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + inputs, log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(run_fdl("predict " + r.run.string() + " -o " + out.string() + inputs, log) == 0,
+                  test::slurp(log));
   const auto rows = read_csv(r.run / "test_metrics.csv");
   REQUIRE(rows.size() == 4);  // 2 cases x 2 foreground classes
   int checked = 0;
@@ -198,11 +206,14 @@ TEST_CASE("fdl predict: crop-pad puts the model-grid mask back exactly") {
   // 20x14x10 onto 16x16x8: X cropped by 2 before, Y padded by 1 before, Z cropped by 1 before.
   const fs::path ds = phantoms("crop_data", {20, 14, 10});
   const fs::path run = workdir("crop") / "run", log = run.parent_path() / "log.txt";
-  REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "--fit crop-pad --norm zscore"), log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(run_fdl(train_args(ds, run, "--fit crop-pad --norm zscore"), log) == 0,
+                  test::slurp(log));
   CHECK(train::read_config((run / "config.json").string()).run.fit == "crop-pad");
   const fs::path out = run.parent_path() / "out";
   const fs::path img = ds / "imagesTr" / "case_000.nii.gz";
-  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + out.string() + " " + img.string() + " --probabilities", log) == 0,
+  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + out.string() + " " + img.string() +
+                              " --probabilities",
+                          log) == 0,
                   test::slurp(log));
   const Volume in = read_nifti(img.string());
   const Volume mask = read_nifti((out / "case_000.nii.gz").string());
@@ -214,7 +225,8 @@ TEST_CASE("fdl predict: crop-pad puts the model-grid mask back exactly") {
   // The header of the probabilities: model voxel v sits at input voxel v + shift.
   for (const std::array<double, 3> v : {std::array<double, 3>{0, 0, 0}, {15, 15, 7}, {3, 9, 2}}) {
     const auto a = apply(prob.affine, v);
-    const auto b = apply(in.affine, {v[0] + double(shift[0]), v[1] + double(shift[1]), v[2] + double(shift[2])});
+    const auto b = apply(
+        in.affine, {v[0] + double(shift[0]), v[1] + double(shift[1]), v[2] + double(shift[2])});
     for (int k = 0; k < 3; ++k) CHECK(a[size_t(k)] == doctest::Approx(b[size_t(k)]).epsilon(1e-5));
   }
   const float* p = prob.data.data<float>();
@@ -254,8 +266,10 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   const fs::path d = workdir("splits");
   const fs::path log = d / "log.txt";
   // Another seed would draw another split; --splits keeps the first run's.
-  REQUIRE_MESSAGE(run_fdl(train_args(r.data, d / "b", "--splits " + (r.run / "splits.json").string(), 1, 99), log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      run_fdl(train_args(r.data, d / "b", "--splits " + (r.run / "splits.json").string(), 1, 99),
+              log) == 0,
+      test::slurp(log));
   const train::SplitRecord b = train::read_splits((d / "b" / "splits.json").string());
   CHECK(b.test == a.test);
   CHECK(b.train == a.train);
@@ -272,8 +286,10 @@ TEST_CASE("fdl train --splits: another run reuses the same cases, unknown ids ar
   train::SplitRecord bad = a;
   bad.val.push_back("case_999");
   train::write_splits((d / "bad.json").string(), bad);
-  CHECK(run_fdl(train_args(r.data, d / "run_bad", "--splits " + (d / "bad.json").string()), log) != 0);
-  CHECK_MESSAGE(test::slurp(log).find("'case_999' is not in the dataset") != std::string::npos, test::slurp(log));
+  CHECK(run_fdl(train_args(r.data, d / "run_bad", "--splits " + (d / "bad.json").string()), log) !=
+        0);
+  CHECK_MESSAGE(test::slurp(log).find("'case_999' is not in the dataset") != std::string::npos,
+                test::slurp(log));
   CHECK_FALSE(fs::exists(d / "run_bad" / "config.json"));
   CHECK_FALSE(fs::exists(d / "run_bad" / "state.json"));
 }
@@ -302,28 +318,38 @@ TEST_CASE("fdl predict: a two-channel run groups nnU-Net's <case>_0000/_0001 fil
   for (const std::string f : {"case_000_0000", "case_000_0001", "case_001_0000", "case_001_0001"})
     fs::copy_file(ds / "imagesTr" / (f + ".nii.gz"), ts / (f + ".nii.gz"));
   // The same case as one 4-D file, channels last.
-  const Volume stacked = read_case_image(Case{"case_000", "", "",
-                                              {(ts / "case_000_0000.nii.gz").string(), (ts / "case_000_0001.nii.gz").string()}});
+  const Volume stacked = read_case_image(
+      Case{"case_000",
+           "",
+           "",
+           {(ts / "case_000_0000.nii.gz").string(), (ts / "case_000_0001.nii.gz").string()}});
   write_nifti((d / "stacked.nii.gz").string(), stacked.data, stacked);
 
-  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out").string() + " " + ts.string(), log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      run_fdl("predict " + run.string() + " -o " + (d / "out").string() + " " + ts.string(), log) ==
+          0,
+      test::slurp(log));
   std::vector<std::string> written;
   for (const auto& e : fs::directory_iterator(d / "out"))
     if (e.path().filename() != io::kMarkerFile && e.path().filename() != io::kLockFile)
       written.push_back(e.path().filename().string());
   std::sort(written.begin(), written.end());
   CHECK(written == std::vector<std::string>{"case_000.nii.gz", "case_001.nii.gz"});
-  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out4d").string() + " " + (d / "stacked.nii.gz").string(), log) == 0,
+  REQUIRE_MESSAGE(run_fdl("predict " + run.string() + " -o " + (d / "out4d").string() + " " +
+                              (d / "stacked.nii.gz").string(),
+                          log) == 0,
                   test::slurp(log));
   const Volume grouped = read_nifti((d / "out" / "case_000.nii.gz").string());
   CHECK(grouped.data.shape() == Shape{32, 32, 16});  // the input's grid
-  CHECK(grouped.data.to_vector() == read_nifti((d / "out4d" / "stacked.nii.gz").string()).data.to_vector());
+  CHECK(grouped.data.to_vector() ==
+        read_nifti((d / "out4d" / "stacked.nii.gz").string()).data.to_vector());
 
   // A case without its second channel file: a clear error and nothing written.
   fs::remove(ts / "case_001_0001.nii.gz");
-  CHECK(run_fdl("predict " + run.string() + " -o " + (d / "out2").string() + " " + ts.string(), log) != 0);
-  CHECK_MESSAGE(test::slurp(log).find("case case_001: no channel file 1 (case_001_0001)") != std::string::npos,
+  CHECK(run_fdl("predict " + run.string() + " -o " + (d / "out2").string() + " " + ts.string(),
+                log) != 0);
+  CHECK_MESSAGE(test::slurp(log).find("case case_001: no channel file 1 (case_001_0001)") !=
+                    std::string::npos,
                 test::slurp(log));
   CHECK_FALSE(fs::exists(d / "out2" / "case_000.nii.gz"));
   fs::remove_all(d);
@@ -338,29 +364,43 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
   auto no_output = [&] { return !fs::exists(out) || fs::is_empty(out); };
 
   SUBCASE("a missing run directory") {
-    CHECK(run_fdl("predict " + (d / "norun").string() + " -o " + out.string() + " " + good, log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("norun: no such run directory") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl("predict " + (d / "norun").string() + " -o " + out.string() + " " + good, log) !=
+          0);
+    CHECK_MESSAGE(test::slurp(log).find("norun: no such run directory") != std::string::npos,
+                  test::slurp(log));
   }
   SUBCASE("a run directory without weights") {
     fs::create_directories(d / "empty_run");
-    CHECK(run_fdl("predict " + (d / "empty_run").string() + " -o " + out.string() + " " + good, log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("config.json: missing") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl("predict " + (d / "empty_run").string() + " -o " + out.string() + " " + good,
+                  log) != 0);
+    CHECK_MESSAGE(test::slurp(log).find("config.json: missing") != std::string::npos,
+                  test::slurp(log));
   }
   SUBCASE("an input that is not named as NIfTI") {
     std::ofstream(d / "notes.txt") << "hello";
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "notes.txt").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("notes.txt: not a NIfTI file name") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " +
+                      (d / "notes.txt").string(),
+                  log) != 0);
+    CHECK_MESSAGE(test::slurp(log).find("notes.txt: not a NIfTI file name") != std::string::npos,
+                  test::slurp(log));
   }
   SUBCASE("an input named .nii.gz that is not NIfTI, after a good one") {
     std::ofstream(d / "fake.nii.gz", std::ios::binary) << "not a nifti file at all";
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "fake.nii.gz").string(), log) != 0);
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " +
+                      (d / "fake.nii.gz").string(),
+                  log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("fake.nii.gz") != std::string::npos, test::slurp(log));
   }
   SUBCASE("a missing input and an empty directory") {
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "gone.nii").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("gone.nii: no such file") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl(
+              "predict " + r.run.string() + " -o " + out.string() + " " + (d / "gone.nii").string(),
+              log) != 0);
+    CHECK_MESSAGE(test::slurp(log).find("gone.nii: no such file") != std::string::npos,
+                  test::slurp(log));
     fs::create_directories(d / "nothing");
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "nothing").string(), log) != 0);
+    CHECK(run_fdl(
+              "predict " + r.run.string() + " -o " + out.string() + " " + (d / "nothing").string(),
+              log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("holds no .nii") != std::string::npos, test::slurp(log));
   }
   SUBCASE("an input with two channels for a one-channel run, and one with NaN voxels") {
@@ -368,30 +408,44 @@ TEST_CASE("fdl predict: bad input gives a clear error, a non-zero exit and no ou
     const Shape s = v.data.shape();
     Tensor two = Tensor::zeros({2, s[0], s[1], s[2]});
     write_nifti((d / "two.nii.gz").string(), two, v);
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "two.nii.gz").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("two.nii.gz: has 2 channel(s) but the run was trained on 1") != std::string::npos,
-                  test::slurp(log));
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " +
+                      (d / "two.nii.gz").string(),
+                  log) != 0);
+    CHECK_MESSAGE(
+        test::slurp(log).find("two.nii.gz: has 2 channel(s) but the run was trained on 1") !=
+            std::string::npos,
+        test::slurp(log));
     v.data.data<float>()[5] = std::nanf("");
     write_nifti((d / "nan.nii").string(), v.data, v);
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "nan.nii").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("nan.nii: 1 voxels are NaN or Inf") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " +
+                      (d / "nan.nii").string(),
+                  log) != 0);
+    CHECK_MESSAGE(test::slurp(log).find("nan.nii: 1 voxels are NaN or Inf") != std::string::npos,
+                  test::slurp(log));
   }
   SUBCASE("two inputs with the same name") {
     fs::create_directories(d / "copy");
     fs::copy_file(good, d / "copy" / "case_000.nii.gz");
-    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " + (d / "copy").string(), log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("would both be written") != std::string::npos, test::slurp(log));
+    CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " " +
+                      (d / "copy").string(),
+                  log) != 0);
+    CHECK_MESSAGE(test::slurp(log).find("would both be written") != std::string::npos,
+                  test::slurp(log));
   }
   SUBCASE("--device cuda without a GPU, or in a build without CUDA") {
     if (!cuda_available()) {  // with a GPU the prediction is legitimate
-      CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + good + " --device cuda", log) != 0);
+      CHECK(run_fdl(
+                "predict " + r.run.string() + " -o " + out.string() + " " + good + " --device cuda",
+                log) != 0);
       const std::string text = test::slurp(log);
       CHECK_MESSAGE(text.find("--device cuda: ") != std::string::npos, text);
       CHECK_MESSAGE((text.find("no CUDA device") != std::string::npos ||
-                     text.find("built without CUDA") != std::string::npos), text);
+                     text.find("built without CUDA") != std::string::npos),
+                    text);
     } else {
-      CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " + (d / "absent.nii").string() +
-                    " --device cuda", log) != 0);
+      CHECK(run_fdl("predict " + r.run.string() + " -o " + out.string() + " " +
+                        (d / "absent.nii").string() + " --device cuda",
+                    log) != 0);
     }
   }
   CHECK(test::slurp(log).find("fdl: error:") != std::string::npos);

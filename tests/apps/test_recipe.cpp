@@ -146,7 +146,8 @@ TEST_CASE(
   // The run trained with dice-ce (the fdl recipe's): softmax probabilities, summing to 1.
   const int64_t v = prob.data.numel() / 3;
   const float* pr = prob.data.data<float>();
-  for (int64_t i = 0; i < v; i += 97) CHECK(pr[i] + pr[v + i] + pr[2 * v + i] == doctest::Approx(1).epsilon(1e-5));
+  for (int64_t i = 0; i < v; i += 97)
+    CHECK(pr[i] + pr[v + i] + pr[2 * v + i] == doctest::Approx(1).epsilon(1e-5));
 }
 
 TEST_CASE(

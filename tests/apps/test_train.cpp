@@ -9,19 +9,19 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "engine/device.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/nifti.h"
 #include "engine/io/safetensors.h"
+#include "tests/support.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
-#include "tests/support.h"
 
 using namespace fdl;
 namespace fs = std::filesystem;
@@ -58,12 +58,14 @@ std::map<std::string, std::string> tensor_bytes(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, train.csv, progress.png)") {
+TEST_CASE(
+    "fdl train: writes the run directory (checkpoints, config, state, train.csv, progress.png)") {
   const fs::path run = workdir("e2e") / "run";
   const fs::path log = run.parent_path() / "log.txt";
-  REQUIRE_MESSAGE(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) == 0, test::slurp(log));
-  for (const char* f : {"model.safetensors", "last.safetensors", "optimizer.safetensors", "config.json",
-                        "state.json", "train.csv", "progress.png"})
+  REQUIRE_MESSAGE(fdl_train(small("fd-early") + " --epochs 3 -o " + run.string(), log) == 0,
+                  test::slurp(log));
+  for (const char* f : {"model.safetensors", "last.safetensors", "optimizer.safetensors",
+                        "config.json", "state.json", "train.csv", "progress.png"})
     CHECK_MESSAGE(fs::exists(run / f), f);
   for (const auto& e : fs::directory_iterator(run))
     CHECK_MESSAGE(e.path().filename().string().find(".next") == std::string::npos, e.path());
@@ -77,7 +79,9 @@ TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, trai
     CHECK(rows[i].val_loss <= 1);
     for (double d : rows[i].val_dice) CHECK((d >= 0 && d <= 1));
   }
-  CHECK(test::slurp(run / "train.csv").rfind("epoch,train_loss,val_loss,val_dice_red_nucleus,val_dice_dentate,seconds\n", 0) == 0);
+  CHECK(test::slurp(run / "train.csv")
+            .rfind("epoch,train_loss,val_loss,val_dice_red_nucleus,val_dice_dentate,seconds\n",
+                   0) == 0);
   CHECK(test::slurp(run / "progress.png").rfind("\x89PNG", 0) == 0);
 
   const train::RunConfig c = train::read_config((run / "config.json").string());
@@ -107,7 +111,8 @@ TEST_CASE("fdl train: writes the run directory (checkpoints, config, state, trai
   CHECK(tensor_bytes(run / "last.safetensors") == last);
 
   // --resume with another option names it.
-  CHECK(fdl_train(small("fd-early") + " --epochs 4 --resume --beta 0.2 0.2 1 -o " + run.string(), log) != 0);
+  CHECK(fdl_train(small("fd-early") + " --epochs 4 --resume --beta 0.2 0.2 1 -o " + run.string(),
+                  log) != 0);
   CHECK_MESSAGE(test::slurp(log).find("--beta") != std::string::npos, test::slurp(log));
   CHECK(fdl_train(small("unet3d") + " --epochs 4 --resume -o " + run.string(), log) != 0);
   CHECK_MESSAGE(test::slurp(log).find("--model") != std::string::npos, test::slurp(log));
@@ -119,20 +124,28 @@ TEST_CASE("fdl train: 2 epochs then --resume to 4 ends bit-identical to 4 epochs
     CAPTURE(model);
     const fs::path d = workdir("resume_" + model);
     const fs::path log = d / "log.txt";
-    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 -o " + (d / "straight").string(), log) == 0, test::slurp(log));
-    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 2 -o " + (d / "split").string(), log) == 0, test::slurp(log));
-    CHECK(io::load_safetensors((d / "split" / "last.safetensors").string()).metadata.at("epoch") == "2");
-    CHECK(tensor_bytes(d / "split" / "last.safetensors") != tensor_bytes(d / "straight" / "last.safetensors"));
-    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 4 --resume -o " + (d / "split").string(), log) == 0,
+    REQUIRE_MESSAGE(
+        fdl_train(small(model) + " --epochs 4 -o " + (d / "straight").string(), log) == 0,
+        test::slurp(log));
+    REQUIRE_MESSAGE(fdl_train(small(model) + " --epochs 2 -o " + (d / "split").string(), log) == 0,
                     test::slurp(log));
+    CHECK(io::load_safetensors((d / "split" / "last.safetensors").string()).metadata.at("epoch") ==
+          "2");
+    CHECK(tensor_bytes(d / "split" / "last.safetensors") !=
+          tensor_bytes(d / "straight" / "last.safetensors"));
+    REQUIRE_MESSAGE(
+        fdl_train(small(model) + " --epochs 4 --resume -o " + (d / "split").string(), log) == 0,
+        test::slurp(log));
     CHECK(test::slurp(log).find("resuming") != std::string::npos);
 
     const auto a = tensor_bytes(d / "straight" / "last.safetensors");
     const auto b = tensor_bytes(d / "split" / "last.safetensors");
     REQUIRE(a.size() == b.size());
     for (const auto& [name, bytes] : a) CHECK_MESSAGE(b.at(name) == bytes, name);
-    CHECK(tensor_bytes(d / "straight" / "optimizer.safetensors") == tensor_bytes(d / "split" / "optimizer.safetensors"));
-    CHECK(tensor_bytes(d / "straight" / "model.safetensors") == tensor_bytes(d / "split" / "model.safetensors"));
+    CHECK(tensor_bytes(d / "straight" / "optimizer.safetensors") ==
+          tensor_bytes(d / "split" / "optimizer.safetensors"));
+    CHECK(tensor_bytes(d / "straight" / "model.safetensors") ==
+          tensor_bytes(d / "split" / "model.safetensors"));
     const auto ra = train::read_train_csv((d / "straight" / "train.csv").string(), 2);
     const auto rb = train::read_train_csv((d / "split" / "train.csv").string(), 2);
     REQUIRE(ra.size() == 4);
@@ -192,7 +205,8 @@ TEST_CASE("fdl train: 24 kill -9 at random moments, then --resume, end bit-ident
   const std::string args = small("unet3d") + " --epochs " + std::to_string(kEpochs);
   const double one = timed_train(small("unet3d") + " --epochs 1", d / "one", log);
   const double full = timed_train(args, d / "straight", log);
-  const double epoch = std::max(0.0, full - one) / (kEpochs - 1), startup = std::max(0.0, one - epoch);
+  const double epoch = std::max(0.0, full - one) / (kEpochs - 1),
+               startup = std::max(0.0, one - epoch);
   const uint64_t seed = test::fresh_seed();
   INFO("the kill moments are reproduced by FDL_TEST_SEED=", seed);
   std::mt19937_64 gen(seed);
@@ -214,8 +228,10 @@ TEST_CASE("fdl train: 24 kill -9 at random moments, then --resume, end bit-ident
     const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
     REQUIRE_MESSAGE(fdl_train(args + resume + " -o " + run, log) == 0, test::slurp(log));
   }
-  CHECK(tensor_bytes(d / "killed" / "last.safetensors") == tensor_bytes(d / "straight" / "last.safetensors"));
-  CHECK(tensor_bytes(d / "killed" / "model.safetensors") == tensor_bytes(d / "straight" / "model.safetensors"));
+  CHECK(tensor_bytes(d / "killed" / "last.safetensors") ==
+        tensor_bytes(d / "straight" / "last.safetensors"));
+  CHECK(tensor_bytes(d / "killed" / "model.safetensors") ==
+        tensor_bytes(d / "straight" / "model.safetensors"));
   CHECK(tensor_bytes(d / "killed" / "optimizer.safetensors") ==
         tensor_bytes(d / "straight" / "optimizer.safetensors"));
   const auto rows = train::read_train_csv(run + "/train.csv", 2);
@@ -227,15 +243,18 @@ TEST_CASE("fdl train: 24 kill -9 at random moments, then --resume, end bit-ident
 
 // The fdl recipe's run resumes as bit-exactly: its patches and augmentation are keyed by
 // (seed, epoch, case), its smoothed Dice is in state.json. Fewer kills, over fewer epochs.
-TEST_CASE("fdl train: the fdl recipe killed -9 at random moments, then --resume, ends bit-identical") {
+TEST_CASE(
+    "fdl train: the fdl recipe killed -9 at random moments, then --resume, ends bit-identical") {
   constexpr int kEpochs = 12, kKills = 8;
   const fs::path d = workdir("kill_fdl");
   const fs::path log = d / "log.txt";
-  const std::string recipe = small("unet3d") + " --recipe fdl --patch 8 8 8 --val-every 3 --epochs ";
+  const std::string recipe =
+      small("unet3d") + " --recipe fdl --patch 8 8 8 --val-every 3 --epochs ";
   const std::string args = recipe + std::to_string(kEpochs);
   const double one = timed_train(recipe + "1", d / "one", log);
   const double full = timed_train(args, d / "straight", log);
-  const double epoch = std::max(0.0, full - one) / (kEpochs - 1), startup = std::max(0.0, one - epoch);
+  const double epoch = std::max(0.0, full - one) / (kEpochs - 1),
+               startup = std::max(0.0, one - epoch);
   const uint64_t seed = test::fresh_seed();
   INFO("the kill moments are reproduced by FDL_TEST_SEED=", seed);
   std::mt19937_64 gen(seed);
@@ -243,7 +262,8 @@ TEST_CASE("fdl train: the fdl recipe killed -9 at random moments, then --resume,
   const std::string run = (d / "killed").string();
   bool finished = false;
   int kills = 0;
-  for (; kills < kKills && !finished; ++kills) finished = !train_killed_after(args, run, moment(gen));
+  for (; kills < kKills && !finished; ++kills)
+    finished = !train_killed_after(args, run, moment(gen));
   MESSAGE(kills, " starts (start-up ", startup, " s, an epoch ", epoch, " s)");
   if (!finished) {
     const std::string resume = fs::exists(run + "/state.json") ? " --resume" : "";
@@ -265,17 +285,22 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
   const fs::path d = workdir("bad");
   const fs::path log = d / "log.txt";
   auto no_checkpoint = [](const fs::path& run) {
-    return !fs::exists(run) || (!train::has_checkpoint(run.string()) && !fs::exists(run / "config.json"));
+    return !fs::exists(run) ||
+           (!train::has_checkpoint(run.string()) && !fs::exists(run / "config.json"));
   };
 
   SUBCASE("a missing dataset directory") {
-    CHECK(fdl_train((d / "nowhere").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run1").string(), log) != 0);
+    CHECK(fdl_train((d / "nowhere").string() + " --model unet3d --shape 16 16 8 -o " +
+                        (d / "run1").string(),
+                    log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("nowhere") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run1"));
   }
   SUBCASE("a directory that is not a dataset") {
     fs::create_directories(d / "empty");
-    CHECK(fdl_train((d / "empty").string() + " --model unet3d --shape 16 16 8 -o " + (d / "run2").string(), log) != 0);
+    CHECK(fdl_train((d / "empty").string() + " --model unet3d --shape 16 16 8 -o " +
+                        (d / "run2").string(),
+                    log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("dataset.json") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run2"));
   }
@@ -284,7 +309,9 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     test::sample_dataset(ds);
     const fs::path img = *fs::directory_iterator(ds / "imagesTr");
     std::ofstream(img, std::ios::binary | std::ios::trunc) << "not a nifti file";
-    CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --fold 1 -o " + (d / "run3").string(), log) != 0);
+    CHECK(fdl_train(
+              ds.string() + " --model unet3d --shape 16 16 8 --fold 1 -o " + (d / "run3").string(),
+              log) != 0);
     CHECK_MESSAGE(test::slurp(log).find("error") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run3"));
   }
@@ -293,13 +320,16 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_MESSAGE(test::slurp(log).find("--shape") != std::string::npos, test::slurp(log));
     CHECK(no_checkpoint(d / "run4"));
   }
-  SUBCASE("--device cuda without a GPU, or in a build without CUDA, is refused before anything is written") {
+  SUBCASE(
+      "--device cuda without a GPU, or in a build without CUDA, is refused before anything is "
+      "written") {
     if (!cuda_available()) {  // with a GPU the run is legitimate: nothing to refuse
       CHECK(fdl_train(small("unet3d") + " --device cuda -o " + (d / "run5").string(), log) != 0);
       const std::string text = test::slurp(log);
       CHECK_MESSAGE(text.find("fdl: error: --device cuda: ") != std::string::npos, text);
       CHECK_MESSAGE((text.find("no CUDA device") != std::string::npos ||
-                     text.find("built without CUDA") != std::string::npos), text);
+                     text.find("built without CUDA") != std::string::npos),
+                    text);
       CHECK_FALSE(fs::exists(d / "run5"));
     }
   }
@@ -311,11 +341,13 @@ TEST_CASE("fdl train: bad input gives a clear error, a non-zero exit and no chec
     CHECK_FALSE(fs::exists(d / "run7"));
   }
   SUBCASE("an absurd --lr is refused before anything is written") {
-    const std::string args = sample().string() + " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
+    const std::string args = sample().string() +
+                             " --model unet3d --shape 16 16 8 --batch 2 --lr 1e30 --epochs 3 -o " +
                              (d / "run6").string();
     CHECK(fdl_train(args, log) != 0);
-    CHECK_MESSAGE(test::slurp(log).find("--lr 1e+30: each value must lie in (0, 1]") != std::string::npos,
-                  test::slurp(log));
+    CHECK_MESSAGE(
+        test::slurp(log).find("--lr 1e+30: each value must lie in (0, 1]") != std::string::npos,
+        test::slurp(log));
     CHECK_FALSE(fs::exists(d / "run6"));
   }
 }
@@ -324,20 +356,30 @@ TEST_CASE("fdl train: the GPU conv settings are part of the run, and --resume re
   const fs::path d = workdir("conv_config");
   const fs::path log = d / "log.txt", run = d / "run";
   // On the CPU the settings change nothing, but the run records them.
-  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 --conv tf32 --fast-nondeterministic -o " + run.string(), log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      fdl_train(
+          small("unet3d") + " --epochs 1 --conv tf32 --fast-nondeterministic -o " + run.string(),
+          log) == 0,
+      test::slurp(log));
   const train::RunConfig c = train::read_config((run / "config.json").string());
   CHECK(c.run.conv == "tf32");
   CHECK(c.run.fast_nondeterministic);
-  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume --fast-nondeterministic -o " + run.string(), log) != 0);
-  CHECK_MESSAGE(test::slurp(log).find("--conv differs: the run was made with tf32, this command has tiled") !=
-                    std::string::npos,
+  CHECK(
+      fdl_train(small("unet3d") + " --epochs 2 --resume --fast-nondeterministic -o " + run.string(),
+                log) != 0);
+  CHECK_MESSAGE(
+      test::slurp(log).find("--conv differs: the run was made with tf32, this command has tiled") !=
+          std::string::npos,
+      test::slurp(log));
+  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 -o " + run.string(), log) !=
+        0);
+  CHECK_MESSAGE(test::slurp(log).find("--fast-nondeterministic differs") != std::string::npos,
                 test::slurp(log));
-  CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 -o " + run.string(), log) != 0);
-  CHECK_MESSAGE(test::slurp(log).find("--fast-nondeterministic differs") != std::string::npos, test::slurp(log));
-  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 --fast-nondeterministic -o " +
-                                run.string(), log) == 0,
-                  test::slurp(log));
+  REQUIRE_MESSAGE(
+      fdl_train(small("unet3d") + " --epochs 2 --resume --conv tf32 --fast-nondeterministic -o " +
+                    run.string(),
+                log) == 0,
+      test::slurp(log));
   CHECK(train::read_train_csv((run / "train.csv").string(), 2).size() == 2);
 }
 
@@ -360,7 +402,8 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
   CHECK_FALSE(fs::exists(d / "refused" / "config.json"));
   CHECK_FALSE(fs::exists(d / "refused" / "state.json"));
 
-  REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(fdl_train(args + (d / "skipped").string() + " --skip-check", log) == 0,
+                  test::slurp(log));
   CHECK(fs::exists(d / "skipped" / "model.safetensors"));
 }
 
@@ -370,7 +413,8 @@ TEST_CASE("fdl train: the dataset check refuses a bad dataset unless --skip-chec
 TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the checkpoint") {
   const fs::path d = workdir("nan_loss");
   const fs::path log = d / "log.txt", run = d / "run";
-  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 -o " + run.string(), log) == 0, test::slurp(log));
+  REQUIRE_MESSAGE(fdl_train(small("unet3d") + " --epochs 1 -o " + run.string(), log) == 0,
+                  test::slurp(log));
   const std::string last = (run / "last.safetensors").string();
   io::SafeTensors st = io::load_safetensors(last);
   for (auto& [name, t] : st.tensors) {
@@ -391,8 +435,8 @@ TEST_CASE("fdl train: a non-finite training loss stops the run and keeps the che
   CHECK(fdl_train(small("unet3d") + " --epochs 2 --resume -o " + run.string(), log) == 1);
   const std::string text = test::slurp(log);
   CHECK_MESSAGE(text.find("fdl: error: the training loss became ") != std::string::npos, text);
-  CHECK_MESSAGE(text.find("nan at epoch 2, step 1; stopping. The checkpoint of epoch 1 in " + run.string() +
-                          " is untouched") != std::string::npos,
+  CHECK_MESSAGE(text.find("nan at epoch 2, step 1; stopping. The checkpoint of epoch 1 in " +
+                          run.string() + " is untouched") != std::string::npos,
                 text);
   CHECK(checkpoint() == before);
 }
@@ -406,19 +450,24 @@ TEST_CASE("fdl train: a dataset that is not a set is refused before anything is 
   SUBCASE("the same image under two names") {
     fs::remove(img);
     fs::create_hard_link(ds / "imagesTr" / "case_001.nii.gz", img);
-    CHECK(fdl_train(ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string(), log) == 1);
-    CHECK_MESSAGE(test::slurp(log).find(img.string() + " is the same file as " +
-                                        (ds / "imagesTr" / "case_001.nii.gz").string()) != std::string::npos,
-                  test::slurp(log));
+    CHECK(fdl_train(
+              ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string(),
+              log) == 1);
+    CHECK_MESSAGE(
+        test::slurp(log).find(img.string() + " is the same file as " +
+                              (ds / "imagesTr" / "case_001.nii.gz").string()) != std::string::npos,
+        test::slurp(log));
     CHECK_FALSE(fs::exists(d / "run"));
   }
   SUBCASE("an image outside the dataset, accepted with --allow-outside-paths") {
     fs::remove(img);
     fs::create_symlink(outside / "imagesTr" / "case_003.nii.gz", img);
-    const std::string args = ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string();
+    const std::string args =
+        ds.string() + " --model unet3d --shape 16 16 8 --epochs 1 -o " + (d / "run").string();
     CHECK(fdl_train(args, log) == 1);
-    CHECK_MESSAGE(test::slurp(log).find("outside the dataset directory " + ds.string()) != std::string::npos,
-                  test::slurp(log));
+    CHECK_MESSAGE(
+        test::slurp(log).find("outside the dataset directory " + ds.string()) != std::string::npos,
+        test::slurp(log));
     CHECK_FALSE(fs::exists(d / "run"));
     CHECK_MESSAGE(fdl_train(args + " --allow-outside-paths", log) == 0, test::slurp(log));
   }

@@ -50,8 +50,8 @@ TEST_CASE("adam: 10 steps match torch.optim.Adam") {
                         f64 ? 1e-9 : 1e-4, f64 ? 0 : 1e-6, k + " update");
       test::check_close(state.at(n + ".exp_avg"), test::at(fx, c + ".exp_avg." + n), rtol, 0,
                         k + " exp_avg");
-      test::check_close(state.at(n + ".exp_avg_sq"), test::at(fx, c + ".exp_avg_sq." + n), rtol,
-                        0, k + " exp_avg_sq");
+      test::check_close(state.at(n + ".exp_avg_sq"), test::at(fx, c + ".exp_avg_sq." + n), rtol, 0,
+                        k + " exp_avg_sq");
       CHECK(state.at(n + ".step").item() == test::at(fx, c + ".step." + n).item());
     }
   }
@@ -59,8 +59,8 @@ TEST_CASE("adam: 10 steps match torch.optim.Adam") {
 
 TEST_CASE("adam: state round trip resumes bit for bit") {
   auto make_params = [] {
-    return std::vector<std::pair<std::string, Tensor>>{
-        {"w", test::randn({3, 5}, 1, DType::F32)}, {"b", test::randn({7}, 2, DType::F32)}};
+    return std::vector<std::pair<std::string, Tensor>>{{"w", test::randn({3, 5}, 1, DType::F32)},
+                                                       {"b", test::randn({7}, 2, DType::F32)}};
   };
   auto feed = [](std::vector<std::pair<std::string, Tensor>>& ps, int t) {
     for (auto& [n, p] : ps) p.set_grad(test::randn(p.shape(), 100 + uint64_t(t), DType::F32));
@@ -95,7 +95,8 @@ TEST_CASE("adam: zero_grad, skipped parameters and bad arguments") {
   CHECK(adam.state().at("u.step").item() == 0);
   CHECK(adam.state().at("w.step").item() == 1);
   // The first step moves every element by lr against the sign of its gradient.
-  CHECK(w.to_vector()[0] == doctest::Approx(test::randn({4}, 3, DType::F32).to_vector()[0] - 1e-3).epsilon(1e-6));
+  CHECK(w.to_vector()[0] ==
+        doctest::Approx(test::randn({4}, 3, DType::F32).to_vector()[0] - 1e-3).epsilon(1e-6));
   adam.zero_grad();
   CHECK_FALSE(w.grad().defined());
   w.set_grad(Tensor::full({3}, 1.0));

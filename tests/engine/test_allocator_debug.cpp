@@ -92,7 +92,8 @@ TEST_CASE("allocator debug: a write past the end is counted when the block is re
   CHECK(Allocator::guard_violations() == 1);
   {
     Tensor t = Tensor::empty({5}, DType::F64);
-    static_cast<unsigned char*>(t.raw())[t.nbytes() + Allocator::kGuardBytes - 1] ^= 1;  // the guard's last byte
+    static_cast<unsigned char*>(t.raw())[t.nbytes() + Allocator::kGuardBytes - 1] ^=
+        1;  // the guard's last byte
   }
   CHECK(Allocator::guard_violations() == 2);
   // A block allocated in debug mode is still checked when released after it ends.

@@ -27,8 +27,8 @@ using Grid = std::array<int64_t, 3>;
 
 AugmentOptions all_off() {
   AugmentOptions o;
-  for (AugmentRange* r : {&o.rotation, &o.scaling, &o.elastic, &o.noise, &o.blur, &o.brightness, &o.contrast,
-                          &o.low_res, &o.gamma_inverted, &o.gamma})
+  for (AugmentRange* r : {&o.rotation, &o.scaling, &o.elastic, &o.noise, &o.blur, &o.brightness,
+                          &o.contrast, &o.low_res, &o.gamma_inverted, &o.gamma})
     r->p = 0;
   o.mirror = 0;
   return o;
@@ -37,8 +37,8 @@ AugmentOptions all_off() {
 // Every transform at probability 1, with ranges that exclude their identity.
 AugmentOptions all_on() {
   AugmentOptions o;
-  for (AugmentRange* r : {&o.rotation, &o.scaling, &o.elastic, &o.noise, &o.blur, &o.brightness, &o.contrast,
-                          &o.low_res, &o.gamma_inverted, &o.gamma})
+  for (AugmentRange* r : {&o.rotation, &o.scaling, &o.elastic, &o.noise, &o.blur, &o.brightness,
+                          &o.contrast, &o.low_res, &o.gamma_inverted, &o.gamma})
     r->p = 1;
   o.mirror = o.blur_per_channel = o.low_res_per_channel = 1;
   o.elastic.lo = 1;
@@ -86,7 +86,8 @@ double blobs(const Grid& n, const double p[3]) {
 constexpr double kBlobHessian = 1.5 / 25;
 
 Sample blob_sample(const Grid& n) {
-  Sample s{"blobs", Tensor::empty({1, n[0], n[1], n[2]}), Tensor::zeros({n[0], n[1], n[2]}, DType::I32)};
+  Sample s{"blobs", Tensor::empty({1, n[0], n[1], n[2]}),
+           Tensor::zeros({n[0], n[1], n[2]}, DType::I32)};
   for (int64_t x = 0; x < n[0]; ++x)
     for (int64_t y = 0; y < n[1]; ++y)
       for (int64_t z = 0; z < n[2]; ++z) {
@@ -97,7 +98,8 @@ Sample blob_sample(const Grid& n) {
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
+         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 bool same_bits(const Sample& a, const Sample& b) {
   return same_bits(a.image, b.image) && same_bits(a.label, b.label);
@@ -113,7 +115,8 @@ struct Stats {
 };
 Stats stats(const float* v, int64_t n) {
   double s = 0, s2 = 0, lo = v[0], hi = v[0];
-  for (int64_t i = 0; i < n; ++i) s += v[i], lo = std::min(lo, double(v[i])), hi = std::max(hi, double(v[i]));
+  for (int64_t i = 0; i < n; ++i)
+    s += v[i], lo = std::min(lo, double(v[i])), hi = std::max(hi, double(v[i]));
   const double m = s / double(n);
   for (int64_t i = 0; i < n; ++i) s2 += (v[i] - m) * (v[i] - m);
   return {m, s2 / double(n), lo, hi};
@@ -130,7 +133,8 @@ void rotation(int axis, double t, double r[3][3]) {
 }
 void matmul(const double a[3][3], const double b[3][3], double out[3][3]) {
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
+    for (int j = 0; j < 3; ++j)
+      out[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j] + a[i][2] * b[2][j];
 }
 
 }  // namespace
@@ -178,8 +182,8 @@ TEST_CASE("augment: probability 1 always applies every transform, with draws in 
 TEST_CASE("augment: the defaults apply each transform at nnU-Net's rate") {
   // Over N samples a rate p is seen within 5 standard errors, 5 sqrt(p (1 - p) / N).
   const int N = 4000;
-  int rot = 0, scale = 0, mirror = 0, noise = 0, blur = 0, bright = 0, contrast = 0, lowres = 0, ginv = 0,
-      gamma = 0, elastic = 0, scale_below = 0;
+  int rot = 0, scale = 0, mirror = 0, noise = 0, blur = 0, bright = 0, contrast = 0, lowres = 0,
+      ginv = 0, gamma = 0, elastic = 0, scale_below = 0;
   for (int64_t c = 0; c < N; ++c) {
     const AugmentPlan p = plan_augment(AugmentOptions{}, 1, 5, 0, c);
     rot += p.angles[0] != 0;
@@ -198,8 +202,8 @@ TEST_CASE("augment: the defaults apply each transform at nnU-Net's rate") {
     gamma += ch.gamma != 1;
   }
   auto rate = [&](int count, double p, int n, const char* what) {
-    CHECK_MESSAGE(std::abs(double(count) / n - p) <= 5 * std::sqrt(p * (1 - p) / n), what, ": ", count,
-                  " of ", n);
+    CHECK_MESSAGE(std::abs(double(count) / n - p) <= 5 * std::sqrt(p * (1 - p) / n), what, ": ",
+                  count, " of ", n);
   };
   rate(rot, 0.2, N, "rotation");
   rate(scale, 0.2, N, "scaling");
@@ -288,7 +292,8 @@ TEST_CASE("augment: a 90-degree turn about each axis is the index permutation, l
           const int64_t src = axis == 0   ? flat(n, x, 8 - z, y)
                               : axis == 1 ? flat(n, z, y, 8 - x)
                                           : flat(n, 8 - y, x, z);
-          label_ok = label_ok && r.label.data<int32_t>()[flat(n, x, y, z)] == s.label.data<int32_t>()[src];
+          label_ok =
+              label_ok && r.label.data<int32_t>()[flat(n, x, y, z)] == s.label.data<int32_t>()[src];
           image_err = std::max(image_err, double(std::abs(r.image.data<float>()[flat(n, x, y, z)] -
                                                           s.image.data<float>()[src])));
         }
@@ -322,11 +327,13 @@ TEST_CASE("augment: rotation and scaling sample the image where the stated geome
         for (int64_t z = 0; z < 40; ++z) {
           const double d[3] = {x - c, y - c, z - c};
           // All eight corners of q inside: |q - c| <= s |p - c| + sqrt(3) <= 19.5 - 1.
-          if (std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) * sc > 19.5 - 1 - std::sqrt(3.0)) continue;
+          if (std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) * sc > 19.5 - 1 - std::sqrt(3.0))
+            continue;
           double q[3];
           for (int a = 0; a < 3; ++a)
             q[a] = c + sc * (rot[a][0] * d[0] + rot[a][1] * d[1] + rot[a][2] * d[2]);
-          worst = std::max(worst, std::abs(double(r.image.data<float>()[flat(n, x, y, z)]) - blobs(n, q)));
+          worst = std::max(worst,
+                           std::abs(double(r.image.data<float>()[flat(n, x, y, z)]) - blobs(n, q)));
         }
     CHECK_MESSAGE(worst <= bound, "scale ", sc, ": worst ", worst, ", bound ", bound);
     CHECK(worst > 0);  // the comparison saw interpolated values
@@ -337,7 +344,9 @@ TEST_CASE("augment: rotation and scaling sample the image where the stated geome
 // A^-1 p, where g is within e = (3/8) s^2 ||H|| of f o A, and interpolating f o A itself at
 // A^-1 p is within e of f(p); so the round trip is within 2e = (3/4) s^2 ||H|| on voxels whose
 // corners stay inside in both passes: |p - c| + (1 + s) sqrt(3) <= (n - 1) / 2 - 1.
-TEST_CASE("augment: rotating and scaling by (a, s) then (-a, 1/s) returns the interior within the bound") {
+TEST_CASE(
+    "augment: rotating and scaling by (a, s) then (-a, 1/s) returns the interior within the "
+    "bound") {
   const Grid n{40, 40, 40};
   const Sample s = blob_sample(n);
   const double c = 19.5;
@@ -361,11 +370,12 @@ TEST_CASE("augment: rotating and scaling by (a, s) then (-a, 1/s) returns the in
             if (r + (1 + sc) * std::sqrt(3.0) > c - 1) continue;
             ++interior;
             const int64_t i = flat(n, x, y, z);
-            worst =
-                std::max(worst, double(std::abs(again.image.data<float>()[i] - s.image.data<float>()[i])));
+            worst = std::max(
+                worst, double(std::abs(again.image.data<float>()[i] - s.image.data<float>()[i])));
           }
       CHECK(interior > 10000);
-      CHECK_MESSAGE(worst <= bound, "axis ", axis, ", scale ", sc, ": worst ", worst, ", bound ", bound);
+      CHECK_MESSAGE(worst <= bound, "axis ", axis, ", scale ", sc, ": worst ", worst, ", bound ",
+                    bound);
     }
 }
 
@@ -375,7 +385,8 @@ TEST_CASE("augment: resampled labels hold only classes of the input (and 0 outsi
     const Sample s = noisy_sample(1, {20, 18, 16}, seed);
     Sample no_zero = s;
     no_zero.label = s.label.clone();
-    for (int64_t i = 0; i < s.label.numel(); ++i) no_zero.label.data<int32_t>()[i] += 3;  // {3, 5, 8}
+    for (int64_t i = 0; i < s.label.numel(); ++i)
+      no_zero.label.data<int32_t>()[i] += 3;  // {3, 5, 8}
     for (int64_t c = 0; c < 10; ++c) {
       for (const Sample* in : {&s, static_cast<const Sample*>(&no_zero)}) {
         std::set<int32_t> allowed = classes_of(in->label);
@@ -416,13 +427,15 @@ TEST_CASE("augment: structures of a few voxels survive rotation, scaling and ela
     for (int64_t i = 0; i < r.label.numel(); ++i) ++got[r.label.data<int32_t>()[i]];
     const double shrink = p.scale[0] * p.scale[1] * p.scale[2];
     for (int k = 1; k <= 3; ++k)
-      CHECK_MESSAGE((got[k] >= 0.5 * volume[k] / shrink && got[k] <= 2.0 * volume[k] / shrink), "case ", c,
-                    ", class ", k, ": ", got[k], " voxels of ", volume[k], ", scales ", p.scale[0], " ",
-                    p.scale[1], " ", p.scale[2]);
+      CHECK_MESSAGE((got[k] >= 0.5 * volume[k] / shrink && got[k] <= 2.0 * volume[k] / shrink),
+                    "case ", c, ", class ", k, ": ", got[k], " voxels of ", volume[k], ", scales ",
+                    p.scale[0], " ", p.scale[1], " ", p.scale[2]);
   }
 }
 
-TEST_CASE("augment: the label gets the image's transform (class 1 where its indicator image exceeds 0.5)") {
+TEST_CASE(
+    "augment: the label gets the image's transform (class 1 where its indicator image exceeds "
+    "0.5)") {
   // The image is the indicator of class 1; the label's vote for class 1 sums the same
   // trilinear weights that interpolate the image, so they agree up to rounding at 0.5.
   const Grid n{28, 26, 24};
@@ -461,7 +474,8 @@ TEST_CASE("augment: brightness multiplies each voxel and so the mean by its fact
   for (int64_t i = 0; i < vol; ++i) exact = exact && out[i] == in[i] * 1.2f;
   CHECK(exact);
   CHECK(stats(out, vol).mean == doctest::Approx(1.2 * stats(in, vol).mean).epsilon(1e-5));
-  CHECK(std::memcmp(r.image.raw(), s.image.raw(), vol * sizeof(float)) == 0);  // channel 0 untouched
+  CHECK(std::memcmp(r.image.raw(), s.image.raw(), vol * sizeof(float)) ==
+        0);  // channel 0 untouched
 }
 
 TEST_CASE("augment: contrast scales deviations from the mean and clips to the original range") {
@@ -496,7 +510,8 @@ TEST_CASE("augment: contrast scales deviations from the mean and clips to the or
   }
 }
 
-TEST_CASE("augment: gamma bends the range-normalised channel, keeping min and max or mean and std") {
+TEST_CASE(
+    "augment: gamma bends the range-normalised channel, keeping min and max or mean and std") {
   const Sample s = noisy_sample(1, {16, 16, 16}, 14);
   const int64_t vol = s.image.numel();
   const float* in = s.image.data<float>();
@@ -509,9 +524,9 @@ TEST_CASE("augment: gamma bends the range-normalised channel, keeping min and ma
     const float* out = plain.data<float>();
     double err = 0;
     for (int64_t i = 0; i < vol; ++i)
-      err = std::max(
-          err, std::abs(out[i] -
-                        (std::pow((in[i] - st.min) / (st.max - st.min), g) * (st.max - st.min) + st.min)));
+      err = std::max(err, std::abs(out[i] - (std::pow((in[i] - st.min) / (st.max - st.min), g) *
+                                                 (st.max - st.min) +
+                                             st.min)));
     const double range = st.max - st.min;
     CHECK(err <= 1e-5 * range);
     CHECK(stats(out, vol).min == doctest::Approx(st.min).epsilon(1e-6));
@@ -560,7 +575,8 @@ TEST_CASE("augment: Gaussian noise has the drawn standard deviation, fresh per c
   CHECK(std::abs(dot / vol / var) <= 5 / std::sqrt(double(vol)));
 }
 
-TEST_CASE("augment: Gaussian blur keeps the sum and constants and shrinks white noise by sum(k^2)^3") {
+TEST_CASE(
+    "augment: Gaussian blur keeps the sum and constants and shrinks white noise by sum(k^2)^3") {
   const double sigma = 1.0;
   const std::vector<float> k = kernels::cpu::gaussian_kernel(sigma);
   REQUIRE(k.size() == 9u);  // radius round(4 sigma)
@@ -574,8 +590,10 @@ TEST_CASE("augment: Gaussian blur keeps the sum and constants and shrinks white 
   Sample point{"point", Tensor::zeros({1, 32, 32, 32}), Tensor::zeros({32, 32, 32}, DType::I32)};
   point.image.data<float>()[flat(n, 16, 15, 14)] = 1;
   const Tensor b = apply_augment(point, p).image;
-  CHECK(stats(b.data<float>(), b.numel()).mean * double(b.numel()) == doctest::Approx(1).epsilon(1e-5));
-  CHECK(b.data<float>()[flat(n, 17, 13, 14)] == doctest::Approx(double(k[5]) * k[2] * k[4]).epsilon(1e-5));
+  CHECK(stats(b.data<float>(), b.numel()).mean * double(b.numel()) ==
+        doctest::Approx(1).epsilon(1e-5));
+  CHECK(b.data<float>()[flat(n, 17, 13, 14)] ==
+        doctest::Approx(double(k[5]) * k[2] * k[4]).epsilon(1e-5));
   // Reflected borders keep a constant.
   Sample flat_s{"flat", Tensor::full({1, 9, 8, 7}, 0.25), Tensor::zeros({9, 8, 7}, DType::I32)};
   const Stats fs = stats(apply_augment(flat_s, p).image.data<float>(), 9 * 8 * 7);
@@ -584,7 +602,8 @@ TEST_CASE("augment: Gaussian blur keeps the sum and constants and shrinks white 
   // smoothed values are correlated over about (2 sqrt(pi) sigma)^3 = 45 voxels, so the 54^3
   // interior gives ~3500 independent ones: a standard error of ~2.4%; 10% is 4 of them.
   const Grid m{64, 64, 64};
-  Sample white{"white", test::randn({1, 64, 64, 64}, 5, DType::F32), Tensor::zeros({64, 64, 64}, DType::I32)};
+  Sample white{"white", test::randn({1, 64, 64, 64}, 5, DType::F32),
+               Tensor::zeros({64, 64, 64}, DType::I32)};
   const Tensor w = apply_augment(white, p).image;
   std::vector<float> inner;
   for (int64_t x = 5; x < 59; ++x)
@@ -595,7 +614,8 @@ TEST_CASE("augment: Gaussian blur keeps the sum and constants and shrinks white 
 }
 
 TEST_CASE(
-    "augment: low resolution is nearest down and trilinear up; a zoom that keeps the grid is the identity") {
+    "augment: low resolution is nearest down and trilinear up; a zoom that keeps the grid is the "
+    "identity") {
   const Grid n{32, 32, 32};
   Sample ramp{"ramp", Tensor::empty({1, 32, 32, 32}), Tensor::zeros({32, 32, 32}, DType::I32)};
   for (int64_t x = 0; x < 32; ++x)
@@ -617,7 +637,8 @@ TEST_CASE(
   Sample board{"board", Tensor::empty({1, 32, 32, 32}), Tensor::zeros({32, 32, 32}, DType::I32)};
   for (int64_t x = 0; x < 32; ++x)
     for (int64_t y = 0; y < 32; ++y)
-      for (int64_t z = 0; z < 32; ++z) board.image.data<float>()[flat(n, x, y, z)] = float((x + y + z) % 2);
+      for (int64_t z = 0; z < 32; ++z)
+        board.image.data<float>()[flat(n, x, y, z)] = float((x + y + z) % 2);
   const Stats bs = stats(apply_augment(board, p).image.data<float>(), 32 * 32 * 32);
   CHECK(bs.min == bs.max);
 }
@@ -625,16 +646,19 @@ TEST_CASE(
 TEST_CASE("augment: bad options and samples are refused with the option or sample named") {
   AugmentOptions o;
   o.rotation.p = 1.5;
-  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("rotation: probability 1.5"), Error);
+  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("rotation: probability 1.5"),
+                       Error);
   o = AugmentOptions{};
   o.scaling.lo = 0;
-  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("scaling: range [0, 1.4]"), Error);
+  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("scaling: range [0, 1.4]"),
+                       Error);
   o = AugmentOptions{};
   o.low_res.hi = 1.5;
   CHECK_THROWS_WITH_AS(plan_augment(o, 1, 1, 1, 1), doctest::Contains("low resolution"), Error);
   o = AugmentOptions{};
   o.gamma = {0.3, 1.5, 0.7};
-  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("gamma: range [1.5, 0.7]"), Error);
+  CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("gamma: range [1.5, 0.7]"),
+                       Error);
   o = AugmentOptions{};
   o.noise.hi = NAN;
   CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("noise"), Error);
@@ -646,15 +670,16 @@ TEST_CASE("augment: bad options and samples are refused with the option or sampl
   CHECK_THROWS_WITH_AS(check_augment_options(o), doctest::Contains("mirror"), Error);
 
   const Sample s = noisy_sample(2, {6, 5, 4}, 1);
-  CHECK_THROWS_WITH_AS(apply_augment(s, identity(1)), doctest::Contains("sample 'noisy' has 2 channels"),
-                       Error);
+  CHECK_THROWS_WITH_AS(apply_augment(s, identity(1)),
+                       doctest::Contains("sample 'noisy' has 2 channels"), Error);
   Sample bad = s;
   bad.label = Tensor::zeros({6, 5, 3}, DType::I32);
   CHECK_THROWS_WITH_AS(augment(bad, AugmentOptions{}, 1, 1, 1),
                        doctest::Contains("label must be int32 (6, 5, 4)"), Error);
   bad = s;
   bad.image = s.image.to(DType::F64);
-  CHECK_THROWS_WITH_AS(augment(bad, AugmentOptions{}, 1, 1, 1), doctest::Contains("float32"), Error);
+  CHECK_THROWS_WITH_AS(augment(bad, AugmentOptions{}, 1, 1, 1), doctest::Contains("float32"),
+                       Error);
 }
 
 TEST_CASE("augment: time of one 128^3 sample (printed, not asserted)") {
@@ -663,7 +688,8 @@ TEST_CASE("augment: time of one 128^3 sample (printed, not asserted)") {
        {std::pair{"defaults", AugmentOptions{}}, std::pair{"every transform", all_on()}}) {
     const auto t0 = std::chrono::steady_clock::now();
     const int reps = 4;
-    for (int64_t c = 0; c < reps; ++c) CHECK(augment(s, o, 1, 0, c).image.numel() == s.image.numel());
+    for (int64_t c = 0; c < reps; ++c)
+      CHECK(augment(s, o, 1, 0, c).image.numel() == s.image.numel());
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const std::string what = name;

@@ -41,18 +41,23 @@ Dataset make_msd(const std::string& name, int n, int channels) {
   std::string training;
   for (int c = 0; c < n; ++c) {
     const std::string f = detail::concat("c", c, ".nii.gz");
-    write_nifti((root / "imagesTr" / f).string(), test::randn({channels, 6, 5, 4}, uint64_t(c), DType::F32), oblique());
+    write_nifti((root / "imagesTr" / f).string(),
+                test::randn({channels, 6, 5, 4}, uint64_t(c), DType::F32), oblique());
     write_nifti((root / "labelsTr" / f).string(), label_map(c), oblique(), NiftiOutType::UInt8);
-    training += std::string(c ? "," : "") + R"({"image": "./imagesTr/)" + f + R"(", "label": "./labelsTr/)" + f + "\"}";
+    training += std::string(c ? "," : "") + R"({"image": "./imagesTr/)" + f +
+                R"(", "label": "./labelsTr/)" + f + "\"}";
   }
-  std::ofstream(root / "dataset.json") << R"({"modality": {"0": "T1", "1": "T2"}, "labels": {"0": "bg", "1": "a", "2": "b"}, "training": [)"
-                                       << training << "]}";
+  std::ofstream(root / "dataset.json")
+      << R"({"modality": {"0": "T1", "1": "T2"}, "labels": {"0": "bg", "1": "a", "2": "b"}, "training": [)"
+      << training << "]}";
   Dataset d = open_dataset(root.string());
   if (channels == 1) d.channels = 1;
   return d;
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 // The errors about `case_id`.
 std::vector<CheckIssue> errors_of(const CheckReport& r, const std::string& case_id) {
@@ -108,7 +113,8 @@ TEST_CASE("check: every bad case is reported with its file and reason, and the r
     CHECK_MESSAGE(has(e[0].problem, why), e[0].problem);
     CHECK(has(text, "error: " + id + ": " + file + ": "));
   };
-  one("c0", cs[0].label, "label value 7 (1 voxels, the first at voxel (2, 3, 1)) outside the classes 0..2");
+  one("c0", cs[0].label,
+      "label value 7 (1 voxels, the first at voxel (2, 3, 1)) outside the classes 0..2");
   one("c1", cs[1].label, "label shape (6, 5, 4) differs from " + cs[1].image + " (6, 5, 3)");
   one("c2", cs[2].image, "2 voxels are NaN or Inf");
   one("c3", cs[3].label, "label affine differs from that of " + cs[3].image);

@@ -39,12 +39,14 @@ fs::path make_dataset(const std::string& name, int n, int channels) {
     for (int64_t i = 0; i < lab.numel(); ++i) lab.data<float>()[i] = float((i * 7 + c) % 3);
     write_nifti((root / "imagesTr" / f).string(), img, Volume{});
     write_nifti((root / "labelsTr" / f).string(), lab, Volume{}, NiftiOutType::UInt8);
-    training += std::string(c ? "," : "") + R"({"image": "./imagesTr/)" + f + R"(", "label": "./labelsTr/)" + f + "\"}";
+    training += std::string(c ? "," : "") + R"({"image": "./imagesTr/)" + f +
+                R"(", "label": "./labelsTr/)" + f + "\"}";
   }
   const std::string modality = channels > 1 ? R"({"0": "T1", "1": "T2"})" : R"({"0": "MRI"})";
-  write_text(root / "dataset.json", R"({"name": "t", "modality": )" + modality +
-                                        R"(, "labels": {"0": "background", "2": "b", "1": "a"}, "numTraining": )" +
-                                        std::to_string(n) + R"(, "training": [)" + training + R"(], "test": []})");
+  write_text(root / "dataset.json",
+             R"({"name": "t", "modality": )" + modality +
+                 R"(, "labels": {"0": "background", "2": "b", "1": "a"}, "numTraining": )" +
+                 std::to_string(n) + R"(, "training": [)" + training + R"(], "test": []})");
   return root;
 }
 
@@ -58,7 +60,9 @@ std::string error_of(F&& f) {
   return "no error";
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -74,8 +78,9 @@ TEST_CASE("resample: trilinear and nearest match torch F.interpolate") {
                       "trilinear float64 " + name);
     test::check_close(resize_nearest(x, size), near, 0, 0, "nearest " + name);
     // 3-D input: channel 0 alone.
-    const Tensor x0 = Tensor::from_vector(std::vector<float>(x.data<float>(), x.data<float>() + x.numel() / x.size(0)),
-                                          {x.size(1), x.size(2), x.size(3)});
+    const Tensor x0 = Tensor::from_vector(
+        std::vector<float>(x.data<float>(), x.data<float>() + x.numel() / x.size(0)),
+        {x.size(1), x.size(2), x.size(3)});
     const Tensor t0 = resize_trilinear(x0, size);
     CHECK(t0.shape() == Shape{size[0], size[1], size[2]});
     const std::vector<double> all = resize_trilinear(x, size).to_vector();
@@ -84,7 +89,8 @@ TEST_CASE("resample: trilinear and nearest match torch F.interpolate") {
 }
 
 TEST_CASE("resample: nearest on int32 labels takes the voxel containing each centre") {
-  // z: 3 -> 5 reads floor((d + 0.5) * 3 / 5) = 0, 0, 1, 2, 2; x: 2 -> 4 doubles; y: 4 -> 2 reads 1, 3.
+  // z: 3 -> 5 reads floor((d + 0.5) * 3 / 5) = 0, 0, 1, 2, 2; x: 2 -> 4 doubles; y: 4 -> 2 reads
+  // 1, 3.
   Tensor lab = Tensor::empty({2, 4, 3}, DType::I32);
   for (int64_t i = 0; i < lab.numel(); ++i) lab.data<int32_t>()[i] = int32_t(i);
   const Tensor out = resize_nearest(lab, {4, 2, 5});
@@ -131,7 +137,8 @@ TEST_CASE("dataset: open an MSD directory and load cases, 3-D and 4-D channels-l
       for (int64_t i = 0; i < n; ++i) x[i] = (x[i] - lo) / (hi - lo);
     }
     const std::vector<double> v = s.image.to_vector();
-    const std::vector<double> r = resize_trilinear(raw.reshape({channels, 6, 5, 4}), {8, 6, 4}).to_vector();
+    const std::vector<double> r =
+        resize_trilinear(raw.reshape({channels, 6, 5, 4}), {8, 6, 4}).to_vector();
     for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i] == doctest::Approx(r[i]).epsilon(1e-5));
     CHECK(*std::max_element(v.begin(), v.end()) <= 1.0);
     CHECK(*std::min_element(v.begin(), v.end()) >= 0.0);
@@ -182,7 +189,8 @@ TEST_CASE("dataset: errors name the file and the problem") {
   // Image and label of different shapes.
   write_nifti(d.cases[2].image, test::randn({6, 5, 3}, 1, DType::F32), Volume{});
   const std::string shape = error_of([&] { load_case(d.cases[2], {6, 5, 4}, 3); });
-  CHECK(has(shape, d.cases[2].image + " (6, 5, 3) and " + d.cases[2].label + " (6, 5, 4) differ in shape"));
+  CHECK(has(shape, d.cases[2].image + " (6, 5, 3) and " + d.cases[2].label +
+                       " (6, 5, 4) differ in shape"));
 }
 
 TEST_CASE("dataset: NaN and Inf voxels are refused") {
@@ -226,13 +234,17 @@ fs::path make_nnunet(const std::string& name, int n, int channels) {
                   test::randn({6, 5, 4}, uint64_t(10 * c + ch), DType::F32), Volume{});
     Tensor lab = Tensor::zeros({6, 5, 4});
     for (int64_t i = 0; i < lab.numel(); ++i) lab.data<float>()[i] = float((i + c) % 3);
-    write_nifti((root / "labelsTr" / (id + ".nii.gz")).string(), lab, Volume{}, NiftiOutType::UInt8);
+    write_nifti((root / "labelsTr" / (id + ".nii.gz")).string(), lab, Volume{},
+                NiftiOutType::UInt8);
   }
   std::string chan;
-  for (int ch = 0; ch < channels; ++ch) chan += (ch ? ", " : "") + std::string("\"") + std::to_string(ch) + "\": \"m" + std::to_string(ch) + "\"";
-  write_text(root / "dataset.json", "{\"channel_names\": {" + chan +
-                                        R"(}, "labels": {"background": 0, "TZ": 2, "PZ": 1}, "numTraining": )" +
-                                        std::to_string(n) + R"(, "file_ending": ".nii.gz"})");
+  for (int ch = 0; ch < channels; ++ch)
+    chan += (ch ? ", " : "") + std::string("\"") + std::to_string(ch) + "\": \"m" +
+            std::to_string(ch) + "\"";
+  write_text(root / "dataset.json",
+             "{\"channel_names\": {" + chan +
+                 R"(}, "labels": {"background": 0, "TZ": 2, "PZ": 1}, "numTraining": )" +
+                 std::to_string(n) + R"(, "file_ending": ".nii.gz"})");
   return root;
 }
 
@@ -266,21 +278,30 @@ TEST_CASE("dataset: nnU-Net v2 layout with one file per channel") {
 
   // Channels that disagree in shape, a missing channel file, a wrong numTraining, regions.
   write_nifti(c.channel_files[1], test::randn({6, 5, 3}, 1, DType::F32), Volume{});
-  CHECK(has(error_of([&] { read_case_image(c); }), c.channel_files[1] + " (6, 5, 3) and " + c.channel_files[0]));
+  CHECK(has(error_of([&] { read_case_image(c); }),
+            c.channel_files[1] + " (6, 5, 3) and " + c.channel_files[0]));
   fs::remove(c.channel_files[1]);
   fs::remove(root / "labelsTr" / "prostate_12.nii.gz");
   const std::string missing = error_of([&] { open_dataset(root.string()); });
   CHECK(has(missing, "prostate_11_0001.nii.gz does not exist"));
   CHECK(has(missing, "labelsTr/prostate_12.nii.gz does not exist"));
   const fs::path r2 = make_nnunet("nnunet2", 2, 1);
-  std::string json = R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 1}, "numTraining": 5, "file_ending": ".nii.gz"})";
+  std::string json =
+      R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 1}, "numTraining": 5, "file_ending": ".nii.gz"})";
   write_text(r2 / "dataset.json", json);
-  CHECK(has(error_of([&] { open_dataset(r2.string()); }), "numTraining is 5 but imagesTr holds 2 cases"));
-  write_text(r2 / "dataset.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": [1, 2]}, "file_ending": ".nii.gz"})");
+  CHECK(has(error_of([&] { open_dataset(r2.string()); }),
+            "numTraining is 5 but imagesTr holds 2 cases"));
+  write_text(
+      r2 / "dataset.json",
+      R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": [1, 2]}, "file_ending": ".nii.gz"})");
   CHECK(has(error_of([&] { open_dataset(r2.string()); }), "region"));
-  write_text(r2 / "dataset.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 2}, "file_ending": ".nii.gz"})");
+  write_text(
+      r2 / "dataset.json",
+      R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 2}, "file_ending": ".nii.gz"})");
   CHECK(has(error_of([&] { open_dataset(r2.string()); }), "index 1 is missing"));
-  write_text(r2 / "dataset.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 1}, "file_ending": ".mha"})");
+  write_text(
+      r2 / "dataset.json",
+      R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "a": 1}, "file_ending": ".mha"})");
   CHECK(has(error_of([&] { open_dataset(r2.string()); }), "file_ending '.mha'"));
 }
 
@@ -293,28 +314,33 @@ TEST_CASE("dataset: nnU-Net v2 cases form a set, and no test case is trained on 
     fs::create_hard_link(img0, img);
     CHECK(error_of([&] { open_dataset(root.string()); }) ==
           "case prostate_11 channel 0: " + img.string() + " is the same file as " + img0.string() +
-              " (one file may serve one case once: the same data twice could be trained on and tested on)");
+              " (one file may serve one case once: the same data twice could be trained on and "
+              "tested on)");
   }
   SUBCASE("a training case in imagesTs") {
     fs::create_directories(root / "imagesTs");
     fs::copy_file(img, root / "imagesTs" / img.filename());
     CHECK(error_of([&] { open_dataset(root.string()); }) ==
-          "test file " + (root / "imagesTs" / img.filename()).string() + " is training case 'prostate_11' (" +
-              img.string() + ") too: a test case must not be trained on");
+          "test file " + (root / "imagesTs" / img.filename()).string() +
+              " is training case 'prostate_11' (" + img.string() +
+              ") too: a test case must not be trained on");
   }
   SUBCASE("a dangling symlink is named, not left out") {
     fs::remove(img);
     fs::create_symlink("gone.nii.gz", img);
-    CHECK(has(error_of([&] { open_dataset(root.string()); }),
-              "case prostate_11 channel 0: " + img.string() + " is a dangling symlink (to gone.nii.gz"));
+    CHECK(has(
+        error_of([&] { open_dataset(root.string()); }),
+        "case prostate_11 channel 0: " + img.string() + " is a dangling symlink (to gone.nii.gz"));
   }
   SUBCASE("a label outside the dataset, accepted when allowed") {
-    const fs::path outside = scratch("nnunet_outside") / "prostate_11.nii.gz", label = root / "labelsTr" / "prostate_11.nii.gz";
+    const fs::path outside = scratch("nnunet_outside") / "prostate_11.nii.gz",
+                   label = root / "labelsTr" / "prostate_11.nii.gz";
     fs::copy_file(label, outside);
     fs::remove(label);
     fs::create_symlink(outside, label);
     CHECK(has(error_of([&] { open_dataset(root.string()); }),
-              "case prostate_11 label: " + label.string() + " resolves to " + outside.string() + ", outside the dataset directory"));
+              "case prostate_11 label: " + label.string() + " resolves to " + outside.string() +
+                  ", outside the dataset directory"));
     CHECK(open_dataset(root.string(), {.allow_outside_paths = true}).cases.size() == 3u);
   }
 }
@@ -329,7 +355,8 @@ TEST_CASE("dataset: a plain imagesTr and labelsTr directory infers the classes")
                 test::randn({2, 5, 4, 3}, uint64_t(c), DType::F32), Volume{});
     Tensor lab = Tensor::zeros({5, 4, 3});
     lab.data<float>()[7] = float(c + 1);  // the largest value, 3, is in the last case
-    write_nifti((root / "labelsTr" / (id + ".nii.gz")).string(), lab, Volume{}, NiftiOutType::UInt8);
+    write_nifti((root / "labelsTr" / (id + ".nii.gz")).string(), lab, Volume{},
+                NiftiOutType::UInt8);
   }
   write_text(root / "imagesTr" / "._s0.nii.gz", "macOS debris");  // hidden files are skipped
   const Dataset d = open_dataset(root.string());
@@ -345,7 +372,8 @@ TEST_CASE("dataset: a plain imagesTr and labelsTr directory infers the classes")
 
   fs::remove(root / "labelsTr" / "s2.nii.gz");
   const std::string no_label = (root / "labelsTr" / "s2.nii.gz").string();
-  CHECK(has(error_of([&] { open_dataset(root.string()); }), "case s2 label: " + no_label + " does not exist"));
+  CHECK(has(error_of([&] { open_dataset(root.string()); }),
+            "case s2 label: " + no_label + " does not exist"));
   const fs::path bare = scratch("bare");
   fs::create_directories(bare / "imagesTr");
   CHECK(has(error_of([&] { open_dataset(bare.string()); }), "no imagesTr/ and labelsTr/"));
@@ -358,8 +386,10 @@ TEST_CASE("dataset: every missing file of an MSD dataset is named in one error")
   fs::remove(root / "imagesTr" / "c1.nii.gz");
   fs::remove(root / "labelsTr" / "c3.nii.gz");
   const std::string e = error_of([&] { open_dataset(root.string()); });
-  CHECK(has(e, "training[1] image " + (root / "imagesTr" / "c1.nii.gz").string() + " does not exist"));
-  CHECK(has(e, "training[3] label " + (root / "labelsTr" / "c3.nii.gz").string() + " does not exist"));
+  CHECK(has(e,
+            "training[1] image " + (root / "imagesTr" / "c1.nii.gz").string() + " does not exist"));
+  CHECK(has(e,
+            "training[3] label " + (root / "labelsTr" / "c3.nii.gz").string() + " does not exist"));
   CHECK(has(e, "1 more problem"));
 }
 

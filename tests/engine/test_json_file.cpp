@@ -8,9 +8,9 @@
 #include <fstream>
 #include <string>
 
-#include "kernels/common/error.h"
 #include "engine/io/json_file.h"
 #include "engine/io/safetensors.h"
+#include "kernels/common/error.h"
 #include "tests/support.h"
 
 using namespace fdl;
@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string nested(int depth) { return std::string(size_t(depth), '[') + std::string(size_t(depth), ']'); }
+std::string nested(int depth) {
+  return std::string(size_t(depth), '[') + std::string(size_t(depth), ']');
+}
 
 template <class F>
 std::string error_of(F&& f) {
@@ -42,7 +44,9 @@ TEST_CASE("json file: nesting up to the limit parses, deeper is an error naming 
   const std::string why = ": JSON nested deeper than 64 arrays and objects";
   CHECK(error_of([&] { io::read_json(deep.string()); }) == deep.string() + why);
   CHECK(error_of([&] { io::read_json(huge.string()); }) == huge.string() + why);
-  CHECK(error_of([&] { io::parse_json("{\"a\": [1,}", "x.json"); }).rfind("x.json: not valid JSON: ", 0) == 0);
+  CHECK(error_of([&] {
+          io::parse_json("{\"a\": [1,}", "x.json");
+        }).rfind("x.json: not valid JSON: ", 0) == 0);
 }
 
 TEST_CASE("json file: a safetensors header nested beyond the limit") {

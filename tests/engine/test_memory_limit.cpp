@@ -5,8 +5,8 @@
 
 #include <cstdlib>
 
-#include "kernels/common/error.h"
 #include "engine/memory_limit.h"
+#include "kernels/common/error.h"
 
 using namespace fdl;
 

@@ -42,24 +42,27 @@ struct Point {
 
 std::vector<Point> ref_surface(const std::vector<int32_t>& v, const Grid& g, int32_t c) {
   auto in = [&](int64_t x, int64_t y, int64_t z) {
-    return x >= 0 && y >= 0 && z >= 0 && x < g.X && y < g.Y && z < g.Z && v[size_t(g.at(x, y, z))] == c;
+    return x >= 0 && y >= 0 && z >= 0 && x < g.X && y < g.Y && z < g.Z &&
+           v[size_t(g.at(x, y, z))] == c;
   };
   std::vector<Point> s;
   for (int64_t x = 0; x < g.X; ++x)
     for (int64_t y = 0; y < g.Y; ++y)
       for (int64_t z = 0; z < g.Z; ++z)
-        if (in(x, y, z) && !(in(x - 1, y, z) && in(x + 1, y, z) && in(x, y - 1, z) && in(x, y + 1, z) &&
-                             in(x, y, z - 1) && in(x, y, z + 1)))
+        if (in(x, y, z) && !(in(x - 1, y, z) && in(x + 1, y, z) && in(x, y - 1, z) &&
+                             in(x, y + 1, z) && in(x, y, z - 1) && in(x, y, z + 1)))
           s.push_back({x, y, z});
   return s;
 }
 
-std::vector<double> ref_directed(const std::vector<Point>& a, const std::vector<Point>& b, const double* s) {
+std::vector<double> ref_directed(const std::vector<Point>& a, const std::vector<Point>& b,
+                                 const double* s) {
   std::vector<double> d;
   for (const Point& p : a) {
     double best = INFINITY;
     for (const Point& q : b)
-      best = std::min(best, std::hypot(double(p.x - q.x) * s[0], double(p.y - q.y) * s[1], double(p.z - q.z) * s[2]));
+      best = std::min(best, std::hypot(double(p.x - q.x) * s[0], double(p.y - q.y) * s[1],
+                                       double(p.z - q.z) * s[2]));
     d.push_back(best);
   }
   return d;
@@ -72,8 +75,8 @@ double ref_percentile95(std::vector<double> d) {  // numpy.percentile(d, 95), li
   return i + 1 < d.size() ? d[i] + (h - double(i)) * (d[i + 1] - d[i]) : d[i];
 }
 
-ClassMetrics reference(const std::vector<int32_t>& p, const std::vector<int32_t>& l, const Grid& g, int32_t c,
-                       const double* s) {
+ClassMetrics reference(const std::vector<int32_t>& p, const std::vector<int32_t>& l, const Grid& g,
+                       int32_t c, const double* s) {
   double tp = 0, fp = 0, fn = 0, tn = 0;
   for (size_t i = 0; i < p.size(); ++i) {
     const bool a = p[i] == c, b = l[i] == c;
@@ -96,7 +99,8 @@ ClassMetrics reference(const std::vector<int32_t>& p, const std::vector<int32_t>
     return m;
   }
   const auto ab = ref_directed(sa, sb, s), ba = ref_directed(sb, sa, s);
-  m.hausdorff = std::max(*std::max_element(ab.begin(), ab.end()), *std::max_element(ba.begin(), ba.end()));
+  m.hausdorff =
+      std::max(*std::max_element(ab.begin(), ab.end()), *std::max_element(ba.begin(), ba.end()));
   m.hd95 = std::max(ref_percentile95(ab), ref_percentile95(ba));
   double sum = 0;
   for (double v : ab) sum += v;
@@ -124,36 +128,39 @@ std::vector<int32_t> blobs(const Grid& g, int k, std::mt19937& rng) {
   return v;
 }
 
-bool same(double a, double b, double tol = 1e-9) { return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= tol; }
+bool same(double a, double b, double tol = 1e-9) {
+  return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= tol;
+}
 
 void check_same(const ClassMetrics& got, const ClassMetrics& want, const std::string& what) {
   CHECK_MESSAGE(got.cls == want.cls, what);
   CHECK_MESSAGE(got.pred_voxels == want.pred_voxels, what);
   CHECK_MESSAGE(got.label_voxels == want.label_voxels, what);
-  const std::pair<const char*, double ClassMetrics::*> fields[] = {{"dice", &ClassMetrics::dice},
-                                                                   {"jaccard", &ClassMetrics::jaccard},
-                                                                   {"precision", &ClassMetrics::precision},
-                                                                   {"recall", &ClassMetrics::recall},
-                                                                   {"fpr", &ClassMetrics::fpr},
-                                                                   {"fnr", &ClassMetrics::fnr},
-                                                                   {"vs", &ClassMetrics::volume_similarity},
-                                                                   {"hd", &ClassMetrics::hausdorff},
-                                                                   {"hd95", &ClassMetrics::hd95},
-                                                                   {"msd", &ClassMetrics::mean_surface_distance}};
+  const std::pair<const char*, double ClassMetrics::*> fields[] = {
+      {"dice", &ClassMetrics::dice},
+      {"jaccard", &ClassMetrics::jaccard},
+      {"precision", &ClassMetrics::precision},
+      {"recall", &ClassMetrics::recall},
+      {"fpr", &ClassMetrics::fpr},
+      {"fnr", &ClassMetrics::fnr},
+      {"vs", &ClassMetrics::volume_similarity},
+      {"hd", &ClassMetrics::hausdorff},
+      {"hd95", &ClassMetrics::hd95},
+      {"msd", &ClassMetrics::mean_surface_distance}};
   for (const auto& [name, f] : fields)
     CHECK_MESSAGE(same(got.*f, want.*f), what, " ", name, ": ", got.*f, " vs ", want.*f);
 }
 
 // Two boxes [lo, lo + size) per axis, the prediction's shifted by `shift`.
-std::pair<Tensor, Tensor> boxes(const Grid& g, std::array<int64_t, 3> lo, std::array<int64_t, 3> size,
-                                std::array<int64_t, 3> shift) {
+std::pair<Tensor, Tensor> boxes(const Grid& g, std::array<int64_t, 3> lo,
+                                std::array<int64_t, 3> size, std::array<int64_t, 3> shift) {
   std::vector<int32_t> p(size_t(g.X * g.Y * g.Z), 0), l(p.size(), 0);
   for (int64_t x = 0; x < g.X; ++x)
     for (int64_t y = 0; y < g.Y; ++y)
       for (int64_t z = 0; z < g.Z; ++z) {
         auto inside = [&](const std::array<int64_t, 3>& o) {
-          return x >= lo[0] + o[0] && x < lo[0] + o[0] + size[0] && y >= lo[1] + o[1] && y < lo[1] + o[1] + size[1] &&
-                 z >= lo[2] + o[2] && z < lo[2] + o[2] + size[2];
+          return x >= lo[0] + o[0] && x < lo[0] + o[0] + size[0] && y >= lo[1] + o[1] &&
+                 y < lo[1] + o[1] + size[1] && z >= lo[2] + o[2] && z < lo[2] + o[2] + size[2];
         };
         l[size_t(g.at(x, y, z))] = inside({0, 0, 0});
         p[size_t(g.at(x, y, z))] = inside(shift);
@@ -185,7 +192,8 @@ TEST_CASE("evaluate_case: equals the brute-force reference on random blobs") {
     for (int c = 1; c < k; ++c) {
       const ClassMetrics want = reference(p, l, g, c, s);
       if (want.pred_voxels == 0 || want.label_voxels == 0) continue;  // empty cases: tested below
-      check_same(got[size_t(c - 1)], want, "trial " + std::to_string(trial) + " class " + std::to_string(c));
+      check_same(got[size_t(c - 1)], want,
+                 "trial " + std::to_string(trial) + " class " + std::to_string(c));
       ++compared;
     }
   }
@@ -273,14 +281,17 @@ TEST_CASE("evaluate_case: bad inputs") {
   const Tensor a = Tensor::zeros({4, 4, 4}, DType::I32);
   CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 5}, DType::I32), {1, 1, 1}, 2),
                        doctest::Contains("differ in shape"), Error);
-  CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 4}), {1, 1, 1}, 2), doctest::Contains("label"), Error);
+  CHECK_THROWS_WITH_AS(evaluate_case(a, Tensor::zeros({4, 4, 4}), {1, 1, 1}, 2),
+                       doctest::Contains("label"), Error);
   CHECK_THROWS_WITH_AS(evaluate_case(a, a, {1, 0, 1}, 2), doctest::Contains("spacing"), Error);
   CHECK_THROWS_WITH_AS(evaluate_case(a, a, {1, 1, 1}, 1), doctest::Contains("classes"), Error);
   Tensor b = a.clone();
   b.data<int32_t>()[(1 * 4 + 2) * 4 + 3] = 5;
-  CHECK_THROWS_WITH_AS(evaluate_case(a, b, {1, 1, 1}, 3), doctest::Contains("label value 5 at voxel (1, 2, 3)"), Error);
+  CHECK_THROWS_WITH_AS(evaluate_case(a, b, {1, 1, 1}, 3),
+                       doctest::Contains("label value 5 at voxel (1, 2, 3)"), Error);
   b.data<int32_t>()[(1 * 4 + 2) * 4 + 3] = -1;
-  CHECK_THROWS_WITH_AS(evaluate_case(b, a, {1, 1, 1}, 3), doctest::Contains("prediction value -1"), Error);
+  CHECK_THROWS_WITH_AS(evaluate_case(b, a, {1, 1, 1}, 3), doctest::Contains("prediction value -1"),
+                       Error);
 }
 
 TEST_CASE("evaluate_case: a 160x160x128 case with 2 classes is fast") {
@@ -290,7 +301,8 @@ TEST_CASE("evaluate_case: a 160x160x128 case with 2 classes is fast") {
   for (int64_t x = 0; x < g.X; ++x)
     for (int64_t y = 0; y < g.Y; ++y)
       for (int64_t z = 0; z < g.Z; ++z) {
-        const double a = std::hypot(x - 80.0, y - 80.0, z - 64.0), b = std::hypot(x - 83.0, y - 79.0, z - 66.0);
+        const double a = std::hypot(x - 80.0, y - 80.0, z - 64.0),
+                     b = std::hypot(x - 83.0, y - 79.0, z - 66.0);
         l[size_t(g.at(x, y, z))] = a <= 40;
         p[size_t(g.at(x, y, z))] = b <= 42;
       }
@@ -355,7 +367,8 @@ TEST_CASE("write_metrics_report: CSV rows, JSON summaries and the table") {
       {"case_a", {cm(1, 0.5, ""), cm(2, 0.9, "")}},
       {"case,b", {cm(1, 1.0, ""), cm(2, 0.0, "prediction empty: distances undefined")}},
   };
-  const std::string table = write_metrics_report((dir / "m").string(), cases, {"background", "liver"});
+  const std::string table =
+      write_metrics_report((dir / "m").string(), cases, {"background", "liver"});
   CHECK(table.find("class 1 (liver)") != std::string::npos);
   CHECK(table.find("class 2 (class2)") != std::string::npos);
 
@@ -363,11 +376,14 @@ TEST_CASE("write_metrics_report: CSV rows, JSON summaries and the table") {
   std::vector<std::string> lines;
   for (std::string line; std::getline(csv, line);) lines.push_back(line);
   REQUIRE(lines.size() == 5);
-  CHECK(lines[0].rfind("case,class,class_name,dice,jaccard,precision,recall,fpr,fnr,volume_similarity,", 0) == 0);
+  CHECK(lines[0].rfind(
+            "case,class,class_name,dice,jaccard,precision,recall,fpr,fnr,volume_similarity,", 0) ==
+        0);
   CHECK(lines[0].find("pred_voxels,label_voxels,note") != std::string::npos);
   CHECK(lines[1].rfind("case_a,1,liver,0.5,", 0) == 0);
   CHECK(lines[4].rfind("\"case,b\",2,class2,0,", 0) == 0);
-  CHECK(lines[4].find(",nan,nan,nan,20,11,prediction empty: distances undefined") != std::string::npos);
+  CHECK(lines[4].find(",nan,nan,nan,20,11,prediction empty: distances undefined") !=
+        std::string::npos);
 
   std::ifstream jf(dir / "m.json");
   const nlohmann::json js = nlohmann::json::parse(jf);

@@ -25,7 +25,8 @@ Volume oblique_header() {
   Volume h;
   const double c = std::cos(0.3), s = std::sin(0.3);
   h.spacing = {0.9, 1.1, 2.5};
-  h.qform = {{{c * 0.9, -s * 1.1, 0, -40}, {s * 0.9, c * 1.1, 0, -50}, {0, 0, 2.5, 10}, {0, 0, 0, 1}}};
+  h.qform = {
+      {{c * 0.9, -s * 1.1, 0, -40}, {s * 0.9, c * 1.1, 0, -50}, {0, 0, 2.5, 10}, {0, 0, 0, 1}}};
   h.sform = h.qform;
   h.sform[0][3] = -41;
   h.qform_code = 1;
@@ -38,7 +39,8 @@ Volume oblique_header() {
 void check_affine(const Affine& a, const Affine& b, const std::string& what) {
   for (size_t r = 0; r < 4; ++r)
     for (size_t c = 0; c < 4; ++c)
-      CHECK_MESSAGE(std::abs(a[r][c] - b[r][c]) < 1e-5, what, " [", r, "][", c, "]: ", a[r][c], " vs ", b[r][c]);
+      CHECK_MESSAGE(std::abs(a[r][c] - b[r][c]) < 1e-5, what, " [", r, "][", c, "]: ", a[r][c],
+                    " vs ", b[r][c]);
 }
 
 std::string error_of(const std::string& path) {
@@ -55,7 +57,8 @@ std::string error_of(const std::string& path) {
 TEST_CASE("nifti: round trip of 3-D and 4-D volumes with qform and sform") {
   const Volume h = oblique_header();
   for (bool four : {false, true}) {
-    const Tensor data = four ? test::randn({2, 5, 4, 3}, 1, DType::F32) : test::randn({5, 4, 3}, 1, DType::F32);
+    const Tensor data =
+        four ? test::randn({2, 5, 4, 3}, 1, DType::F32) : test::randn({5, 4, 3}, 1, DType::F32);
     const std::string path = scratch(four ? "v4.nii" : "v3.nii.gz").string();
     write_nifti(path, data, h);
     const Volume back = read_nifti(path);
@@ -92,7 +95,8 @@ TEST_CASE("nifti: voxel order, int16 with scl_slope and inter, qform fallback") 
   // Tensor (x, y, z) row-major holds file voxel x + 4 (y + 3 z).
   for (int x = 0; x < 4; ++x)
     for (int y = 0; y < 3; ++y)
-      for (int z = 0; z < 2; ++z) CHECK(d[size_t((x * 3 + y) * 2 + z)] == 2.0 * (x + 4 * (y + 3 * z)) + 1);
+      for (int z = 0; z < 2; ++z)
+        CHECK(d[size_t((x * 3 + y) * 2 + z)] == 2.0 * (x + 4 * (y + 3 * z)) + 1);
   CHECK(v.affine[0][3] == doctest::Approx(7));  // the qform, since there is no sform
 }
 
@@ -106,18 +110,21 @@ TEST_CASE("nifti: regridded header and uint8 output") {
     CHECK(r.sform[row][3] == doctest::Approx(h.sform[row][3] + 0.5 * h.sform[row][0]));
   }
   const std::string path = scratch("mask.nii.gz").string();
-  write_nifti(path, Tensor::from_vector(std::vector<float>{-3, 0.4, 0.6, 254.7, 300, 2, 1, 0}, {2, 2, 2}), r,
-              NiftiOutType::UInt8);
+  write_nifti(path,
+              Tensor::from_vector(std::vector<float>{-3, 0.4, 0.6, 254.7, 300, 2, 1, 0}, {2, 2, 2}),
+              r, NiftiOutType::UInt8);
   const Volume back = read_nifti(path);
   CHECK(back.data.to_vector() == std::vector<double>{0, 0, 1, 255, 255, 2, 1, 0});
   check_affine(back.qform, r.qform, "regridded qform");
 }
 
 TEST_CASE("nifti: bad files give errors naming the file") {
-  CHECK(error_of("/nonexistent/x.nii").find("/nonexistent/x.nii: no such file") != std::string::npos);
+  CHECK(error_of("/nonexistent/x.nii").find("/nonexistent/x.nii: no such file") !=
+        std::string::npos);
   const std::string text = scratch("text.nii").string();
-  std::ofstream(text) << "this is not a NIfTI file at all, just words and more words to pass 348 bytes "
-                      << std::string(400, 'x');
+  std::ofstream(text)
+      << "this is not a NIfTI file at all, just words and more words to pass 348 bytes "
+      << std::string(400, 'x');
   CHECK(error_of(text).find(text + ": not a readable NIfTI") != std::string::npos);
   // A valid file cut short.
   const std::string cut = scratch("cut.nii").string();
@@ -130,7 +137,8 @@ TEST_CASE("nifti: bad files give errors naming the file") {
   {
     std::fstream f(huge, std::ios::in | std::ios::out | std::ios::binary);
     const int16_t big = 32767;
-    for (int i = 1; i <= 3; ++i) f.seekp(40 + 2 * i), f.write(reinterpret_cast<const char*>(&big), 2);
+    for (int i = 1; i <= 3; ++i)
+      f.seekp(40 + 2 * i), f.write(reinterpret_cast<const char*>(&big), 2);
   }
   CHECK(error_of(huge).find(huge + ": ") == 0);
   CHECK(error_of(huge).find("voxels") != std::string::npos);

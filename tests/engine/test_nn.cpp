@@ -139,9 +139,10 @@ TEST_CASE("nn: save and load round trip, strict and shape errors") {
   Conv3d wide(4, 3, 3, 1, 1, false, g1);
   save_parameters(wide, part);
   const auto before = b.enc.conv1.weight().to_vector();
-  CHECK_THROWS_WITH_AS(load_parameters(b.enc.conv1, part),
-                       doctest::Contains("'weight' has shape (3, 4, 3, 3, 3) in the file but (3, 2, 3, 3, 3)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      load_parameters(b.enc.conv1, part),
+      doctest::Contains("'weight' has shape (3, 4, 3, 3, 3) in the file but (3, 2, 3, 3, 3)"),
+      Error);
   CHECK(b.enc.conv1.weight().to_vector() == before);
   std::filesystem::remove(path);
   std::filesystem::remove(part);

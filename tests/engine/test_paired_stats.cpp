@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/common/error.h"
 #include "engine/metrics/paired.h"
+#include "kernels/common/error.h"
 
 using namespace fdl;
 
@@ -36,7 +36,8 @@ TEST_CASE("wilcoxon: Darwin's data, exact and normal approximation") {
   // ranks: 6,6 -> 1.5 each; the rest shift by one; negatives 48 (11) and 67 (15): w- = 26.
   CHECK(a.statistic == 26);
   const double var = 16 * 17 * 33 / 24.0 - (8 - 2) / 48.0, mean = 16 * 17 / 4.0;
-  CHECK(a.p == doctest::Approx(std::erfc(std::fabs(a.w_plus - mean) / std::sqrt(var) / std::sqrt(2.0))));
+  CHECK(a.p ==
+        doctest::Approx(std::erfc(std::fabs(a.w_plus - mean) / std::sqrt(var) / std::sqrt(2.0))));
 }
 
 TEST_CASE("wilcoxon: zeros dropped, ties averaged, continuity correction by hand") {
@@ -90,7 +91,8 @@ TEST_CASE("bootstrap: CI of the mean difference") {
   CHECK(c.mean_diff == doctest::Approx(2));
   CHECK(c.ci_low == doctest::Approx(2));
   CHECK(c.ci_high == doctest::Approx(2));
-  // 400 differences 0, 1, ..., 399 mod 10 (mean 4.5, sd ~2.876): the CI is near mean -+ 1.96 sd/sqrt(n).
+  // 400 differences 0, 1, ..., 399 mod 10 (mean 4.5, sd ~2.876): the CI is near mean -+ 1.96
+  // sd/sqrt(n).
   std::vector<double> x, y;
   for (int i = 0; i < 400; ++i) {
     x.push_back(i % 10);
@@ -104,7 +106,8 @@ TEST_CASE("bootstrap: CI of the mean difference") {
   CHECK((b.ci_high - b.ci_low) / 2 == doctest::Approx(half).epsilon(0.1));
   CHECK((b.ci_high + b.ci_low) / 2 == doctest::Approx(4.5).epsilon(0.02));
   // Reproducible from the seed, different with another seed.
-  const BootstrapCI b2 = bootstrap_mean_diff(x, y, 10000, 7), b3 = bootstrap_mean_diff(x, y, 10000, 8);
+  const BootstrapCI b2 = bootstrap_mean_diff(x, y, 10000, 7),
+                    b3 = bootstrap_mean_diff(x, y, 10000, 8);
   CHECK(b2.ci_low == b.ci_low);
   CHECK(b2.ci_high == b.ci_high);
   CHECK((b3.ci_low != b.ci_low || b3.ci_high != b.ci_high));
@@ -119,7 +122,8 @@ TEST_CASE("wilcoxon: more than 25 differences use the normal approximation") {
   CHECK_FALSE(r.exact);
   CHECK(r.w_plus == 465);
   CHECK(r.statistic == 0);
-  CHECK(r.p == doctest::Approx(std::erfc((232.5 - 0.5) / std::sqrt(2363.75) / std::sqrt(2.0))).epsilon(1e-12));
+  CHECK(r.p == doctest::Approx(std::erfc((232.5 - 0.5) / std::sqrt(2363.75) / std::sqrt(2.0)))
+                   .epsilon(1e-12));
   CHECK(r.p < 2e-6);
   // Without the correction the p is smaller.
   CHECK(wilcoxon_signed_rank(x, zeros(x.size()), false).p < r.p);

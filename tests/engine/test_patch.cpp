@@ -23,7 +23,9 @@ Tensor coded(int64_t C, Index3 n) {
   return t;
 }
 
-float code(int64_t c, int64_t i, int64_t j, int64_t k) { return float(1 + c * 1000000 + i * 10000 + j * 100 + k); }
+float code(int64_t c, int64_t i, int64_t j, int64_t k) {
+  return float(1 + c * 1000000 + i * 10000 + j * 100 + k);
+}
 
 // A label (X, Y, Z) with a 3x3x3 cube of class 1 at `at` and one voxel of class 2 at `dot`.
 Tensor two_structures(Index3 n, Index3 at, Index3 dot) {
@@ -40,7 +42,8 @@ Tensor two_structures(Index3 n, Index3 at, Index3 dot) {
 
 TEST_CASE("crop_pad: the block of the volume, zeros outside it, any leading dims and int32") {
   const Tensor x = coded(2, {6, 5, 4});
-  for (const Index3 start : {Index3{0, 0, 0}, Index3{1, 2, 1}, Index3{-2, 3, -1}, Index3{4, -3, 2}, Index3{7, 0, 0}}) {
+  for (const Index3 start :
+       {Index3{0, 0, 0}, Index3{1, 2, 1}, Index3{-2, 3, -1}, Index3{4, -3, 2}, Index3{7, 0, 0}}) {
     CAPTURE(start[0]);
     CAPTURE(start[1]);
     CAPTURE(start[2]);
@@ -137,6 +140,7 @@ TEST_CASE("draw_patch: deterministic, inside the volume, and foreground at the a
     CHECK(draw_patch(fg, patch, 1.0, uint64_t(key)).foreground);
   }
   // A volume smaller than the patch: the patch is centred on that axis, the crop pads.
-  const ForegroundIndex small = index_foreground(two_structures({10, 40, 20}, {4, 4, 4}, {0, 0, 0}), 3);
+  const ForegroundIndex small =
+      index_foreground(two_structures({10, 40, 20}, {4, 4, 4}, {0, 0, 0}), 3);
   CHECK(draw_patch(small, {16, 16, 8}, 0.0, 5).start[0] == -3);
 }

@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
+         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 struct ClassStats {
@@ -42,7 +43,8 @@ ClassStats stats(const PhantomCase& p, int cls) {
         s.mean_z += double(k) / double(Z);
         s.mean_value += p.image.data<float>()[v];
       }
-  if (s.count) s.mean_y /= double(s.count), s.mean_z /= double(s.count), s.mean_value /= double(s.count);
+  if (s.count)
+    s.mean_y /= double(s.count), s.mean_z /= double(s.count), s.mean_value /= double(s.count);
   return s;
 }
 

@@ -40,7 +40,8 @@ double percentile_by_sort(std::vector<double> v, double q) {
 
 TEST_CASE("preprocess: option names round trip and bad names are refused") {
   for (Fit f : {Fit::Resize, Fit::CropPad}) CHECK(parse_fit(fit_name(f)) == f);
-  for (Norm n : {Norm::MinMax, Norm::ZScore, Norm::Percentile}) CHECK(parse_norm(norm_name(n)) == n);
+  for (Norm n : {Norm::MinMax, Norm::ZScore, Norm::Percentile})
+    CHECK(parse_norm(norm_name(n)) == n);
   CHECK(fit_name(Fit::CropPad) == "crop-pad");
   CHECK_THROWS_WITH_AS(parse_fit("crop"), doctest::Contains("--fit: 'crop'"), Error);
   CHECK_THROWS_WITH_AS(parse_norm("z"), doctest::Contains("--norm: 'z'"), Error);
@@ -91,15 +92,16 @@ TEST_CASE("preprocess: restore_mask undoes crop-pad exactly and resize by neares
   CHECK(restore_mask(r.label, r.original_shape, p).to_vector() == lab.to_vector());
   const Tensor odd = iota_i32({8, 12, 4}, 5);
   CHECK(restore_mask(odd, {5, 7, 3}, p).to_vector() == resize_nearest(odd, {5, 7, 3}).to_vector());
-  CHECK_THROWS_WITH_AS(restore_mask(iota_i32({8, 12, 5}), {4, 6, 2}, p), doctest::Contains("not at the preprocessing shape"),
-                       Error);
+  CHECK_THROWS_WITH_AS(restore_mask(iota_i32({8, 12, 5}), {4, 6, 2}, p),
+                       doctest::Contains("not at the preprocessing shape"), Error);
 }
 
 TEST_CASE("preprocess: normalisations per channel against direct computation") {
   const int64_t n = 6 * 5 * 7;
   Tensor img = test::randn({2, 6, 5, 7}, 3, DType::F32);
-  for (int64_t i = 0; i < n; ++i) img.data<float>()[n + i] = img.data<float>()[n + i] * 40 + 100;  // CT-like channel
-  img.data<float>()[n + 17] = 3000;  // an outlier (metal)
+  for (int64_t i = 0; i < n; ++i)
+    img.data<float>()[n + i] = img.data<float>()[n + i] * 40 + 100;  // CT-like channel
+  img.data<float>()[n + 17] = 3000;                                  // an outlier (metal)
   const std::vector<double> raw = img.to_vector();
   for (Norm norm : {Norm::MinMax, Norm::ZScore, Norm::Percentile}) {
     const Prepared r = prepare(img, Tensor(), crop_pad({6, 5, 7}, norm));  // identity fit
@@ -111,9 +113,11 @@ TEST_CASE("preprocess: normalisations per channel against direct computation") {
       double mean = 0, var = 0;
       for (double e : x) mean += e / double(n);
       for (double e : x) var += (e - mean) * (e - mean) / double(n);
-      if (norm == Norm::Percentile) lo = percentile_by_sort(x, 0.5), hi = percentile_by_sort(x, 99.5);
+      if (norm == Norm::Percentile)
+        lo = percentile_by_sort(x, 0.5), hi = percentile_by_sort(x, 99.5);
       for (int64_t i = 0; i < n; ++i) {
-        double want = norm == Norm::ZScore ? (x[size_t(i)] - mean) / std::sqrt(var) : (x[size_t(i)] - lo) / (hi - lo);
+        double want = norm == Norm::ZScore ? (x[size_t(i)] - mean) / std::sqrt(var)
+                                           : (x[size_t(i)] - lo) / (hi - lo);
         if (norm != Norm::ZScore) want = std::clamp(want, 0.0, 1.0);
         REQUIRE(v[size_t(c * n + i)] == doctest::Approx(want).epsilon(1e-5));
       }
@@ -121,12 +125,14 @@ TEST_CASE("preprocess: normalisations per channel against direct computation") {
     // The outlier squashes min-max but not the percentile clip.
     if (norm == Norm::Percentile) {
       CHECK(v[size_t(n + 17)] == 1.0);
-      CHECK(std::count_if(v.begin() + n, v.end(), [](double e) { return e > 0.2 && e < 0.8; }) > n / 2);
+      CHECK(std::count_if(v.begin() + n, v.end(), [](double e) { return e > 0.2 && e < 0.8; }) >
+            n / 2);
     }
   }
   // A constant channel becomes zeros whatever the normalisation.
   for (Norm norm : {Norm::MinMax, Norm::ZScore, Norm::Percentile})
-    for (double e : prepare(Tensor::full({1, 3, 3, 3}, 7), Tensor(), crop_pad({3, 3, 3}, norm)).image.to_vector())
+    for (double e : prepare(Tensor::full({1, 3, 3, 3}, 7), Tensor(), crop_pad({3, 3, 3}, norm))
+                        .image.to_vector())
       REQUIRE(e == 0.0);
 }
 
@@ -144,19 +150,24 @@ TEST_CASE("preprocess: normalisation happens before the fit, so padding is 0 and
   Preprocess p;
   p.shape = {7, 6, 2};
   const std::vector<double> got = prepare(img, Tensor(), p).image.to_vector();
-  const std::vector<double> want = resize_trilinear(prepare(img, Tensor(), crop_pad({5, 4, 3})).image, p.shape).to_vector();
+  const std::vector<double> want =
+      resize_trilinear(prepare(img, Tensor(), crop_pad({5, 4, 3})).image, p.shape).to_vector();
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-6));
 }
 
 TEST_CASE("preprocess: bad arguments are refused by name") {
   Preprocess p;
   p.shape = {4, 4, 4};
-  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({4, 4, 4}), Tensor(), p), doctest::Contains("(C, X, Y, Z)"), Error);
-  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), iota_i32({4, 4, 3}), p), doctest::Contains("differ in spatial shape"),
-                       Error);
-  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor::zeros({4, 4, 4}), p), doctest::Contains("int32"), Error);
+  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({4, 4, 4}), Tensor(), p),
+                       doctest::Contains("(C, X, Y, Z)"), Error);
+  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), iota_i32({4, 4, 3}), p),
+                       doctest::Contains("differ in spatial shape"), Error);
+  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor::zeros({4, 4, 4}), p),
+                       doctest::Contains("int32"), Error);
   p.pct_low = 60, p.pct_high = 40;
-  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor(), p), doctest::Contains("percentiles"), Error);
+  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor(), p),
+                       doctest::Contains("percentiles"), Error);
   p.pct_low = 1, p.shape = {4, 0, 4};
-  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor(), p), doctest::Contains("target shape"), Error);
+  CHECK_THROWS_WITH_AS(prepare(Tensor::zeros({1, 4, 4, 4}), Tensor(), p),
+                       doctest::Contains("target shape"), Error);
 }

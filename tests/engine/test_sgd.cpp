@@ -60,8 +60,8 @@ TEST_CASE("sgd: 10 steps match torch.optim.SGD") {
       const Tensor p0 = test::at(fx, c + ".p0." + n), want = test::at(fx, c + ".p." + n);
       test::check_close(p, want, f32 ? 1e-6 : 1e-12, 0, k + " param");
       // The change is what SGD computes; the parameter itself is mostly its start value.
-      test::check_close(difference(p, p0), difference(want, p0), f32 ? 1e-4 : 1e-10,
-                        f32 ? 1e-6 : 0, k + " update");
+      test::check_close(difference(p, p0), difference(want, p0), f32 ? 1e-4 : 1e-10, f32 ? 1e-6 : 0,
+                        k + " update");
       // In float32 a buffer element near 0 is the rounding of a sum of larger terms: judge it
       // against the buffer's scale.
       const Tensor buf = test::at(fx, c + ".momentum_buffer." + n);
@@ -73,8 +73,8 @@ TEST_CASE("sgd: 10 steps match torch.optim.SGD") {
 
 TEST_CASE("sgd: state round trip resumes bit for bit, and a bad state changes nothing") {
   auto make_params = [] {
-    return std::vector<std::pair<std::string, Tensor>>{
-        {"w", test::randn({3, 5}, 1, DType::F32)}, {"b", test::randn({7}, 2, DType::F32)}};
+    return std::vector<std::pair<std::string, Tensor>>{{"w", test::randn({3, 5}, 1, DType::F32)},
+                                                       {"b", test::randn({7}, 2, DType::F32)}};
   };
   auto feed = [](std::vector<std::pair<std::string, Tensor>>& ps, int t) {
     for (auto& [n, p] : ps) p.set_grad(test::randn(p.shape(), 100 + uint64_t(t), DType::F32));

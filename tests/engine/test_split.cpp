@@ -27,7 +27,8 @@ std::string error_of(int n, int fold, double p, double test_fraction = 0.2, int 
 }  // namespace
 
 TEST_CASE("split: the same seed gives the same split and another seed another") {
-  const Split a = make_split(40, 3, 2, 100), b = make_split(40, 3, 2, 100), c = make_split(40, 4, 2, 100);
+  const Split a = make_split(40, 3, 2, 100), b = make_split(40, 3, 2, 100),
+              c = make_split(40, 4, 2, 100);
   CHECK(a.test == b.test);
   CHECK(a.train == b.train);
   CHECK(a.val == b.val);
@@ -77,8 +78,8 @@ TEST_CASE("split: train percent keeps the first ceil(n * P / 100) cases, nested"
   // 31 cases: 6 test, 25 in five folds of 5, so 20 training cases per fold.
   const Split full = make_split(31, 9, 3, 100);
   REQUIRE(full.train.size() == 20u);
-  const std::pair<double, size_t> cases[] = {{100, 20}, {50, 10}, {30, 6}, {15, 3}, {10, 2}, {7.5, 2}, {5, 1},
-                                             {2.5, 1}, {0.1, 1}};
+  const std::pair<double, size_t> cases[] = {{100, 20}, {50, 10}, {30, 6},  {15, 3}, {10, 2},
+                                             {7.5, 2},  {5, 1},   {2.5, 1}, {0.1, 1}};
   for (const auto& [p, want] : cases) {
     const Split s = make_split(31, 9, 3, p);
     CHECK_MESSAGE(s.train.size() == want, "P = ", p);

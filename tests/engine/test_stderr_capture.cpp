@@ -41,7 +41,8 @@ TEST_CASE("stderr capture: an exception propagates and leaves no capture behind"
   const auto before = fd2();
   CHECK_THROWS_AS(io::capture_stderr([] { throw std::runtime_error("boom"); }), std::runtime_error);
   CHECK(fd2() == before);
-  CHECK(io::capture_stderr([] { std::fputs("next\n", stderr); }) == "next\n");  // the lock was released
+  CHECK(io::capture_stderr([] { std::fputs("next\n", stderr); }) ==
+        "next\n");  // the lock was released
 }
 
 TEST_CASE("stderr capture: captures from several threads do not mix") {

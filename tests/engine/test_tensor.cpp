@@ -31,11 +31,17 @@ TEST_CASE("allocator: caches freed blocks and tracks the peak") {
   auto& a = Allocator::get(Device::CPU);
   a.reset_peak();
   const size_t before = a.stats().in_use;
-  { Tensor big = Tensor::empty({1 << 20}); CHECK(a.stats().in_use >= before + (4u << 20)); }
+  {
+    Tensor big = Tensor::empty({1 << 20});
+    CHECK(a.stats().in_use >= before + (4u << 20));
+  }
   CHECK(a.stats().in_use == before);
   CHECK(a.stats().peak >= before + (4u << 20));
   const size_t reserved = a.stats().reserved;
-  { Tensor again = Tensor::empty({1 << 20}); CHECK(a.stats().reserved == reserved); }
+  {
+    Tensor again = Tensor::empty({1 << 20});
+    CHECK(a.stats().reserved == reserved);
+  }
 }
 
 TEST_CASE("autograd: accumulation over shared inputs, no_grad, and freed saved tensors") {
@@ -70,7 +76,8 @@ TEST_CASE("gradcheck: reshape") {
 }
 
 TEST_CASE("safetensors: round trip with metadata, and bad files name themselves") {
-  const std::string path = (std::filesystem::temp_directory_path() / "fdl_st_test.safetensors").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "fdl_st_test.safetensors").string();
   io::TensorMap m{{"a", test::randn({2, 3}, 7, DType::F32)}, {"b", test::randn({4}, 8)}};
   io::save_safetensors(path, m, {{"format", "pt"}});
   const auto back = io::load_safetensors(path);

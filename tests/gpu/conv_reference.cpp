@@ -52,8 +52,8 @@ ConvReference conv_reference(const Tensor& x, const Tensor& w, const Tensor& b, 
   auto abs = [](double v) { return std::fabs(v); };
   ConvReference r;
   r.value = conv_passes(map64(x, in), map64(w, in), map64(b, same), map64(gy, in), stride, pad);
-  r.magnitude = conv_passes(map64(x, mag), map64(w, mag), map64(b, abs), map64(gy, mag), stride,
-                            pad);
+  r.magnitude =
+      conv_passes(map64(x, mag), map64(w, mag), map64(b, abs), map64(gy, mag), stride, pad);
   return r;
 }
 

@@ -24,7 +24,9 @@ Tensor Rng::uniform(const Shape& s, double lo, double hi, DType t) {
 }
 
 // The op table's draws (engine/ops/op_cases.h), so a test's inputs are the table's kind.
-Tensor Rng::labels(const Shape& s, int classes) { return draw(fdl::labels(s, classes), DType::I32, gen_); }
+Tensor Rng::labels(const Shape& s, int classes) {
+  return draw(fdl::labels(s, classes), DType::I32, gen_);
+}
 
 Tensor Rng::awkward(const Shape& s, DType t) { return draw(fdl::awkward(s), t, gen_); }
 
@@ -32,9 +34,12 @@ double check_agree(const Tensor& gpu, const Tensor& cpu, double tol, const std::
   INFO(what);
   REQUIRE(gpu.defined());
   REQUIRE(cpu.defined());
-  CHECK_MESSAGE(gpu.device() == Device::CUDA, "the gpu result is on the ", device_name(gpu.device()));
-  REQUIRE_MESSAGE(gpu.shape() == cpu.shape(), "shape ", gpu.shape().str(), " vs ", cpu.shape().str());
-  CHECK_MESSAGE(gpu.dtype() == cpu.dtype(), dtype_name(gpu.dtype()), " vs ", dtype_name(cpu.dtype()));
+  CHECK_MESSAGE(gpu.device() == Device::CUDA, "the gpu result is on the ",
+                device_name(gpu.device()));
+  REQUIRE_MESSAGE(gpu.shape() == cpu.shape(), "shape ", gpu.shape().str(), " vs ",
+                  cpu.shape().str());
+  CHECK_MESSAGE(gpu.dtype() == cpu.dtype(), dtype_name(gpu.dtype()), " vs ",
+                dtype_name(cpu.dtype()));
   const test::Agreement a = test::agreement(gpu, cpu);
   CHECK_MESSAGE(a.bad_elements == 0, a.bad_elements, " elements are finite on one side only (a ",
                 "NaN on the gpu may be an unwritten, poisoned element), the first at flat index ",
@@ -73,9 +78,9 @@ void for_each_order(uint64_t seed, const std::function<void(const std::string& o
 #ifdef FDL_CUDA_EMU
   const emu::Schedule before = emu::schedule();
   try {
-    for (const emu::Schedule s : {emu::Schedule{emu::Order::Forward, 0},
-                                  emu::Schedule{emu::Order::Reverse, 0},
-                                  emu::Schedule{emu::Order::Random, seed}}) {
+    for (const emu::Schedule s :
+         {emu::Schedule{emu::Order::Forward, 0}, emu::Schedule{emu::Order::Reverse, 0},
+          emu::Schedule{emu::Order::Random, seed}}) {
       emu::set_schedule(s);
       body(emu::schedule_name(s));
     }
@@ -112,8 +117,8 @@ void check_same_across_orders(const Tensor& got, const Tensor& first, double tol
                 at < 0 ? 0 : b[size_t(at)]);
 }
 
-OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs,
-               double tol, Rng& rng, bool backward) {
+OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs, double tol,
+               Rng& rng, bool backward) {
   return check_op(what, op, op, inputs, tol, rng, backward);
 }
 

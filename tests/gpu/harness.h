@@ -43,8 +43,8 @@ class Rng {
 };
 
 // Declares `Rng name` and puts its seed into every failure message of the enclosing scope.
-#define FDL_GPU_RNG(name)          \
-  ::fdl::gpu_test::Rng name;       \
+#define FDL_GPU_RNG(name)    \
+  ::fdl::gpu_test::Rng name; \
   INFO("reproduce the inputs with FDL_TEST_SEED=", name.seed())
 
 // CHECKs that gpu (on the GPU) agrees with cpu: same shape and dtype, normwise relative error
@@ -93,8 +93,8 @@ struct OpRun {
 // `backward` is set, both sides run backward from the same random seed gradient. CHECKs the
 // GPU output's device, the agreement of the output and of every input gradient within tol,
 // that every order gives the first order's bits, and that no guard was overwritten.
-OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs,
-               double tol, Rng& rng, bool backward = true);
+OpRun check_op(const std::string& what, const Op& op, const std::vector<Tensor>& inputs, double tol,
+               Rng& rng, bool backward = true);
 // The same with a different closure per device: a fused GPU kernel against the unfused
 // composition it replaces on the CPU.
 OpRun check_op(const std::string& what, const Op& cpu_op, const Op& gpu_op,

@@ -60,9 +60,10 @@ void check_conv_grid(ConvAlgo a, DType t, Rng& rng) {
             const Tensor x = grad_leaf(rng.normal(cc.x, t));
             const Tensor w = grad_leaf(rng.normal({cc.cout, cc.cin, k, k, k}, t));
             const Tensor b = bias ? grad_leaf(rng.normal({cc.cout}, t)) : Tensor();
-            check_op(std::string("conv3d ") + conv_algo_name(a),
-                     [stride, pad](auto& v) { return conv3d(v[0], v[1], v[2], stride, pad); },
-                     {x, w, b}, conv_tol(a, t), rng);
+            check_op(
+                std::string("conv3d ") + conv_algo_name(a),
+                [stride, pad](auto& v) { return conv3d(v[0], v[1], v[2], stride, pad); }, {x, w, b},
+                conv_tol(a, t), rng);
           }
 }
 
@@ -103,9 +104,10 @@ TEST_CASE("gpu conv3d: a volume that splits the bias and weight reductions") {
         ConvSettings settings(a, nondeterministic);
         const Tensor x = grad_leaf(rng.normal(xs)), w = grad_leaf(rng.normal({6, 4, 3, 3, 3}));
         const Tensor b = grad_leaf(rng.normal({6}));
-        check_op(std::string("conv3d ") + conv_algo_name(a),
-                 [stride](auto& v) { return conv3d(v[0], v[1], v[2], stride, 1); }, {x, w, b},
-                 conv_tol(a, DType::F32), rng);
+        check_op(
+            std::string("conv3d ") + conv_algo_name(a),
+            [stride](auto& v) { return conv3d(v[0], v[1], v[2], stride, 1); }, {x, w, b},
+            conv_tol(a, DType::F32), rng);
       }
 }
 
@@ -187,8 +189,9 @@ Conv3dShape shape_of(const ElemCase& c) {
 }
 
 ConvKernel kernel_of(ConvAlgo a) {
-  return a == ConvAlgo::Direct ? ConvKernel::Direct
-                               : a == ConvAlgo::Tiled ? ConvKernel::Tiled : ConvKernel::Tf32;
+  return a == ConvAlgo::Direct  ? ConvKernel::Direct
+         : a == ConvAlgo::Tiled ? ConvKernel::Tiled
+                                : ConvKernel::Tf32;
 }
 
 std::vector<bool> modes(const ElemCase& c) {
@@ -226,7 +229,9 @@ void note_plan(const Conv3dShape& s, bool deterministic, std::set<std::string>& 
     const auto view = k::ConvWeightView<float, KS>::make(s, nullptr, nullptr, p.split, p.planes);
     if (a != ConvAlgo::Direct) note("weight", view);
     seen.insert(std::string(conv_algo_name(a)) + " weight " +
-                (p.atomic ? "atomic" : p.planes ? "planes" : "one part"));
+                (p.atomic   ? "atomic"
+                 : p.planes ? "planes"
+                            : "one part"));
   }
 }
 

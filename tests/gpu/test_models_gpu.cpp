@@ -87,7 +87,8 @@ Step train_step(const std::string& name, Device d, uint64_t init_seed, uint64_t 
   const Tensor loss = soft_dice_loss(logits, one_hot(labels.to(d), 2));
   out.loss = loss.item();
   loss.backward();
-  for (auto& [pname, p] : m->named_parameters()) out.grads.emplace_back(pname, p.grad().to(Device::CPU));
+  for (auto& [pname, p] : m->named_parameters())
+    out.grads.emplace_back(pname, p.grad().to(Device::CPU));
   adam.step();
   for (auto& [pname, p] : m->named_parameters()) out.params.emplace_back(pname, p.to(Device::CPU));
   out.dropout = m->dropout_generator();
@@ -131,8 +132,8 @@ void check_weights(const Tensor& wg, const Tensor& wc, const Tensor& gg, const T
     const double bound = 2 * lr * dg / (gmax + eps) + 4 * std::ldexp(std::fabs(b[i]) + lr, -23);
     if (!(std::fabs(a[i] - b[i]) <= bound) && bad++ == 0) first = int64_t(i);
   }
-  CHECK_MESSAGE(bad == 0, bad, " weights differ by more than their gradients explain, the first at ",
-                first);
+  CHECK_MESSAGE(bad == 0, bad,
+                " weights differ by more than their gradients explain, the first at ", first);
 }
 
 // One training step of `name` on both devices (the GPU in every schedule order), from inputs
@@ -181,7 +182,8 @@ Flips check_step(const std::string& name, Rng& rng, int draw, const Tolerances& 
     if (flips.count > 0 && !flips_allowed) continue;
     const test::Agreement e = test::agreement(g.grads[i].second, c.grads[i].second);
     CHECK_MESSAGE(e.bad_elements == 0, pname, ": gradient finite on one side only");
-    CHECK_MESSAGE(e.rel_error <= tol.grad, pname, ": gradient normwise relative error ", e.rel_error);
+    CHECK_MESSAGE(e.rel_error <= tol.grad, pname, ": gradient normwise relative error ",
+                  e.rel_error);
   }
   return flips;
 }

@@ -22,8 +22,8 @@ TEST_CASE("gpu ops: instance_norm_leaky_relu matches the unfused composition") {
           const Tensor x = rng.normal(s, t).set_requires_grad(true);
           const Op fused = [=](auto& v) { return instance_norm_leaky_relu(v[0], slope, eps); };
           const Op unfused = [=](auto& v) { return leaky_relu(instance_norm(v[0], eps), slope); };
-          check_op("instance_norm_leaky_relu vs the composition", unfused, fused, {x},
-                   tol_for(t), rng);
+          check_op("instance_norm_leaky_relu vs the composition", unfused, fused, {x}, tol_for(t),
+                   rng);
         }
   const Tensor xg = rng.normal({1, 2, 3, 3, 3}).to(Device::CUDA);
   CHECK_THROWS_AS(instance_norm_leaky_relu(xg, 0.0), Error);

@@ -17,7 +17,8 @@ namespace {
 
 // The families of the test cases below; every op of the table with parity cases is in one.
 const std::set<std::string> kElementwise{"add", "add_", "scale", "sigmoid", "leaky_relu"};
-const std::set<std::string> kLayers{"concat_channels", "upsample_nearest2x", "dropout3d", "one_hot"};
+const std::set<std::string> kLayers{"concat_channels", "upsample_nearest2x", "dropout3d",
+                                    "one_hot"};
 const std::set<std::string> kNorms{"instance_norm", "instance_norm_leaky_relu"};
 const std::set<std::string> kRest{"soft_dice_loss", "spectral_split", "spectral_fuse", "conv3d"};
 
@@ -44,7 +45,8 @@ TEST_CASE("gpu op cases: every op with parity cases belongs to a family below") 
   for (const OpCase& c : op_cases()) {
     if (!(c.checks & kParity)) continue;
     CAPTURE(c.name);
-    CHECK((kElementwise.count(c.op) + kLayers.count(c.op) + kNorms.count(c.op) + kRest.count(c.op)) == 1);
+    CHECK((kElementwise.count(c.op) + kLayers.count(c.op) + kNorms.count(c.op) +
+           kRest.count(c.op)) == 1);
   }
 }
 

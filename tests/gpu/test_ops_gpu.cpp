@@ -57,7 +57,9 @@ TEST_CASE("gpu ops: dropout3d draws the same mask and advances the generator ali
         // The GPU side runs once per schedule order, each time from the generator's state
         // before the call, as the CPU side runs once.
         Generator before = gc;
-        const Op cpu_op = [&](const std::vector<Tensor>& x) { return dropout3d(x[0], p, true, gc); };
+        const Op cpu_op = [&](const std::vector<Tensor>& x) {
+          return dropout3d(x[0], p, true, gc);
+        };
         const Op gpu_op = [&](const std::vector<Tensor>& x) {
           gg = before;
           return dropout3d(x[0], p, true, gg);
@@ -102,8 +104,9 @@ TEST_CASE("gpu ops: one_hot's bad-label error names the value and leaves the dev
     }
     CHECK(threw);
     // The error left the device usable (no trap, no sticky error).
-    check_op("one_hot after an error", [](auto& x) { return one_hot(x[0], 3); },
-             {rng.labels({1, 7, 5, 9}, 3)}, 0.0, rng);
+    check_op(
+        "one_hot after an error", [](auto& x) { return one_hot(x[0], 3); },
+        {rng.labels({1, 7, 5, 9}, 3)}, 0.0, rng);
   }
 }
 
@@ -149,8 +152,9 @@ TEST_CASE("gpu ops: dice_ce_loss value and gradient") {
           // awkward: zeros and +-40, where a softmax without its log-sum-exp shift would
           // overflow float32 once the logits add up.
           const Tensor logits = grad_leaf(scale(rng.awkward(ls, t), 2.0));
-          check_op("dice_ce_loss", [](auto& x) { return dice_ce_loss(x[0], x[1]); },
-                   {logits, target}, tol_for(t), rng);
+          check_op(
+              "dice_ce_loss", [](auto& x) { return dice_ce_loss(x[0], x[1]); }, {logits, target},
+              tol_for(t), rng);
         }
     }
 }
@@ -277,11 +281,12 @@ TEST_CASE("gpu optim: three Adam steps with weight decay match the cpu") {
       CAPTURE(name);
       check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
       // The update itself, which the parameter's start value would otherwise dwarf.
-      const test::Agreement u = test::agreement(host_minus(pg[i].second, start[i]),
-                                                host_minus(pc[i].second, start[i]));
+      const test::Agreement u =
+          test::agreement(host_minus(pg[i].second, start[i]), host_minus(pc[i].second, start[i]));
       CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
       check_agree(sg.at(name + ".exp_avg"), sc.at(name + ".exp_avg"), tol_for(t), "exp_avg");
-      check_agree(sg.at(name + ".exp_avg_sq"), sc.at(name + ".exp_avg_sq"), tol_for(t), "exp_avg_sq");
+      check_agree(sg.at(name + ".exp_avg_sq"), sc.at(name + ".exp_avg_sq"), tol_for(t),
+                  "exp_avg_sq");
       CHECK(sg.at(name + ".step").item() == sc.at(name + ".step").item());
     }
   }
@@ -294,7 +299,8 @@ TEST_CASE("gpu optim: three Nesterov SGD steps with weight decay and a new lr ma
     // 50 tensors: more than one launch of the multi-tensor kernel (48 per launch).
     std::vector<std::pair<std::string, Shape>> shapes{
         {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
-    for (int i = 0; i < 46; ++i) shapes.push_back({std::string("e").append(std::to_string(i)), {int64_t(1 + i)}});
+    for (int i = 0; i < 46; ++i)
+      shapes.push_back({std::string("e").append(std::to_string(i)), {int64_t(1 + i)}});
     std::vector<std::pair<std::string, Tensor>> pc, pg;
     std::vector<Tensor> start;
     for (auto& [name, s] : shapes) {
@@ -325,8 +331,8 @@ TEST_CASE("gpu optim: three Nesterov SGD steps with weight decay and a new lr ma
       CAPTURE(name);
       check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
       // The update itself, which the parameter's start value would otherwise dwarf.
-      const test::Agreement u = test::agreement(host_minus(pg[i].second, start[i]),
-                                                host_minus(pc[i].second, start[i]));
+      const test::Agreement u =
+          test::agreement(host_minus(pg[i].second, start[i]), host_minus(pc[i].second, start[i]));
       CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
       check_agree(stg.at(name + ".momentum_buffer"), stc.at(name + ".momentum_buffer"), tol_for(t),
                   "momentum_buffer");

@@ -55,9 +55,8 @@ std::vector<int64_t> odd_sizes(int count, uint64_t seed) {
 TEST_CASE("adam_chunks: every element of every tensor is updated exactly once") {
   for (const std::vector<int64_t>& sizes :
        {std::vector<int64_t>{1}, std::vector<int64_t>{0, 5, 0},
-        std::vector<int64_t>{kAdamChunk * 2 + 1},
-        odd_sizes(47, 1), odd_sizes(48, 2), odd_sizes(49, 3), odd_sizes(121, 4),
-        std::vector<int64_t>(50, 0)}) {
+        std::vector<int64_t>{kAdamChunk * 2 + 1}, odd_sizes(47, 1), odd_sizes(48, 2),
+        odd_sizes(49, 3), odd_sizes(121, 4), std::vector<int64_t>(50, 0)}) {
     CAPTURE(sizes.size());
     std::vector<std::vector<int>> seen;
     for (int64_t n : sizes) seen.emplace_back(size_t(n), 0);

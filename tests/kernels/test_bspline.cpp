@@ -15,7 +15,8 @@ namespace kc = fdl::kernels::cpu;
 TEST_CASE("bspline_field: constants and linear functions are reproduced") {
   const int64_t X = 23, Y = 17, Z = 30;
   const double s = 5.5;
-  const int64_t KX = kc::bspline_points(X, s), KY = kc::bspline_points(Y, s), KZ = kc::bspline_points(Z, s);
+  const int64_t KX = kc::bspline_points(X, s), KY = kc::bspline_points(Y, s),
+                KZ = kc::bspline_points(Z, s);
   CHECK(KX == 8);  // floor(22 / 5.5) + 4
   // Channel 0 constant; channel 1 the linear function 0.5 x - 0.25 y + 0.125 z + 1 sampled at
   // the control points' positions ((j - 1) s per axis).
@@ -36,8 +37,8 @@ TEST_CASE("bspline_field: constants and linear functions are reproduced") {
       for (int64_t z = 0; z < Z; ++z) {
         const int64_t o = (x * Y + y) * Z + z;
         err_const = std::max(err_const, std::abs(f[size_t(o)] - 3.0));
-        err_linear =
-            std::max(err_linear, std::abs(f[size_t(X * Y * Z + o)] - (0.5 * x - 0.25 * y + 0.125 * z + 1)));
+        err_linear = std::max(
+            err_linear, std::abs(f[size_t(X * Y * Z + o)] - (0.5 * x - 0.25 * y + 0.125 * z + 1)));
       }
   CHECK(err_const <= 1e-5);
   CHECK(err_linear <= 1e-4);

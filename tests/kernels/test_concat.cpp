@@ -53,12 +53,14 @@ TEST_CASE("concat_channels: inputs that need no gradient get none") {
 
 TEST_CASE("concat_channels: bad inputs name the op and the argument") {
   const Tensor a = Tensor::zeros({2, 3, 4, 4, 4});
-  CHECK_THROWS_WITH_AS(concat_channels({}), doctest::Contains("concat_channels: no tensors"), Error);
+  CHECK_THROWS_WITH_AS(concat_channels({}), doctest::Contains("concat_channels: no tensors"),
+                       Error);
   CHECK_THROWS_WITH_AS(concat_channels({a, Tensor::zeros({2, 3, 4, 4})}),
                        doctest::Contains("concat_channels: 'xs[1]' must have 5 dimensions"), Error);
-  CHECK_THROWS_WITH_AS(concat_channels({a, Tensor::zeros({2, 1, 4, 5, 4})}),
-                       doctest::Contains("'xs[1]' has shape (2, 1, 4, 5, 4) but 'xs[0]' has shape (2, 3, 4, 4, 4)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      concat_channels({a, Tensor::zeros({2, 1, 4, 5, 4})}),
+      doctest::Contains("'xs[1]' has shape (2, 1, 4, 5, 4) but 'xs[0]' has shape (2, 3, 4, 4, 4)"),
+      Error);
   CHECK_THROWS_WITH_AS(concat_channels({a, Tensor::zeros({1, 3, 4, 4, 4})}),
                        doctest::Contains("all dimensions but 1 must match"), Error);
   CHECK_THROWS_WITH_AS(concat_channels({a, Tensor::zeros({2, 3, 4, 4, 4}, DType::F64)}),

@@ -29,7 +29,8 @@ TEST_CASE("concat map: per-source copies equal the CPU concat and split") {
   for (int i = 0; i < k; ++i) {
     const int64_t ci = chans[size_t(i)];
     for (int64_t e = 0; e < n * ci * s; ++e)
-      got[size_t(kernels::concat_dst_index(e, ci * s, offset * s, total * s))] = srcs[size_t(i)][size_t(e)];
+      got[size_t(kernels::concat_dst_index(e, ci * s, offset * s, total * s))] =
+          srcs[size_t(i)][size_t(e)];
     offset += ci;
   }
   CHECK(got == want);
@@ -48,7 +49,8 @@ TEST_CASE("concat map: per-source copies equal the CPU concat and split") {
     const int64_t ci = chans[size_t(i)];
     if (i != 1)
       for (int64_t e = 0; e < n * ci * s; ++e)
-        back[size_t(i)][size_t(e)] = want[size_t(kernels::concat_dst_index(e, ci * s, offset * s, total * s))];
+        back[size_t(i)][size_t(e)] =
+            want[size_t(kernels::concat_dst_index(e, ci * s, offset * s, total * s))];
     offset += ci;
   }
   for (int i = 0; i < k; ++i) CHECK(back[size_t(i)] == parts[size_t(i)]);

@@ -48,10 +48,13 @@ Naive naive_conv3d(const kernels::Conv3dShape& s, const std::vector<double>& x,
                   for (int c = 0; c < s.k; ++c) {
                     const int i0 = o0 * s.stride - s.pad + a, i1 = o1 * s.stride - s.pad + bb,
                               i2 = o2 * s.stride - s.pad + c;
-                    if (i0 < 0 || i0 >= s.in[0] || i1 < 0 || i1 >= s.in[1] || i2 < 0 || i2 >= s.in[2])
+                    if (i0 < 0 || i0 >= s.in[0] || i1 < 0 || i1 >= s.in[1] || i2 < 0 ||
+                        i2 >= s.in[2])
                       continue;
                     const size_t xi =
-                        size_t(((int64_t(n) * s.cin + ci) * s.in[0] + i0) * s.in[1] + i1) * s.in[2] + i2;
+                        size_t(((int64_t(n) * s.cin + ci) * s.in[0] + i0) * s.in[1] + i1) *
+                            s.in[2] +
+                        i2;
                     const size_t wi = size_t(s.w_index(co, ci, a, bb, c));
                     acc += w[wi] * x[xi];
                     r.gx[xi] += w[wi] * gy[yi];
@@ -97,8 +100,8 @@ TEST_CASE("conv3d: fast float kernels match the definition at a mid size") {
   // Channel counts and sizes off every blocking boundary (8-channel tiles, 48-position tiles,
   // chunks of rows), and a batch, in float32 against a double-precision loop.
   // A tiny volume (1, 2 and 3 voxels) checks the phases that receive no input at stride 2.
-  const Config configs[] = {{3, 1, 1, true}, {3, 2, 1, false}, {1, 1, 0, true}, {3, 1, 0, false},
-                            {1, 2, 0, false}, {1, 1, 1, true}};
+  const Config configs[] = {{3, 1, 1, true},  {3, 2, 1, false}, {1, 1, 0, true},
+                            {3, 1, 0, false}, {1, 2, 0, false}, {1, 1, 1, true}};
   const int sizes[2][3] = {{20, 18, 13}, {3, 1, 2}};
   for (const Config& c : configs)
     for (const auto& sz : sizes) {
@@ -115,8 +118,9 @@ TEST_CASE("conv3d: fast float kernels match the definition at a mid size") {
       // Round inputs to float first so both sides see the same numbers.
       const Tensor x = x64.to(DType::F32), w = w64.to(DType::F32), b = b64.to(DType::F32);
       const Tensor gy = gy64.to(DType::F32);
-      const Naive ref = naive_conv3d(s, x.to_vector(), w.to_vector(),
-                                     c.bias ? b.to_vector() : std::vector<double>{}, gy.to_vector());
+      const Naive ref =
+          naive_conv3d(s, x.to_vector(), w.to_vector(),
+                       c.bias ? b.to_vector() : std::vector<double>{}, gy.to_vector());
       Tensor xg = x.clone().set_requires_grad(true), wg = w.clone().set_requires_grad(true);
       Tensor bg = c.bias ? b.clone().set_requires_grad(true) : Tensor();
       Tensor y = conv3d(xg, wg, bg, s.stride, s.pad);
@@ -124,7 +128,8 @@ TEST_CASE("conv3d: fast float kernels match the definition at a mid size") {
       y.backward(gy);
       test::check_close(xg.grad(), as_tensor(ref.gx, x.shape(), DType::F64), 1e-5, 1e-4, "gx");
       test::check_close(wg.grad(), as_tensor(ref.gw, w.shape(), DType::F64), 1e-5, 1e-3, "gw");
-      if (c.bias) test::check_close(bg.grad(), as_tensor(ref.gb, b.shape(), DType::F64), 1e-5, 1e-3, "gb");
+      if (c.bias)
+        test::check_close(bg.grad(), as_tensor(ref.gb, b.shape(), DType::F64), 1e-5, 1e-3, "gb");
     }
 }
 
@@ -136,8 +141,10 @@ TEST_CASE("conv3d: weight gradient reproduces bit for bit") {
   for (int run = 0; run < 3; ++run) {
     Tensor wg = w.clone().set_requires_grad(true);
     conv3d(x, wg, Tensor(), 1, 1).backward(gy);
-    if (run == 0) first = wg.grad().to_vector();
-    else CHECK(wg.grad().to_vector() == first);
+    if (run == 0)
+      first = wg.grad().to_vector();
+    else
+      CHECK(wg.grad().to_vector() == first);
   }
 }
 
@@ -151,6 +158,7 @@ TEST_CASE("conv3d: bad arguments name themselves") {
                        doctest::Contains("stride"), Error);
   CHECK_THROWS_WITH_AS(conv3d(x, Tensor::zeros({3, 2, 3, 3, 3}), Tensor::zeros({2}), 1, 1),
                        doctest::Contains("bias"), Error);
-  CHECK_THROWS_WITH_AS(conv3d(Tensor::zeros({2, 4, 4, 4}), Tensor::zeros({3, 2, 3, 3, 3}), Tensor(), 1, 1),
-                       doctest::Contains("'x'"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv3d(Tensor::zeros({2, 4, 4, 4}), Tensor::zeros({3, 2, 3, 3, 3}), Tensor(), 1, 1),
+      doctest::Contains("'x'"), Error);
 }

@@ -13,10 +13,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/common/error.h"
 #include "engine/ops/conv3d.h"
 #include "kernels/common/conv3d_gemm.h"
 #include "kernels/common/conv3d_tile.h"
+#include "kernels/common/error.h"
 #include "kernels/common/mma_tf32.h"
 #include "kernels/cpu/conv3d.h"
 

@@ -38,7 +38,8 @@ TEST_CASE("soft_dice_loss: loss, per-class Dice and gradient match the torch fix
       const Tensor loss = soft_dice_loss(x, g32.to(dt));
       CHECK(loss.ndim() == 0);
       CHECK(loss.dtype() == dt);
-      test::check_close(loss, want_loss.reshape(Shape{}).to(dt), f32 ? 1e-6 : 1e-12, 0, c + " loss");
+      test::check_close(loss, want_loss.reshape(Shape{}).to(dt), f32 ? 1e-6 : 1e-12, 0,
+                        c + " loss");
       loss.backward();
       test::check_close(x.grad(), want_grad, f32 ? 1e-5 : 1e-10, f32 ? 1e-9 : 1e-15, c + " grad");
       const std::vector<double> dice = dice_per_class(x.detach(), g32.to(dt));
@@ -61,7 +62,8 @@ TEST_CASE("soft_dice_loss: gradcheck in double with a denominator below the 1e-6
     g.data<double>()[60 + i] = 1e-5 * double(i % 4);
   }
   CHECK(dice_per_class(x, g)[2] > 0);
-  test::gradcheck([g](const std::vector<Tensor>& in) { return soft_dice_loss(in[0], g); }, {x}, 1e-6, 1e-5, 1e-9);
+  test::gradcheck([g](const std::vector<Tensor>& in) { return soft_dice_loss(in[0], g); }, {x},
+                  1e-6, 1e-5, 1e-9);
 }
 
 TEST_CASE("soft_dice_loss: no gradient to the target, and argument errors") {
@@ -74,14 +76,15 @@ TEST_CASE("soft_dice_loss: no gradient to the target, and argument errors") {
     autograd::NoGrad ng;
     CHECK_FALSE(soft_dice_loss(x, g).requires_grad());
   }
-  CHECK_THROWS_WITH_AS(soft_dice_loss(test::randn({1, 1, 2, 2, 2}, 1), test::randn({1, 1, 2, 2, 2}, 2)),
-                       doctest::Contains("K >= 2"), Error);
+  CHECK_THROWS_WITH_AS(
+      soft_dice_loss(test::randn({1, 1, 2, 2, 2}, 1), test::randn({1, 1, 2, 2, 2}, 2)),
+      doctest::Contains("K >= 2"), Error);
   CHECK_THROWS_WITH_AS(soft_dice_loss(x, target_of({1, 3, 3, 2}, 2, false)),
                        doctest::Contains("'target' has shape"), Error);
   CHECK_THROWS_WITH_AS(soft_dice_loss(x, g.to(DType::F32)), doctest::Contains("float32"), Error);
-  CHECK_THROWS_WITH_AS(dice_per_class(x.reshape({2, 3, 3, 3})
-                                          .detach(), g.reshape({2, 3, 3, 3}).detach()),
-                       doctest::Contains("5 dimensions"), Error);
+  CHECK_THROWS_WITH_AS(
+      dice_per_class(x.reshape({2, 3, 3, 3}).detach(), g.reshape({2, 3, 3, 3}).detach()),
+      doctest::Contains("5 dimensions"), Error);
 }
 
 TEST_CASE("soft_dice_loss: the same bits for any thread count") {
@@ -101,8 +104,9 @@ TEST_CASE("soft_dice_loss: the same bits for any thread count") {
   CHECK(one.first == three.first);
   CHECK(one.second == three.second);
   // And the float32 result agrees with a float64 evaluation.
-  CHECK(one.first == doctest::Approx(soft_dice_loss(x.detach().to(DType::F64), g.to(DType::F64)).item())
-                         .epsilon(1e-6));
+  CHECK(one.first ==
+        doctest::Approx(soft_dice_loss(x.detach().to(DType::F64), g.to(DType::F64)).item())
+            .epsilon(1e-6));
 }
 
 TEST_CASE("soft_dice_loss: float32 agrees with float64 over the whole logit range") {

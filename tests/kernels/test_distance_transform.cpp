@@ -13,8 +13,8 @@ using namespace fdl::kernels::cpu;
 
 namespace {
 
-std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64_t ny, int64_t nz, double sx, double sy,
-                                double sz) {
+std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64_t ny, int64_t nz,
+                                double sx, double sy, double sz) {
   std::vector<double> d(f.size(), std::numeric_limits<double>::infinity());
   for (int64_t i = 0; i < nx; ++i)
     for (int64_t j = 0; j < ny; ++j)
@@ -24,7 +24,8 @@ std::vector<double> brute_force(const std::vector<uint8_t>& f, int64_t nx, int64
           for (int64_t b = 0; b < ny; ++b)
             for (int64_t c = 0; c < nz; ++c)
               if (f[size_t((a * ny + b) * nz + c)]) {
-                const double dx = double(i - a) * sx, dy = double(j - b) * sy, dz = double(k - c) * sz;
+                const double dx = double(i - a) * sx, dy = double(j - b) * sy,
+                             dz = double(k - c) * sz;
                 best = std::min(best, dx * dx + dy * dy + dz * dz);
               }
       }
@@ -39,8 +40,9 @@ TEST_CASE("squared_edt: equals brute force on random anisotropic masks") {
     int64_t nx, ny, nz;
     double density;
   };
-  const Case cases[] = {{9, 8, 7, 0.05}, {9, 8, 7, 0.3},  {6, 11, 5, 0.01}, {5, 4, 13, 0.9}, {1, 1, 17, 0.1},
-                        {17, 1, 1, 0.1}, {1, 13, 1, 0.2}, {7, 7, 7, 0.0},   {4, 5, 6, 1.0},  {10, 9, 8, 0.002}};
+  const Case cases[] = {{9, 8, 7, 0.05}, {9, 8, 7, 0.3},   {6, 11, 5, 0.01}, {5, 4, 13, 0.9},
+                        {1, 1, 17, 0.1}, {17, 1, 1, 0.1},  {1, 13, 1, 0.2},  {7, 7, 7, 0.0},
+                        {4, 5, 6, 1.0},  {10, 9, 8, 0.002}};
   const double spacings[][3] = {{1, 1, 1}, {0.7, 1.3, 2.9}, {3.1, 0.45, 1.05}};
   for (const Case& c : cases)
     for (const auto& s : spacings) {
@@ -58,10 +60,11 @@ TEST_CASE("squared_edt: equals brute force on random anisotropic masks") {
           bad += !(std::isinf(got[i]) && std::isinf(got_f[i]));
           continue;
         }
-        bad += std::abs(got[i] - want[i]) > 1e-9 || std::abs(double(got_f[i]) - want[i]) > 1e-6 * (1 + want[i]);
+        bad += std::abs(got[i] - want[i]) > 1e-9 ||
+               std::abs(double(got_f[i]) - want[i]) > 1e-6 * (1 + want[i]);
       }
-      CHECK_MESSAGE(bad == 0, c.nx, "x", c.ny, "x", c.nz, " density ", c.density, " spacing ", s[0], ",", s[1], ",",
-                    s[2], ": ", bad, " voxels differ");
+      CHECK_MESSAGE(bad == 0, c.nx, "x", c.ny, "x", c.nz, " density ", c.density, " spacing ", s[0],
+                    ",", s[1], ",", s[2], ": ", bad, " voxels differ");
     }
 }
 
@@ -75,8 +78,10 @@ TEST_CASE("squared_edt: a single feature voxel gives the weighted squared distan
   for (int64_t i = 0; i < nx; ++i)
     for (int64_t j = 0; j < ny; ++j)
       for (int64_t k = 0; k < nz; ++k) {
-        const double dx = 0.5 * double(i - 3), dy = 2.0 * double(j - 29), dz = 1.25 * double(k - 17);
-        worst = std::max(worst, std::abs(d[size_t((i * ny + j) * nz + k)] - (dx * dx + dy * dy + dz * dz)));
+        const double dx = 0.5 * double(i - 3), dy = 2.0 * double(j - 29),
+                     dz = 1.25 * double(k - 17);
+        worst = std::max(
+            worst, std::abs(d[size_t((i * ny + j) * nz + k)] - (dx * dx + dy * dy + dz * dz)));
       }
   CHECK(worst <= 1e-9);
 }

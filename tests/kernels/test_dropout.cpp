@@ -31,8 +31,10 @@ double check_mask_structure(const Tensor& y, double p, double scale) {
   const std::vector<double> ch = channel_values(y);
   int64_t kept = 0, bad = 0;
   for (double v : ch) {
-    if (v == scale) ++kept;
-    else if (v != 0) ++bad;
+    if (v == scale)
+      ++kept;
+    else if (v != 0)
+      ++bad;
   }
   CHECK(bad == 0);
   const double n = double(ch.size()), frac = double(kept) / n;
@@ -111,7 +113,8 @@ TEST_CASE("dropout3d: PyTorch's Dropout3d has the same structure and keep fracti
     const double scale = double(float(1.0 / (1.0 - p)));
     const double torch_frac = check_mask_structure(ty, p, scale);
     Generator g(123);
-    const double ours = check_mask_structure(dropout3d(Tensor::full(ty.shape(), 1.0), p, true, g), p, scale);
+    const double ours =
+        check_mask_structure(dropout3d(Tensor::full(ty.shape(), 1.0), p, true, g), p, scale);
     const double n = double(ty.numel() / ty.shape().numel_from(2));
     CHECK(std::abs(ours - torch_frac) <= 5 * std::sqrt(2 * p * (1 - p) / n));
   }

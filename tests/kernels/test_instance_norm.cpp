@@ -46,11 +46,13 @@ TEST_CASE("instance_norm: parity with PyTorch fixtures in float32 and float64") 
 
 TEST_CASE("instance_norm: float32 statistics stay exact over many blocks with a large mean") {
   // 4,352 voxels per slice: more than two statistics blocks, the last one partial.
-  Tensor xd = add(scale(test::randn({2, 2, 16, 16, 17}, 24), 0.01), Tensor::full({2, 2, 16, 16, 17}, 500.0, DType::F64));
+  Tensor xd = add(scale(test::randn({2, 2, 16, 16, 17}, 24), 0.01),
+                  Tensor::full({2, 2, 16, 16, 17}, 500.0, DType::F64));
   Tensor xf = xd.to(DType::F32);
   const Tensor want = naive_instance_norm(xf.to(DType::F64), 1e-5);
   test::check_close(instance_norm(xf), want, 1e-5, 1e-5, "float32 vs double reference");
-  test::check_close(instance_norm(xf.to(DType::F64)), want, 1e-12, 1e-12, "float64 vs double reference");
+  test::check_close(instance_norm(xf.to(DType::F64)), want, 1e-12, 1e-12,
+                    "float64 vs double reference");
 }
 
 TEST_CASE("instance_norm: bad inputs name the op and the argument") {

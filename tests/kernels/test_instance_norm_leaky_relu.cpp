@@ -64,7 +64,8 @@ TEST_CASE("instance_norm_leaky_relu: equals instance_norm -> leaky_relu in float
 }
 
 TEST_CASE("instance_norm_leaky_relu: float32 matches the composition") {
-  const Tensor x = test::randn({2, 4, 9, 10, 11}, 93, DType::F32), gy = test::randn({2, 4, 9, 10, 11}, 94, DType::F32);
+  const Tensor x = test::randn({2, 4, 9, 10, 11}, 93, DType::F32),
+               gy = test::randn({2, 4, 9, 10, 11}, 94, DType::F32);
   const Both r = run_both(x, gy, 0.01, 1e-5);
   CHECK(r.y_fused.dtype() == DType::F32);
   test::check_close(r.y_fused, r.y_comp, 0, 0, "forward");
@@ -80,7 +81,8 @@ TEST_CASE("instance_norm_leaky_relu: slope <= 0 and bad inputs are errors that n
   }
   CHECK(error_of(0.01).empty());
   CHECK_THROWS_WITH_AS(instance_norm_leaky_relu(Tensor::zeros({2, 3, 4})),
-                       doctest::Contains("instance_norm_leaky_relu: 'x' must have 5 dimensions"), Error);
+                       doctest::Contains("instance_norm_leaky_relu: 'x' must have 5 dimensions"),
+                       Error);
   CHECK_THROWS_AS(instance_norm_leaky_relu(Tensor::zeros({1, 1, 2, 2, 2}), 0.01, -1.0), Error);
 }
 
@@ -100,6 +102,7 @@ TEST_CASE("leaky ReLU from its output: the input and the gradient are recovered"
       CAPTURE(x);
       const double y = kernels::leaky_relu(x, slope);
       CHECK(std::abs(kernels::leaky_relu_input_from_output(y, slope) - x) <= 1e-15 * std::abs(x));
-      CHECK(kernels::leaky_relu_grad_from_output(y, 3.0, slope) == 3.0 * kernels::leaky_relu_grad(x, slope));
+      CHECK(kernels::leaky_relu_grad_from_output(y, 3.0, slope) ==
+            3.0 * kernels::leaky_relu_grad(x, slope));
     }
 }

@@ -34,7 +34,8 @@ V block_tree(std::vector<V> v, Merge merge) {
   auto warp = [&](V* lanes) {
     for (int off = 16; off > 0; off /= 2) {
       std::vector<V> before(lanes, lanes + 32);
-      for (int l = 0; l + off < 32; ++l) lanes[l] = merge(before[size_t(l)], before[size_t(l + off)]);
+      for (int l = 0; l + off < 32; ++l)
+        lanes[l] = merge(before[size_t(l)], before[size_t(l + off)]);
     }
     return lanes[0];
   };
@@ -55,7 +56,8 @@ std::vector<Moments> emulated_moments(const T* x, int64_t nc, int64_t s) {
       std::vector<Moments> threads(kBlockThreads);
       for (int64_t t = 0; t < kBlockThreads; ++t)
         threads[size_t(t)] = kernels::strided_moments(x + c * s, lo + t, hi, kBlockThreads);
-      out[size_t(c)] = kernels::moments_merge(out[size_t(c)], block_tree(threads, kernels::moments_merge));
+      out[size_t(c)] =
+          kernels::moments_merge(out[size_t(c)], block_tree(threads, kernels::moments_merge));
     }
   return out;
 }
@@ -76,8 +78,8 @@ struct Sums2 {
 };
 
 // The whole CUDA backward, plain or fused.
-void emulated_backward(const double* y, const double* gy, const double* rstd, double* gx, int64_t nc,
-                       int64_t s, bool fused, double slope) {
+void emulated_backward(const double* y, const double* gy, const double* rstd, double* gx,
+                       int64_t nc, int64_t s, bool fused, double slope) {
   auto load = [&](int64_t e, double& yn, double& gn) {
     yn = fused ? kernels::leaky_relu_input_from_output(y[e], slope) : y[e];
     gn = fused ? kernels::leaky_relu_grad_from_output(y[e], gy[e], slope) : gy[e];
@@ -96,7 +98,9 @@ void emulated_backward(const double* y, const double* gy, const double* rstd, do
           threads[size_t(t)].a += gn;
           threads[size_t(t)].b += gn * yn;
         }
-      const Sums2 r = block_tree(threads, [](Sums2 u, Sums2 v) { return Sums2{u.a + v.a, u.b + v.b}; });
+      const Sums2 r = block_tree(threads, [](Sums2 u, Sums2 v) {
+        return Sums2{u.a + v.a, u.b + v.b};
+      });
       a += r.a;
       b += r.b;
     }
@@ -141,14 +145,17 @@ TEST_CASE("moments: merge and strided chunks agree with a two-pass reference") {
 }
 
 TEST_CASE("moments: the emulated CUDA instance norm forward matches the CPU in float64") {
-  for (const auto& [nc, s] : {std::pair<int64_t, int64_t>{6, 210}, {2, 8192 * 3 + 77}, {1, 1}, {3, 40000}}) {
+  for (const auto& [nc, s] :
+       {std::pair<int64_t, int64_t>{6, 210}, {2, 8192 * 3 + 77}, {1, 1}, {3, 40000}}) {
     CAPTURE(nc);
     CAPTURE(s);
     const std::vector<double> x = test::randn({nc * s}, 52).to_vector();
-    std::vector<double> y(x.size()), rstd(static_cast<size_t>(nc)), yc(x.size()), rc(static_cast<size_t>(nc));
+    std::vector<double> y(x.size()), rstd(static_cast<size_t>(nc)), yc(x.size()),
+        rc(static_cast<size_t>(nc));
     emulated_forward(x.data(), y.data(), rstd.data(), nc, s, 1e-5);
     kernels::cpu::instance_norm_forward(x.data(), yc.data(), rc.data(), nc, s, 1e-5);
-    for (int64_t c = 0; c < nc; ++c) CHECK(rstd[size_t(c)] == doctest::Approx(rc[size_t(c)]).epsilon(1e-12));
+    for (int64_t c = 0; c < nc; ++c)
+      CHECK(rstd[size_t(c)] == doctest::Approx(rc[size_t(c)]).epsilon(1e-12));
     double worst = 0;
     for (size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::abs(y[i] - yc[i]));
     CHECK(worst < 1e-11);
@@ -171,24 +178,28 @@ TEST_CASE("moments: the emulated CUDA statistics stay exact in float32 with a la
     CHECK(double(rstd[size_t(c)]) == doctest::Approx(want_r).epsilon(1e-6));
     double worst = 0;
     for (int64_t i = 0; i < s; ++i)
-      worst = std::max(worst, std::abs(double(y[size_t(c * s + i)]) - (xd[size_t(i)] - w.mean) * want_r));
+      worst = std::max(worst,
+                       std::abs(double(y[size_t(c * s + i)]) - (xd[size_t(i)] - w.mean) * want_r));
     CHECK(worst < 1e-5);
   }
 }
 
 TEST_CASE("moments: the emulated CUDA backward, plain and fused, matches the CPU in float64") {
   const int64_t nc = 3, s = 8192 * 2 + 999;
-  const std::vector<double> x = test::randn({nc * s}, 54).to_vector(), gy = test::randn({nc * s}, 55).to_vector();
+  const std::vector<double> x = test::randn({nc * s}, 54).to_vector(),
+                            gy = test::randn({nc * s}, 55).to_vector();
   std::vector<double> y(x.size()), rstd(static_cast<size_t>(nc)), want(x.size()), got(x.size());
   for (bool fused : {false, true}) {
     CAPTURE(fused);
     const double slope = 0.05;
     if (fused)
-      kernels::cpu::instance_norm_leaky_relu_forward(x.data(), y.data(), rstd.data(), nc, s, 1e-5, slope);
+      kernels::cpu::instance_norm_leaky_relu_forward(x.data(), y.data(), rstd.data(), nc, s, 1e-5,
+                                                     slope);
     else
       kernels::cpu::instance_norm_forward(x.data(), y.data(), rstd.data(), nc, s, 1e-5);
     if (fused)
-      kernels::cpu::instance_norm_leaky_relu_backward(y.data(), gy.data(), rstd.data(), want.data(), nc, s, slope);
+      kernels::cpu::instance_norm_leaky_relu_backward(y.data(), gy.data(), rstd.data(), want.data(),
+                                                      nc, s, slope);
     else
       kernels::cpu::instance_norm_backward(y.data(), gy.data(), rstd.data(), want.data(), nc, s);
     emulated_backward(y.data(), gy.data(), rstd.data(), got.data(), nc, s, fused, slope);

@@ -44,8 +44,8 @@ TEST_CASE("slice partition: whole aligned chunks, no empty part, enough blocks, 
       const SlicePartition q = kernels::slice_partition(nc, s);
       CHECK(q.parts >= 1);
       CHECK(q.chunk % kernels::kSliceAlign == 0);
-      CHECK(q.parts * q.chunk >= s);         // covers the slice
-      CHECK((q.parts - 1) * q.chunk < s);    // the last part is not empty
+      CHECK(q.parts * q.chunk >= s);       // covers the slice
+      CHECK((q.parts - 1) * q.chunk < s);  // the last part is not empty
       if (q.parts > 1) CHECK(q.chunk >= kernels::kSliceMinPerBlock);
       CHECK(nc * q.parts < kernels::kSliceTargetBlocks + nc);
       int64_t lo, hi;
@@ -85,12 +85,14 @@ TEST_CASE("slice partition: the CUDA dropout's loop structure reproduces the CPU
   const float scale = float(1.0 / (1.0 - p));
   kernels::cpu::dropout3d_apply(x.data(), want.data(), nc, s, seed, offset, p, scale);
   for_each_visit(nc, s, [&](int64_t c, int64_t i, int64_t) {
-    got[size_t(c * s + i)] = kernels::dropout_keep(seed, offset, uint64_t(c), p) ? x[size_t(c * s + i)] * scale : 0.0f;
+    got[size_t(c * s + i)] =
+        kernels::dropout_keep(seed, offset, uint64_t(c), p) ? x[size_t(c * s + i)] * scale : 0.0f;
   });
   CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
 }
 
-TEST_CASE("slice partition: the CUDA one_hot's loop and per-thread minimum reproduce the CPU kernel") {
+TEST_CASE(
+    "slice partition: the CUDA one_hot's loop and per-thread minimum reproduce the CPU kernel") {
   const int64_t n = 3, k = 4, s = 8192 * 2 + 7;
   std::vector<int32_t> labels(size_t(n * s));
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t((i * 7919) % 4);

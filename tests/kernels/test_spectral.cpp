@@ -29,8 +29,8 @@ std::vector<std::pair<int64_t, int64_t>> numpy_pairs(int64_t n, int64_t m, bool 
   }
   const int64_t start = n / 2 - m / 2;
   for (int64_t c = 0; c < m; ++c) {
-    const int64_t u = start + c;                    // index in the fftshifted full array
-    const int64_t raw_full = ((u - n / 2) % n + n) % n;  // ifftshift of the full array
+    const int64_t u = start + c;                          // index in the fftshifted full array
+    const int64_t raw_full = ((u - n / 2) % n + n) % n;   // ifftshift of the full array
     const int64_t raw_small = ((c - m / 2) % m + m) % m;  // ifftshift of the crop
     p.push_back({raw_small, raw_full});
   }
@@ -74,7 +74,9 @@ Spectrum dft(const std::vector<double>& x, const Grid& d) {
         for (int64_t a = 0; a < d[0]; ++a)
           for (int64_t b = 0; b < d[1]; ++b)
             for (int64_t c = 0; c < d[2]; ++c) {
-              const double ph = -2 * M_PI * (double(k0 * a) / d[0] + double(k1 * b) / d[1] + double(k2 * c) / d[2]);
+              const double ph =
+                  -2 * M_PI *
+                  (double(k0 * a) / d[0] + double(k1 * b) / d[1] + double(k2 * c) / d[2]);
               acc += x[size_t((a * d[1] + b) * d[2] + c)] * cd(std::cos(ph), std::sin(ph));
             }
         s[size_t((k0 * d[1] + k1) * d[2] + k2)] = acc;
@@ -92,7 +94,9 @@ std::vector<double> real_idft(const Spectrum& s, const Grid& d) {  // Re(IFFT), 
         for (int64_t k0 = 0; k0 < d[0]; ++k0)
           for (int64_t k1 = 0; k1 < d[1]; ++k1)
             for (int64_t k2 = 0; k2 < d[2]; ++k2) {
-              const double ph = 2 * M_PI * (double(k0 * a) / d[0] + double(k1 * b) / d[1] + double(k2 * c) / d[2]);
+              const double ph =
+                  2 * M_PI *
+                  (double(k0 * a) / d[0] + double(k1 * b) / d[1] + double(k2 * c) / d[2]);
               acc += s[size_t((k0 * d[1] + k1) * d[2] + k2)] * cd(std::cos(ph), std::sin(ph));
             }
         x[size_t((a * d[1] + b) * d[2] + c)] = acc.real() / n;
@@ -108,7 +112,8 @@ std::vector<size_t> block_map(const Grid& full, const Grid& small, bool shifted)
   for (auto& [i0, r0] : p[0])
     for (auto& [i1, r1] : p[1])
       for (auto& [i2, r2] : p[2])
-        map[size_t((i0 * small[1] + i1) * small[2] + i2)] = size_t((r0 * full[1] + r1) * full[2] + r2);
+        map[size_t((i0 * small[1] + i1) * small[2] + i2)] =
+            size_t((r0 * full[1] + r1) * full[2] + r2);
   return map;
 }
 
@@ -151,7 +156,8 @@ TEST_CASE("spectral block: the index map matches numpy's fftshift, slice, ifftsh
 TEST_CASE("spectral split and fuse: against a direct DFT in double") {
   for (Grid d : {Grid{5, 4, 3}, Grid{6, 5, 4}})
     for (KspaceCentre c : {KspaceCentre::Shifted, KspaceCentre::Unshifted})
-      for (std::array<double, 3> beta : {std::array<double, 3>{0.5, 0.5, 1.0}, std::array<double, 3>{0.8, 0.34, 0.5}}) {
+      for (std::array<double, 3> beta :
+           {std::array<double, 3>{0.5, 0.5, 1.0}, std::array<double, 3>{0.8, 0.34, 0.5}}) {
         CAPTURE(d[0]);
         CAPTURE(d[1]);
         CAPTURE(beta[1]);
@@ -167,7 +173,8 @@ TEST_CASE("spectral split and fuse: against a direct DFT in double") {
         const Tensor hl = test::randn({1, 2, s[0], s[1], s[2]}, 9);
         const Tensor hh = test::randn(xs, 8);
         const Tensor fused = spectral_fuse(hh, hl, c);
-        const std::vector<double> xv = x.to_vector(), lo = r.low.to_vector(), hi = r.high.to_vector();
+        const std::vector<double> xv = x.to_vector(), lo = r.low.to_vector(),
+                                  hi = r.high.to_vector();
         const std::vector<double> hv = hh.to_vector(), lv = hl.to_vector(), fv = fused.to_vector();
         for (int64_t v = 0; v < 2; ++v) {
           const Spectrum S = dft(volume(xv, v, n), d);
@@ -175,14 +182,20 @@ TEST_CASE("spectral split and fuse: against a direct DFT in double") {
           Spectrum masked = S;
           for (size_t i = 0; i < map.size(); ++i) crop[i] = S[map[i]], masked[map[i]] = 0;
           const auto want_low = real_idft(crop, s), want_high = real_idft(masked, d);
-          for (int64_t i = 0; i < m; ++i) CHECK(lo[size_t(v * m + i)] == doctest::Approx(want_low[size_t(i)]).epsilon(1e-10).scale(1));
-          for (int64_t i = 0; i < n; ++i) CHECK(hi[size_t(v * n + i)] == doctest::Approx(want_high[size_t(i)]).epsilon(1e-10).scale(1));
+          for (int64_t i = 0; i < m; ++i)
+            CHECK(lo[size_t(v * m + i)] ==
+                  doctest::Approx(want_low[size_t(i)]).epsilon(1e-10).scale(1));
+          for (int64_t i = 0; i < n; ++i)
+            CHECK(hi[size_t(v * n + i)] ==
+                  doctest::Approx(want_high[size_t(i)]).epsilon(1e-10).scale(1));
           // Fusion: H[B] <- L.
           Spectrum H = dft(volume(hv, v, n), d);
           const Spectrum L = dft(volume(lv, v, m), s);
           for (size_t i = 0; i < map.size(); ++i) H[map[i]] = L[i];
           const auto want_fused = real_idft(H, d);
-          for (int64_t i = 0; i < n; ++i) CHECK(fv[size_t(v * n + i)] == doctest::Approx(want_fused[size_t(i)]).epsilon(1e-10).scale(1));
+          for (int64_t i = 0; i < n; ++i)
+            CHECK(fv[size_t(v * n + i)] ==
+                  doctest::Approx(want_fused[size_t(i)]).epsilon(1e-10).scale(1));
         }
       }
 }
@@ -191,7 +204,8 @@ TEST_CASE("spectral split and fuse: numpy.fft parity, forward and backward") {
   for (const char* name : {"spectral_32x32x16", "spectral_15x13x9"}) {
     const io::TensorMap f = test::fixture(name);
     const Tensor& idx = test::at(f, "sample_idx");
-    const Shape xs = std::string(name) == "spectral_32x32x16" ? Shape{1, 1, 32, 32, 16} : Shape{1, 2, 15, 13, 9};
+    const Shape xs =
+        std::string(name) == "spectral_32x32x16" ? Shape{1, 1, 32, 32, 16} : Shape{1, 2, 15, 13, 9};
     const std::array<std::array<double, 3>, 2> betas{{{0.1, 0.1, 1.0}, {0.5, 0.34, 0.75}}};
     for (int j = 0; j < 2; ++j)
       for (KspaceCentre c : {KspaceCentre::Shifted, KspaceCentre::Unshifted}) {
@@ -207,7 +221,8 @@ TEST_CASE("spectral split and fuse: numpy.fft parity, forward and backward") {
         const Tensor fused = spectral_fuse(h, l, c);
         test::check_close(gather(fused, idx), test::at(f, p + "fused"), 1e-4, 1e-5, p + "fused");
         fused.backward(hash_input(xs, 4));
-        test::check_close(gather(h.grad(), idx), test::at(f, p + "grad_high"), 1e-4, 1e-5, p + "grad_high");
+        test::check_close(gather(h.grad(), idx), test::at(f, p + "grad_high"), 1e-4, 1e-5,
+                          p + "grad_high");
         test::check_close(l.grad(), test::at(f, p + "grad_low"), 1e-4, 1e-5, p + "grad_low");
       }
   }
@@ -248,18 +263,32 @@ TEST_CASE("spectral ops: errors name the argument") {
     }
     return std::string("no error");
   };
-  const std::string empty = message([&] { spectral_split(x, {0.01, 0.5, 1.0}, KspaceCentre::Shifted); });
+  const std::string empty = message([&] {
+    spectral_split(x, {0.01, 0.5, 1.0}, KspaceCentre::Shifted);
+  });
   CHECK_MESSAGE(empty.find("empty block") != std::string::npos, empty);
   CHECK_MESSAGE(empty.find("axis X") != std::string::npos, empty);
-  CHECK(message([&] { spectral_split(x, {0.5, 1.5, 1.0}, KspaceCentre::Shifted); }).find("(0, 1]") != std::string::npos);
-  CHECK(message([&] { spectral_split(Tensor::zeros({2, 32, 16, 8}), {0.5, 0.5, 1.0}, KspaceCentre::Shifted); }).find("(N, C, X, Y, Z)") != std::string::npos);
-  const std::string big = message([&] { spectral_fuse(x, Tensor::zeros({1, 2, 33, 4, 4}), KspaceCentre::Shifted); });
+  CHECK(message([&] {
+          spectral_split(x, {0.5, 1.5, 1.0}, KspaceCentre::Shifted);
+        }).find("(0, 1]") != std::string::npos);
+  CHECK(message([&] {
+          spectral_split(Tensor::zeros({2, 32, 16, 8}), {0.5, 0.5, 1.0}, KspaceCentre::Shifted);
+        }).find("(N, C, X, Y, Z)") != std::string::npos);
+  const std::string big = message([&] {
+    spectral_fuse(x, Tensor::zeros({1, 2, 33, 4, 4}), KspaceCentre::Shifted);
+  });
   CHECK_MESSAGE(big.find("'low'") != std::string::npos, big);
   CHECK_MESSAGE(big.find("axis X has 33 vs 32") != std::string::npos, big);
-  const std::string chans = message([&] { spectral_fuse(x, Tensor::zeros({1, 3, 4, 4, 4}), KspaceCentre::Shifted); });
+  const std::string chans = message([&] {
+    spectral_fuse(x, Tensor::zeros({1, 3, 4, 4, 4}), KspaceCentre::Shifted);
+  });
   CHECK_MESSAGE(chans.find("channels") != std::string::npos, chans);
-  CHECK(message([&] { spectral_fuse(x, Tensor::zeros({1, 2, 4, 4}), KspaceCentre::Shifted); }).find("(N, C, X, Y, Z)") != std::string::npos);
-  CHECK(message([&] { spectral_fuse(x, Tensor::zeros({1, 2, 4, 4, 4}, DType::F64), KspaceCentre::Shifted); }).find("float64") != std::string::npos);
+  CHECK(message([&] {
+          spectral_fuse(x, Tensor::zeros({1, 2, 4, 4}), KspaceCentre::Shifted);
+        }).find("(N, C, X, Y, Z)") != std::string::npos);
+  CHECK(message([&] {
+          spectral_fuse(x, Tensor::zeros({1, 2, 4, 4, 4}, DType::F64), KspaceCentre::Shifted);
+        }).find("float64") != std::string::npos);
   CHECK(message([] { parse_kspace_centre("centred"); }).find("'centred'") != std::string::npos);
   CHECK(parse_kspace_centre("unshifted") == KspaceCentre::Unshifted);
 }

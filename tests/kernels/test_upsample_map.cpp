@@ -12,7 +12,8 @@
 using namespace fdl;
 
 TEST_CASE("upsample map: forward and backward as the CUDA kernels compute them equal the CPU") {
-  for (const Shape& sh : {Shape{2, 3, 5, 7, 9}, Shape{1, 1, 1, 1, 1}, Shape{1, 2, 1, 4, 1}, Shape{3, 1, 2, 1, 6}}) {
+  for (const Shape& sh :
+       {Shape{2, 3, 5, 7, 9}, Shape{1, 1, 1, 1, 1}, Shape{1, 2, 1, 4, 1}, Shape{3, 1, 2, 1, 6}}) {
     CAPTURE(sh.str());
     const int64_t nc = sh[0] * sh[1], X = sh[2], Y = sh[3], Z = sh[4], n = nc * X * Y * Z;
     const kernels::Upsample2x u{Y, Z};

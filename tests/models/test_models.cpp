@@ -27,7 +27,8 @@ void set_weight_pattern(SegModel& m) {
     t %= 97;
     const double fan_in = double(p.numel() / p.size(0));
     std::vector<double> v(static_cast<size_t>(p.numel()));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(1.7 * double(i) + 0.9 * t) / std::sqrt(fan_in);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = std::sin(1.7 * double(i) + 0.9 * t) / std::sqrt(fan_in);
     p.copy_(Tensor::from_vector(v, p.shape()).to(p.dtype()));
   }
 }
@@ -61,7 +62,8 @@ TEST_CASE("models: parameter names and shapes are the release's state_dict keys"
   for (const char* name : {"unet3d", "fd-early", "fd-late"}) {
     CAPTURE(name);
     auto expected = want;
-    if (std::string(name) != "unet3d") expected.emplace("conv3d_c1_low.weight", Shape{8, 1, 3, 3, 3});
+    if (std::string(name) != "unet3d")
+      expected.emplace("conv3d_c1_low.weight", Shape{8, 1, 3, 3, 3});
     std::map<std::string, Shape> got;
     for (auto& [n, p] : build(name)->named_parameters()) got.emplace(n, p.shape());
     CHECK(got.size() == expected.size());
@@ -74,7 +76,8 @@ TEST_CASE("models: parameter names and shapes are the release's state_dict keys"
 }
 
 TEST_CASE("models: logits and Dice-loss gradients match the PyTorch reference") {
-  for (auto [name, fixture] : {std::pair{"unet3d", "model_unet3d"}, {"fd-early", "model_fd_early"},
+  for (auto [name, fixture] : {std::pair{"unet3d", "model_unet3d"},
+                               {"fd-early", "model_fd_early"},
                                {"fd-late", "model_fd_late"}}) {
     CAPTURE(name);
     const auto fx = test::fixture(fixture);

@@ -10,9 +10,9 @@
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "tests/support.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
-#include "tests/support.h"
 
 using namespace fdl;
 using namespace fdl::train;
@@ -32,17 +32,22 @@ struct Tiny : Module {
 
 // 64 KiB of weights: larger than the room a full-disk test leaves.
 struct Wide : Module {
-  explicit Wide(uint64_t seed) { register_parameter("weight", test::randn({16384}, seed, DType::F32)); }
+  explicit Wide(uint64_t seed) {
+    register_parameter("weight", test::randn({16384}, seed, DType::F32));
+  }
 };
 
 // One Adam step with fixed pseudo-random gradients.
 void step(Module& m, Adam& opt, uint64_t seed) {
-  for (auto& [name, p] : m.named_parameters()) p.set_grad(test::randn(p.shape(), seed++, DType::F32));
+  for (auto& [name, p] : m.named_parameters())
+    p.set_grad(test::randn(p.shape(), seed++, DType::F32));
   opt.step();
   opt.zero_grad();
 }
 
-std::string bytes_of(const Tensor& t) { return std::string(static_cast<const char*>(t.raw()), t.nbytes()); }
+std::string bytes_of(const Tensor& t) {
+  return std::string(static_cast<const char*>(t.raw()), t.nbytes());
+}
 
 std::string weight_bytes(const Module& m) {
   std::string s;
@@ -119,7 +124,8 @@ TEST_CASE("checkpoint: config round trip and the differing option is named") {
   CHECK(config_difference(c, s).find("split") != std::string::npos);
 
   io::write_file_atomic((d / "bad.json").string(), "{\"model\": \"unet3d\"}");
-  CHECK_THROWS_WITH_AS(read_config((d / "bad.json").string()), doctest::Contains("missing 'shape'"), Error);
+  CHECK_THROWS_WITH_AS(read_config((d / "bad.json").string()), doctest::Contains("missing 'shape'"),
+                       Error);
 }
 
 TEST_CASE("checkpoint: save and load round trip restores weights, optimiser and state") {
@@ -132,7 +138,8 @@ TEST_CASE("checkpoint: save and load round trip restores weights, optimiser and 
   const RunState st = state_at(2);
   save_checkpoint(d.string(), m, opt, st, true);
   CHECK(has_checkpoint(d.string()));
-  for (const char* f : {"last.safetensors", "model.safetensors", "optimizer.safetensors", "state.json"})
+  for (const char* f :
+       {"last.safetensors", "model.safetensors", "optimizer.safetensors", "state.json"})
     CHECK_MESSAGE(fs::exists(d / f), f);
   for (const auto& e : fs::directory_iterator(d))
     CHECK_MESSAGE(e.path().extension() != ".next", e.path());  // all renamed into place
@@ -220,14 +227,17 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
   SUBCASE("files of different epochs without a .next are an error, not a silent mix") {
     const fs::path d = root / "mixed";
     copy_dir(good, d);
-    fs::copy_file(later / "last.safetensors", d / "last.safetensors", fs::copy_options::overwrite_existing);
+    fs::copy_file(later / "last.safetensors", d / "last.safetensors",
+                  fs::copy_options::overwrite_existing);
     Tiny r(7);
     Adam ro(r.named_parameters());
     const std::string before = weight_bytes(r);
-    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("inconsistent"), Error);
+    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("inconsistent"),
+                         Error);
     CHECK(weight_bytes(r) == before);
   }
-  SUBCASE("only the .next files of an uncommitted first epoch: no checkpoint, a run may start afresh") {
+  SUBCASE(
+      "only the .next files of an uncommitted first epoch: no checkpoint, a run may start afresh") {
     const fs::path d = root / "first";
     fs::create_directories(d);
     for (const char* f : {"last.safetensors", "optimizer.safetensors"})
@@ -240,11 +250,14 @@ TEST_CASE("checkpoint: a crash at any point of a save leaves a loadable, consist
     fs::remove(d / "state.json");
     Tiny r(7);
     Adam ro(r.named_parameters());
-    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"), Error);
+    CHECK_THROWS_WITH_AS(load_checkpoint(d.string(), r, ro), doctest::Contains("state.json"),
+                         Error);
   }
 }
 
-TEST_CASE("checkpoint: a save on a full disk fails naming the file and errno, and the committed one stays") {
+TEST_CASE(
+    "checkpoint: a save on a full disk fails naming the file and errno, and the committed one "
+    "stays") {
   test::FullDisk disk("checkpoint", "full");
   const std::string d = (disk.dir() / "run").string();
   fs::create_directories(d);
@@ -280,7 +293,8 @@ TEST_CASE("checkpoint: a save on a full disk fails naming the file and errno, an
 TEST_CASE("progress: train.csv round trip, malformed rows named, progress.png drawn") {
   const fs::path d = workdir("progress");
   const std::string csv = (d / "train.csv").string(), png = (d / "progress.png").string();
-  std::vector<EpochRow> rows{{1, 0.9, 0.95, {0.1, 0.02}, 3.5}, {2, 0.8, 0.85, {0.25, 0.125}, 3.25},
+  std::vector<EpochRow> rows{{1, 0.9, 0.95, {0.1, 0.02}, 3.5},
+                             {2, 0.8, 0.85, {0.25, 0.125}, 3.25},
                              {3, 0.7, 0.8125, {0.375, 0.5}, 3.0}};
   write_train_csv(csv, {"red", "dentate"}, rows);
   const std::string text = io::read_file(csv);
@@ -349,7 +363,8 @@ TEST_CASE("checkpoint: preprocessing and split options in config.json, splits.js
 
   // A config.json written before these options existed reads with their defaults.
   nlohmann::json old = nlohmann::json::parse(io::read_file((d / "config.json").string()));
-  for (const char* key : {"fit", "norm", "percentiles", "folds", "test_fraction"}) CHECK(old.erase(key) == 1);
+  for (const char* key : {"fit", "norm", "percentiles", "folds", "test_fraction"})
+    CHECK(old.erase(key) == 1);
   io::write_file_atomic((d / "old.json").string(), old.dump());
   const RunConfig o = read_config((d / "old.json").string());
   CHECK(o.run.fit == "resize");
@@ -379,7 +394,9 @@ TEST_CASE("checkpoint: preprocessing and split options in config.json, splits.js
 
   s.val = {"a"};
   write_splits((d / "twice.json").string(), s);
-  CHECK_THROWS_WITH_AS(read_splits((d / "twice.json").string()), doctest::Contains("'a' is listed twice"), Error);
+  CHECK_THROWS_WITH_AS(read_splits((d / "twice.json").string()),
+                       doctest::Contains("'a' is listed twice"), Error);
   io::write_file_atomic((d / "partial.json").string(), "{\"seed\": 1}");
-  CHECK_THROWS_WITH_AS(read_splits((d / "partial.json").string()), doctest::Contains("partial.json"), Error);
+  CHECK_THROWS_WITH_AS(read_splits((d / "partial.json").string()),
+                       doctest::Contains("partial.json"), Error);
 }

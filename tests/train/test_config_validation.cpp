@@ -69,9 +69,8 @@ TEST_CASE("config validation: the grid is checked before anything is allocated")
   const auto big = config_with("shape_big", "shape", "[65536, 65536, 65536]");
   const std::string e = config_error(big);
   CHECK_MESSAGE(
-      e.rfind(big.string() +
-                  ": a batch of 2 x 1 x [65536,65536,65536] needs 2251799813685248 "
-                  "bytes (2.0 PiB), more than the memory ceiling of ",
+      e.rfind(big.string() + ": a batch of 2 x 1 x [65536,65536,65536] needs 2251799813685248 "
+                             "bytes (2.0 PiB), more than the memory ceiling of ",
               0) == 0,
       e);
 }
@@ -96,7 +95,8 @@ TEST_CASE("dataset validation: nnU-Net label indices beyond a uint8 mask") {
   CHECK(open_with(R"({"background": 0, "lesion": 257})") ==
         file + ": label 'lesion' must map to an integer index in 0..255, got 257");
   json many;
-  for (int k = 0; k < 300; ++k) many[std::to_string(k)] = k;  // any names; only their number matters
+  for (int k = 0; k < 300; ++k)
+    many[std::to_string(k)] = k;  // any names; only their number matters
   std::ofstream(d / "dataset.json", std::ios::trunc)
       << json{{"labels", many}, {"modality", {{"0", "MRI"}}}, {"training", json::array()}}.dump();
   try {

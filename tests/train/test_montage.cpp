@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "engine/io/atomic_file.h"
-#include "train/montage.h"
 #include "tests/support.h"
+#include "train/montage.h"
 
 using namespace fdl;
 using namespace fdl::train;
@@ -23,7 +23,8 @@ Tensor labels(std::array<int64_t, 3> shape, const std::vector<std::array<int64_t
   for (size_t b = 0; b < boxes.size(); ++b) {
     const auto [x0, y0, z, h] = boxes[b];
     for (int64_t x = x0 - h; x <= x0 + h; ++x)
-      for (int64_t y = y0 - h; y <= y0 + h; ++y) d[(x * shape[1] + y) * shape[2] + z] = int32_t(b + 1);
+      for (int64_t y = y0 - h; y <= y0 + h; ++y)
+        d[(x * shape[1] + y) * shape[2] + z] = int32_t(b + 1);
   }
   return t;
 }
@@ -54,12 +55,14 @@ TEST_CASE("montage: a PNG for cases on different grids, errors for mismatched ma
   const Tensor img1 = Tensor::full({12, 10, 6}, 1.0), img2 = Tensor::full({20, 20, 4}, 2.0);
   const std::vector<MontageCase> cases{
       {img1, labels({12, 10, 6}, {{5, 5, 3, 2}}), labels({12, 10, 6}, {{6, 5, 3, 2}})},
-      {img2, labels({20, 20, 4}, {{8, 8, 1, 3}, {14, 14, 2, 2}}), Tensor::zeros({20, 20, 4}, DType::I32)}};
+      {img2, labels({20, 20, 4}, {{8, 8, 1, 3}, {14, 14, 2, 2}}),
+       Tensor::zeros({20, 20, 4}, DType::I32)}};
   const std::string png = (d / "m.png").string();
   write_montage_png(png, cases);
   CHECK(io::read_file(png).rfind("\x89PNG", 0) == 0);
   const std::vector<MontageCase> bad{{img1, labels({12, 10, 6}, {}), labels({12, 10, 5}, {})}};
-  CHECK_THROWS_WITH_AS(write_montage_png((d / "bad.png").string(), bad), doctest::Contains("prediction"), Error);
+  CHECK_THROWS_WITH_AS(write_montage_png((d / "bad.png").string(), bad),
+                       doctest::Contains("prediction"), Error);
   CHECK_FALSE(fs::exists(d / "bad.png"));
   fs::remove_all(d);
 }

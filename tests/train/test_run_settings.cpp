@@ -20,28 +20,48 @@ namespace {
 
 // A valid value other than the default for every setting, as command-line words.
 const std::map<std::string, std::vector<std::string>> kOther{
-    {"model", {"fd-late"}},          {"base_filters", {"4"}},
+    {"model", {"fd-late"}},
+    {"base_filters", {"4"}},
     {"shape", {"32", "16", "8"}},
-    {"fit", {"crop-pad"}},           {"norm", {"percentile"}},
-    {"percentiles", {"1", "99"}},    {"epochs", {"7"}},
-    {"batch", {"3"}},                {"lr", {"0.00025"}},
-    {"seed", {"18446744073709551615"}}, {"beta", {"0.25", "0.5", "0.75"}},
-    {"kspace_centre", {"unshifted"}}, {"fold", {"3"}},
-    {"train_percent", {"12.5"}},     {"folds", {"4"}},
-    {"test_fraction", {"0.3"}},      {"conv", {"tf32"}},
-    {"fast_nondeterministic", {}},   {"recipe", {"fdl"}},
-    {"patch", {"32", "64", "16"}},   {"spacing", {"0.5", "0.75", "2.5"}},
-    {"foreground_fraction", {"0.5"}}, {"augment", {"off"}},
-    {"aug_rotation", {"0.5", "-15", "10"}}, {"aug_scaling", {"0.25", "0.8", "1.2"}},
-    {"aug_elastic", {"0.1", "1", "4"}},     {"aug_mirror", {"0.25"}},
-    {"aug_noise", {"0.2", "0", "0.05"}},    {"aug_blur", {"0.1", "0.5", "1.5"}},
-    {"aug_brightness", {"0.3", "0.8", "1.2"}}, {"aug_contrast", {"0.3", "0.7", "1.3"}},
-    {"aug_low_res", {"0.5", "0.25", "1"}},  {"aug_gamma_inverted", {"0", "0.7", "1.5"}},
-    {"aug_gamma", {"0.5", "0.8", "1.25"}},  {"val_every", {"5"}},
-    {"loss", {"dice-ce"}},           {"optimizer", {"sgd"}},
+    {"fit", {"crop-pad"}},
+    {"norm", {"percentile"}},
+    {"percentiles", {"1", "99"}},
+    {"epochs", {"7"}},
+    {"batch", {"3"}},
+    {"lr", {"0.00025"}},
+    {"seed", {"18446744073709551615"}},
+    {"beta", {"0.25", "0.5", "0.75"}},
+    {"kspace_centre", {"unshifted"}},
+    {"fold", {"3"}},
+    {"train_percent", {"12.5"}},
+    {"folds", {"4"}},
+    {"test_fraction", {"0.3"}},
+    {"conv", {"tf32"}},
+    {"fast_nondeterministic", {}},
+    {"recipe", {"fdl"}},
+    {"patch", {"32", "64", "16"}},
+    {"spacing", {"0.5", "0.75", "2.5"}},
+    {"foreground_fraction", {"0.5"}},
+    {"augment", {"off"}},
+    {"aug_rotation", {"0.5", "-15", "10"}},
+    {"aug_scaling", {"0.25", "0.8", "1.2"}},
+    {"aug_elastic", {"0.1", "1", "4"}},
+    {"aug_mirror", {"0.25"}},
+    {"aug_noise", {"0.2", "0", "0.05"}},
+    {"aug_blur", {"0.1", "0.5", "1.5"}},
+    {"aug_brightness", {"0.3", "0.8", "1.2"}},
+    {"aug_contrast", {"0.3", "0.7", "1.3"}},
+    {"aug_low_res", {"0.5", "0.25", "1"}},
+    {"aug_gamma_inverted", {"0", "0.7", "1.5"}},
+    {"aug_gamma", {"0.5", "0.8", "1.25"}},
+    {"val_every", {"5"}},
+    {"loss", {"dice-ce"}},
+    {"optimizer", {"sgd"}},
     {"lr_schedule", {"poly"}},
-    {"overlap", {"0.25"}},           {"tta_mirror", {"on"}},
-    {"best_ema", {"0.5"}},           {"patience", {"20"}},
+    {"overlap", {"0.25"}},
+    {"tta_mirror", {"on"}},
+    {"best_ema", {"0.5"}},
+    {"patience", {"20"}},
 };
 
 // Parses `args` (flags and words) into settings bound to a fresh command.
@@ -65,7 +85,8 @@ std::vector<std::string> other_args() {
 
 void check_same(const RunSettings& a, const RunSettings& b, const char* what) {
   INFO(what);
-  for (const Setting& e : run_settings()) CHECK_MESSAGE(setting_text(a, e) == setting_text(b, e), e.key);
+  for (const Setting& e : run_settings())
+    CHECK_MESSAGE(setting_text(a, e) == setting_text(b, e), e.key);
 }
 
 }  // namespace
@@ -113,11 +134,12 @@ TEST_CASE("run settings: config.json, the resume check and the study's child kee
 }
 
 TEST_CASE("run settings: bad values name the flag and the problem") {
-  CHECK_THROWS_WITH_AS(parse({"--lr", "fast"}), doctest::Contains("--lr: 'fast' is not a finite number"),
-                       Error);
+  CHECK_THROWS_WITH_AS(parse({"--lr", "fast"}),
+                       doctest::Contains("--lr: 'fast' is not a finite number"), Error);
   CHECK_THROWS_WITH_AS(parse({"--seed", "-1"}),
                        doctest::Contains("--seed: '-1' is not a non-negative whole number"), Error);
-  CHECK_THROWS_WITH_AS(parse({"--epochs", "2.5"}), doctest::Contains("is not a whole number"), Error);
+  CHECK_THROWS_WITH_AS(parse({"--epochs", "2.5"}), doctest::Contains("is not a whole number"),
+                       Error);
   CHECK_THROWS_WITH_AS(parse({"--fit", "stretch"}),
                        doctest::Contains("--fit: 'stretch' is not one of resize, crop-pad"), Error);
   RunSettings s;
@@ -135,10 +157,11 @@ TEST_CASE("run settings: bad values name the flag and the problem") {
   nlohmann::json j;
   settings_to_json(RunSettings(), j);
   j["epochs"] = 4294967298.0;
-  CHECK_THROWS_WITH_AS(settings_from_json(j, "run/config.json"), doctest::Contains("run/config.json: --epochs"),
-                       Error);
+  CHECK_THROWS_WITH_AS(settings_from_json(j, "run/config.json"),
+                       doctest::Contains("run/config.json: --epochs"), Error);
   j.erase("epochs");
-  CHECK_THROWS_WITH_AS(settings_from_json(j, "run/config.json"), doctest::Contains("missing 'epochs'"), Error);
+  CHECK_THROWS_WITH_AS(settings_from_json(j, "run/config.json"),
+                       doctest::Contains("missing 'epochs'"), Error);
   s = RunSettings();
   s.patch = {32, 0, 32};
   CHECK_THROWS_WITH_AS(validate(s), doctest::Contains("--patch 32 0 32"), Error);

@@ -41,7 +41,8 @@ TEST_CASE("window_starts: from 0 to n - patch, steps no longer than patch * (1 -
       const auto s = window_starts(n, 16, ov);
       CHECK(s.front() == 0);
       CHECK(s.back() == n - 16);
-      for (size_t i = 1; i < s.size(); ++i) CHECK(s[i] - s[i - 1] <= int64_t(std::max(1.0, 16 * (1 - ov))));
+      for (size_t i = 1; i < s.size(); ++i)
+        CHECK(s[i] - s[i - 1] <= int64_t(std::max(1.0, 16 * (1 - ov))));
     }
   CHECK_THROWS_AS(window_starts(10, 4, 1.0), Error);
 }
@@ -57,7 +58,8 @@ TEST_CASE("gaussian_importance: 1 at the centre, symmetric, never below 1e-3") {
   CHECK(at(7, 3, 5) > at(2, 3, 5));
 }
 
-TEST_CASE("sliding window: an identity network returns its input for any patch, overlap and mirroring") {
+TEST_CASE(
+    "sliding window: an identity network returns its input for any patch, overlap and mirroring") {
   Identity id;
   const Tensor image = random_image(2, {23, 18, 9}, 3);
   for (const Index3 patch : {Index3{8, 8, 8}, Index3{12, 20, 4}, Index3{24, 20, 12}})
@@ -72,8 +74,8 @@ TEST_CASE("sliding window: an identity network returns its input for any patch, 
         REQUIRE(out.shape() == image.shape());
         test::check_close(out, image, 1e-6, 1e-6, "identity through the windows");
       }
-  CHECK_THROWS_WITH_AS(sliding_window_logits(id, image, {{6, 8, 8}, 0.5, false}), doctest::Contains("multiple of 4"),
-                       Error);
+  CHECK_THROWS_WITH_AS(sliding_window_logits(id, image, {{6, 8, 8}, 0.5, false}),
+                       doctest::Contains("multiple of 4"), Error);
 }
 
 TEST_CASE("sliding window: one patch over the whole volume is the whole-volume pass") {

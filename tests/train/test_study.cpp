@@ -35,7 +35,8 @@ void check_same(double got, double want, const std::string& what) {
 std::map<std::string, double> values(const fs::path& run, size_t c, const std::string& metric) {
   const json j = json::parse(test::slurp(run / "test_metrics.json"));
   std::map<std::string, double> v;
-  for (const auto& row : j.at("classes").at(c).at("cases")) v[row.at("case").get<std::string>()] = num(row.at(metric));
+  for (const auto& row : j.at("classes").at(c).at("cases"))
+    v[row.at("case").get<std::string>()] = num(row.at(metric));
   return v;
 }
 
@@ -49,19 +50,25 @@ void tiny_phantoms(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers that follow from its runs") {
+TEST_CASE(
+    "study: a tiny phantom study runs, reruns, resumes and reports numbers that follow from its "
+    "runs") {
   const fs::path root = test::scratch_dir("study", "tiny");
   const fs::path ds = root / "phantoms", st = root / "study";
   tiny_phantoms(ds);
-  const std::string args = "study '" + ds.string() + "' -o '" + st.string() +
-                           "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --jobs 2";
+  const std::string args =
+      "study '" + ds.string() + "' -o '" + st.string() +
+      "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --jobs 2";
   REQUIRE_MESSAGE(test::run_fdl(args, root / "first.log") == 0, test::slurp(root / "first.log"));
-  for (const char* f : {"report.md", "report.csv", "report.json", "dice_vs_train_size.png", "examples.png"}) CHECK(fs::exists(st / f));
+  for (const char* f :
+       {"report.md", "report.csv", "report.json", "dice_vs_train_size.png", "examples.png"})
+    CHECK(fs::exists(st / f));
   const std::vector<std::string> runs{"unet3d/p50/fold1", "unet3d/p100/fold1", "fd-early/p50/fold1",
                                       "fd-early/p100/fold1"};
   for (const auto& r : runs) REQUIRE(fs::exists(st / r / "test_metrics.json"));
   // All models of a cell train on the same split.
-  CHECK(test::slurp(st / "unet3d/p50/fold1/splits.json") == test::slurp(st / "fd-early/p50/fold1/splits.json"));
+  CHECK(test::slurp(st / "unet3d/p50/fold1/splits.json") ==
+        test::slurp(st / "fd-early/p50/fold1/splits.json"));
 
   // The report's numbers, recomputed from the runs' files.
   const json rep = json::parse(test::slurp(st / "report.json"));
@@ -71,7 +78,8 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   int diffs = 0;
   for (const auto& row : rows) {
     const std::string model = row.at("model"), metric = row.at("metric");
-    const std::string pct = std::string("p").append(std::to_string(int(row.at("percent").get<double>())));
+    const std::string pct =
+        std::string("p").append(std::to_string(int(row.at("percent").get<double>())));
     const size_t c = size_t(row.at("class").get<int>() - 1);
     const auto mine = values(st / model / pct / "fold1", c, metric);
     std::vector<double> v;
@@ -125,7 +133,8 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   // --print-commands: one `fdl train` line per run, and a printed line runs as it is.
   const fs::path st2 = root / "printed";
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
-                            "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape 16 16 8 --print-commands",
+                            "' --models unet3d,fd-early --train-percent 50,100 --epochs 1 --shape "
+                            "16 16 8 --print-commands",
                         root / "print.log") == 0);
   std::istringstream lines(test::slurp(root / "print.log"));
   std::vector<std::string> cmds;
@@ -138,13 +147,15 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   CHECK(cmds[0].find("--model unet3d") != std::string::npos);
   CHECK(fs::exists(st2 / "splits/p50_fold1.json"));
   CHECK_FALSE(fs::exists(st2 / "unet3d"));  // nothing trained
-  const std::string run = "OMP_WAIT_POLICY=passive " + cmds[0] + " > '" + (root / "printed.log").string() + "' 2>&1";
+  const std::string run =
+      "OMP_WAIT_POLICY=passive " + cmds[0] + " > '" + (root / "printed.log").string() + "' 2>&1";
   CHECK(std::system(run.c_str()) == 0);
   CHECK(fs::exists(st2 / "unet3d/p50/fold1/test_metrics.json"));
 
   // The k-space ablation: each FD model also runs with the unshifted centre, in its own arm.
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st2.string() +
-                            "' --models unet3d,fd-early --train-percent 100 --kspace-centre both --print-commands",
+                            "' --models unet3d,fd-early --train-percent 100 --kspace-centre both "
+                            "--print-commands",
                         root / "both.log") == 0);
   std::istringstream both(test::slurp(root / "both.log"));
   std::vector<std::string> arms;
@@ -172,16 +183,20 @@ TEST_CASE("study: a tiny phantom study runs, reruns, resumes and reports numbers
   fs::remove_all(root);
 }
 
-TEST_CASE("study: with several folds each test case counts once, its value the mean over the folds") {
+TEST_CASE(
+    "study: with several folds each test case counts once, its value the mean over the folds") {
   const fs::path root = test::scratch_dir("study", "folds");
   const fs::path ds = root / "phantoms", st = root / "study";
   tiny_phantoms(ds);
-  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
-                            "' --models unet3d,fd-late --train-percent 100 --fold 1,2 --epochs 1 --shape 16 16 8"
-                            " --norm percentile --percentiles 1 99 --folds 4",
-                        root / "run.log") == 0);
+  REQUIRE(
+      test::run_fdl(
+          "study '" + ds.string() + "' -o '" + st.string() +
+              "' --models unet3d,fd-late --train-percent 100 --fold 1,2 --epochs 1 --shape 16 16 8"
+              " --norm percentile --percentiles 1 99 --folds 4",
+          root / "run.log") == 0);
   // Every train setting the study is given reaches every run.
-  for (const char* run : {"unet3d/p100/fold1", "unet3d/p100/fold2", "fd-late/p100/fold1", "fd-late/p100/fold2"}) {
+  for (const char* run :
+       {"unet3d/p100/fold1", "unet3d/p100/fold2", "fd-late/p100/fold1", "fd-late/p100/fold2"}) {
     CAPTURE(run);
     const json cfg = json::parse(test::slurp(st / run / "config.json"));
     CHECK(cfg.at("norm") == "percentile");
@@ -195,7 +210,8 @@ TEST_CASE("study: with several folds each test case counts once, its value the m
     const std::string model = row.at("model");
     const size_t c = size_t(row.at("class").get<int>() - 1);
     auto fold_mean = [&](const std::string& m) {
-      const auto a = values(st / m / "p100/fold1", c, "dice"), b = values(st / m / "p100/fold2", c, "dice");
+      const auto a = values(st / m / "p100/fold1", c, "dice"),
+                 b = values(st / m / "p100/fold2", c, "dice");
       REQUIRE(a.size() == b.size());  // the same test cases in every fold
       std::map<std::string, double> mean;
       for (const auto& [k, x] : a) {
@@ -215,8 +231,10 @@ TEST_CASE("study: with several folds each test case counts once, its value the m
       const auto base = fold_mean("unet3d");
       std::vector<double> x, y;
       for (const auto& [k, xv] : mine) x.push_back(xv), y.push_back(base.at(k));
-      check_same(num(row.at("difference").at("wilcoxon_p")), wilcoxon_signed_rank(x, y).p, "p over folds");
-      check_same(num(row.at("difference").at("mean")), bootstrap_mean_diff(x, y).mean_diff, "diff over folds");
+      check_same(num(row.at("difference").at("wilcoxon_p")), wilcoxon_signed_rank(x, y).p,
+                 "p over folds");
+      check_same(num(row.at("difference").at("mean")), bootstrap_mean_diff(x, y).mean_diff,
+                 "diff over folds");
     }
     ++checked;
   }
@@ -228,10 +246,11 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
   const fs::path root = test::scratch_dir("study", "vary");
   const fs::path ds = root / "phantoms", st = root / "study";
   tiny_phantoms(ds);
-  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
-                            "' --models unet3d,fd-early --train-percent 100 --epochs 1 --shape 16 16 8"
-                            " --vary norm=zscore,percentile --vary 'percentiles=1 99,2 98' --print-commands",
-                        root / "print.log") == 0);
+  REQUIRE(test::run_fdl(
+              "study '" + ds.string() + "' -o '" + st.string() +
+                  "' --models unet3d,fd-early --train-percent 100 --epochs 1 --shape 16 16 8"
+                  " --vary norm=zscore,percentile --vary 'percentiles=1 99,2 98' --print-commands",
+              root / "print.log") == 0);
   std::istringstream lines(test::slurp(root / "print.log"));
   std::vector<std::string> cmds;
   for (std::string l; std::getline(lines, l);) cmds.push_back(l);
@@ -243,9 +262,10 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
   CHECK(cmds[7].find("--norm percentile --percentiles 2 98") != std::string::npos);
 
   // The recipes as a factor: each arm's runs get theirs.
-  REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
-                            "' --models unet3d --train-percent 100 --vary recipe=paper,fdl --print-commands",
-                        root / "recipes.log") == 0);
+  REQUIRE(test::run_fdl(
+              "study '" + ds.string() + "' -o '" + st.string() +
+                  "' --models unet3d --train-percent 100 --vary recipe=paper,fdl --print-commands",
+              root / "recipes.log") == 0);
   std::istringstream recipes(test::slurp(root / "recipes.log"));
   std::vector<std::string> both;
   for (std::string l; std::getline(recipes, l);) both.push_back(l);
@@ -256,23 +276,28 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
   CHECK(both[1].find("/unet3d+recipe=fdl/p100/fold1") != std::string::npos);
 
   // A factor the study cannot vary, or a value its setting refuses: an error, nothing written.
-  for (const std::string bad : {"model=unet3d", "fold=1,2", "folds=3,4", "norm=zscore,foo", "norm=zscore,zscore",
-                          "lr=1e30", "nothing=1", "norm", "norm=zscore,"}) {
+  for (const std::string bad :
+       {"model=unet3d", "fold=1,2", "folds=3,4", "norm=zscore,foo", "norm=zscore,zscore", "lr=1e30",
+        "nothing=1", "norm", "norm=zscore,"}) {
     CAPTURE(bad);
     const fs::path out = root / "refused";
-    CHECK(test::run_fdl("study '" + ds.string() + "' -o '" + out.string() + "' --vary '" + bad + "'",
-                        root / "refused.log") != 0);
+    CHECK(
+        test::run_fdl("study '" + ds.string() + "' -o '" + out.string() + "' --vary '" + bad + "'",
+                      root / "refused.log") != 0);
     const std::string log = test::slurp(root / "refused.log");
     CHECK_MESSAGE(log.find("--vary") != std::string::npos, log);
     CHECK(!fs::exists(out));
   }
 
-  // Trained and reported: each run records its arm's value; the first arm of unet3d is the baseline.
+  // Trained and reported: each run records its arm's value; the first arm of unet3d is the
+  // baseline.
   REQUIRE(test::run_fdl("study '" + ds.string() + "' -o '" + st.string() +
-                            "' --models unet3d --train-percent 100 --epochs 1 --shape 16 16 8 --vary norm=zscore,minmax",
+                            "' --models unet3d --train-percent 100 --epochs 1 --shape 16 16 8 "
+                            "--vary norm=zscore,minmax",
                         root / "run.log") == 0);
   for (const char* norm : {"zscore", "minmax"}) {
-    const json cfg = json::parse(test::slurp(st / ("unet3d+norm=" + std::string(norm)) / "p100/fold1/config.json"));
+    const json cfg = json::parse(
+        test::slurp(st / ("unet3d+norm=" + std::string(norm)) / "p100/fold1/config.json"));
     CHECK(cfg.at("norm") == norm);
   }
   const json rep = json::parse(test::slurp(st / "report.json"));
@@ -298,17 +323,21 @@ TEST_CASE("study: --vary crosses a train setting with the models, each arm's run
     REQUIRE(f.size() == 18);
     CHECK(f[5] == row.at("model").get<std::string>());
     auto same = [](const std::string& text, const json& v) {
-      return v.is_null() ? text == "nan" : std::stod(text) == doctest::Approx(v.get<double>()).epsilon(1e-5);
+      return v.is_null() ? text == "nan"
+                         : std::stod(text) == doctest::Approx(v.get<double>()).epsilon(1e-5);
     };
     CHECK(same(f[7], row.at("summary").at("mean")));
     CHECK(same(f[13], row.contains("difference") ? row.at("difference").at("mean") : json()));
   }
   CHECK_FALSE(std::getline(csv, line));
-  CHECK(test::slurp(st / "report.md").find("varied: norm over [\"zscore\",\"minmax\"]") != std::string::npos);
+  CHECK(test::slurp(st / "report.md").find("varied: norm over [\"zscore\",\"minmax\"]") !=
+        std::string::npos);
   fs::remove_all(root);
 }
 
-TEST_CASE("study: a dataset with a file outside it is refused, and --allow-outside-paths reaches every run") {
+TEST_CASE(
+    "study: a dataset with a file outside it is refused, and --allow-outside-paths reaches every "
+    "run") {
   const fs::path root = test::scratch_dir("study", "outside");
   const fs::path ds = root / "phantoms", elsewhere = root / "elsewhere", st = root / "study";
   tiny_phantoms(ds);
@@ -316,11 +345,13 @@ TEST_CASE("study: a dataset with a file outside it is refused, and --allow-outsi
   const fs::path img = ds / "imagesTr" / "case_002.nii.gz";
   fs::remove(img);
   fs::create_symlink(elsewhere / "imagesTr" / "case_002.nii.gz", img);
-  const std::string args = "study '" + ds.string() + "' -o '" + st.string() + "' --models unet3d --train-percent 100 "
+  const std::string args = "study '" + ds.string() + "' -o '" + st.string() +
+                           "' --models unet3d --train-percent 100 "
                            "--epochs 1 --shape 16 16 8 --print-commands";
   CHECK(test::run_fdl(args, root / "refused.log") == 1);
   const std::string refused = test::slurp(root / "refused.log");
-  CHECK_MESSAGE(refused.find(img.string() + " resolves to " + (elsewhere / "imagesTr" / "case_002.nii.gz").string() +
+  CHECK_MESSAGE(refused.find(img.string() + " resolves to " +
+                             (elsewhere / "imagesTr" / "case_002.nii.gz").string() +
                              ", outside the dataset directory " + ds.string()) != std::string::npos,
                 refused);
   CHECK_FALSE(fs::exists(st));

@@ -43,8 +43,8 @@ cufftResult cufftSetWorkArea(cufftHandle plan, void* work);
 // Only what fdl plans: contiguous batches (inembed and onembed null, strides 1).
 cufftResult cufftMakePlanMany64(cufftHandle plan, int rank, long long* n, long long* inembed,
                                 long long istride, long long idist, long long* onembed,
-                                long long ostride, long long odist, cufftType type,
-                                long long batch, size_t* work_size);
+                                long long ostride, long long odist, cufftType type, long long batch,
+                                size_t* work_size);
 cufftResult cufftExecR2C(cufftHandle plan, cufftReal* in, cufftComplex* out);
 cufftResult cufftExecC2R(cufftHandle plan, cufftComplex* in, cufftReal* out);
 cufftResult cufftExecD2Z(cufftHandle plan, cufftDoubleReal* in, cufftDoubleComplex* out);
