@@ -13,32 +13,23 @@
 
 #include "engine/allocator.h"
 #include "engine/device.h"
+#include "tests/listener.h"
 
 namespace {
 
 std::vector<std::string> g_guard_failures;
 
 // Notes every test case during which the allocator counted a damaged guard.
-struct GuardListener : doctest::IReporter {
+struct GuardListener : fdl::test::Listener {
   explicit GuardListener(const doctest::ContextOptions&) {}
-  void report_query(const doctest::QueryData&) override {}
-  void test_run_start() override {}
-  void test_run_end(const doctest::TestRunStats&) override {}
   void test_case_start(const doctest::TestCaseData& tc) override {
     name_ = tc.m_name;
     at_start_ = fdl::Allocator::guard_violations();
   }
-  void test_case_reenter(const doctest::TestCaseData&) override {}
   void test_case_end(const doctest::CurrentTestCaseStats&) override {
     // A test that damages a guard on purpose resets the count, which never reads as a rise.
     if (fdl::Allocator::guard_violations() > at_start_) g_guard_failures.push_back(name_);
   }
-  void test_case_exception(const doctest::TestCaseException&) override {}
-  void subcase_start(const doctest::SubcaseSignature&) override {}
-  void subcase_end() override {}
-  void log_assert(const doctest::AssertData&) override {}
-  void log_message(const doctest::MessageData&) override {}
-  void test_case_skipped(const doctest::TestCaseData&) override {}
 
  private:
   std::string name_;

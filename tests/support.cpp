@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "engine/autograd.h"
+#include "tests/listener.h"
 
 namespace fdl::test {
 
@@ -139,10 +140,8 @@ std::set<std::filesystem::path>& scratch_roots() {
   return roots;
 }
 
-struct ScratchCleaner : doctest::IReporter {
+struct ScratchCleaner : Listener {
   explicit ScratchCleaner(const doctest::ContextOptions&) {}
-  void report_query(const doctest::QueryData&) override {}
-  void test_run_start() override {}
   void test_run_end(const doctest::TestRunStats& s) override {
     const char* keep = std::getenv("FDL_TEST_KEEP");
     if (s.numTestCasesFailed > 0 || s.numAssertsFailed > 0 || (keep && std::string(keep) == "1"))
@@ -150,15 +149,6 @@ struct ScratchCleaner : doctest::IReporter {
     std::error_code ec;  // best effort: a leftover directory is no test failure
     for (const auto& root : scratch_roots()) std::filesystem::remove_all(root, ec);
   }
-  void test_case_start(const doctest::TestCaseData&) override {}
-  void test_case_reenter(const doctest::TestCaseData&) override {}
-  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
-  void test_case_exception(const doctest::TestCaseException&) override {}
-  void subcase_start(const doctest::SubcaseSignature&) override {}
-  void subcase_end() override {}
-  void log_assert(const doctest::AssertData&) override {}
-  void log_message(const doctest::MessageData&) override {}
-  void test_case_skipped(const doctest::TestCaseData&) override {}
 };
 
 }  // namespace
