@@ -244,51 +244,70 @@ TEST_CASE("gpu allocator: debug mode poisons device blocks and catches writes pa
   CHECK(cuda.stats().in_use == in_use);
 }
 
-TEST_CASE("gpu optim: three Adam steps with weight decay match the cpu") {
+namespace {
+
+// Three steps of an optimizer on both devices from the same parameters and gradients: 50
+// tensors, more than one launch of the multi-tensor kernels (48 per launch); "c" gets no
+// gradient at step 1 and is left alone; from step 2 the learning rate is `late_lr` where it is
+// positive. Every parameter, its update and each state entry <name>.<key> must agree, and the
+// host-side counts <name>.<count> must be equal.
+template <class Opt, class Options>
+void check_optimizer_parity(gpu_test::Rng& rng, DType t, const Options& opt, double late_lr,
+                            const std::vector<std::string>& keys,
+                            const std::vector<std::string>& counts = {}) {
+  std::vector<std::pair<std::string, Shape>> shapes{
+      {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
+  for (int i = 0; i < 46; ++i)
+    shapes.push_back({std::string("e").append(std::to_string(i)), {int64_t(1 + i)}});
+  std::vector<std::pair<std::string, Tensor>> pc, pg;
+  std::vector<Tensor> start;
+  for (auto& [name, s] : shapes) {
+    const Tensor p = rng.normal(s, t);
+    start.push_back(p);
+    pc.push_back({name, p.clone()});
+    pg.push_back({name, p.to(Device::CUDA)});
+  }
+  Opt oc(pc, opt), og(pg, opt);
+  for (int step = 0; step < 3; ++step) {
+    if (step == 2 && late_lr > 0) oc.set_lr(late_lr), og.set_lr(late_lr);
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      if (step == 1 && shapes[i].first == "c") continue;  // no gradient: left alone
+      const Tensor g = rng.normal(shapes[i].second, t);
+      pc[i].second.set_grad(g);
+      pg[i].second.set_grad(g.to(Device::CUDA));
+    }
+    oc.step();
+    og.step();
+    oc.zero_grad();
+    og.zero_grad();
+  }
+  CHECK(og.steps() == 3);
+  const auto sc = oc.state(), sg = og.state();
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const std::string& name = shapes[i].first;
+    CAPTURE(name);
+    check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
+    // The update itself, which the parameter's start value would otherwise dwarf.
+    const test::Agreement u =
+        test::agreement(host_minus(pg[i].second, start[i]), host_minus(pc[i].second, start[i]));
+    CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
+    for (const std::string& key : keys)
+      check_agree(sg.at(name + "." + key), sc.at(name + "." + key), tol_for(t), key);
+    for (const std::string& count : counts)
+      CHECK(sg.at(name + "." + count).item() == sc.at(name + "." + count).item());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gpu optim: three Adam steps with weight decay and a new lr match the cpu") {
   FDL_GPU_RNG(rng);
   for (DType t : kFloats) {
     CAPTURE(dtype_name(t));
-    const std::vector<std::pair<std::string, Shape>> shapes{
-        {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
-    std::vector<std::pair<std::string, Tensor>> pc, pg;
-    std::vector<Tensor> start;
-    for (auto& [name, s] : shapes) {
-      const Tensor p = rng.normal(s, t);
-      start.push_back(p);
-      pc.push_back({name, p.clone()});
-      pg.push_back({name, p.to(Device::CUDA)});
-    }
     AdamOptions opt;
     opt.lr = 1e-2;
     opt.weight_decay = 0.1;
-    Adam ac(pc, opt), ag(pg, opt);
-    for (int step = 0; step < 3; ++step) {
-      for (size_t i = 0; i < shapes.size(); ++i) {
-        if (step == 1 && shapes[i].first == "c") continue;  // no gradient: left alone
-        const Tensor g = rng.normal(shapes[i].second, t);
-        pc[i].second.set_grad(g);
-        pg[i].second.set_grad(g.to(Device::CUDA));
-      }
-      ac.step();
-      ag.step();
-      ac.zero_grad();
-      ag.zero_grad();
-    }
-    CHECK(ag.steps() == 3);
-    const auto sc = ac.state(), sg = ag.state();
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const std::string& name = shapes[i].first;
-      CAPTURE(name);
-      check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
-      // The update itself, which the parameter's start value would otherwise dwarf.
-      const test::Agreement u =
-          test::agreement(host_minus(pg[i].second, start[i]), host_minus(pc[i].second, start[i]));
-      CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
-      check_agree(sg.at(name + ".exp_avg"), sc.at(name + ".exp_avg"), tol_for(t), "exp_avg");
-      check_agree(sg.at(name + ".exp_avg_sq"), sc.at(name + ".exp_avg_sq"), tol_for(t),
-                  "exp_avg_sq");
-      CHECK(sg.at(name + ".step").item() == sc.at(name + ".step").item());
-    }
+    check_optimizer_parity<Adam>(rng, t, opt, 3e-3, {"exp_avg", "exp_avg_sq"}, {"step"});
   }
 }
 
@@ -296,46 +315,7 @@ TEST_CASE("gpu optim: three Nesterov SGD steps with weight decay and a new lr ma
   FDL_GPU_RNG(rng);
   for (DType t : kFloats) {
     CAPTURE(dtype_name(t));
-    // 50 tensors: more than one launch of the multi-tensor kernel (48 per launch).
-    std::vector<std::pair<std::string, Shape>> shapes{
-        {"a", {8, 5, 3, 3, 3}}, {"b", {8}}, {"c", {3, 7, 1, 1, 1}}, {"d", {70001}}};
-    for (int i = 0; i < 46; ++i)
-      shapes.push_back({std::string("e").append(std::to_string(i)), {int64_t(1 + i)}});
-    std::vector<std::pair<std::string, Tensor>> pc, pg;
-    std::vector<Tensor> start;
-    for (auto& [name, s] : shapes) {
-      const Tensor p = rng.normal(s, t);
-      start.push_back(p);
-      pc.push_back({name, p.clone()});
-      pg.push_back({name, p.to(Device::CUDA)});
-    }
     const SgdOptions opt{.lr = 1e-2, .momentum = 0.99, .weight_decay = 0.1, .nesterov = true};
-    Sgd sc(pc, opt), sg(pg, opt);
-    for (int step = 0; step < 3; ++step) {
-      if (step == 2) sc.set_lr(3e-3), sg.set_lr(3e-3);
-      for (size_t i = 0; i < shapes.size(); ++i) {
-        if (step == 1 && shapes[i].first == "c") continue;  // no gradient: left alone
-        const Tensor g = rng.normal(shapes[i].second, t);
-        pc[i].second.set_grad(g);
-        pg[i].second.set_grad(g.to(Device::CUDA));
-      }
-      sc.step();
-      sg.step();
-      sc.zero_grad();
-      sg.zero_grad();
-    }
-    CHECK(sg.steps() == 3);
-    const auto stc = sc.state(), stg = sg.state();
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const std::string& name = shapes[i].first;
-      CAPTURE(name);
-      check_agree(pg[i].second, pc[i].second, tol_for(t), "parameter");
-      // The update itself, which the parameter's start value would otherwise dwarf.
-      const test::Agreement u =
-          test::agreement(host_minus(pg[i].second, start[i]), host_minus(pc[i].second, start[i]));
-      CHECK_MESSAGE(u.rel_error <= tol_for(t), "update: normwise relative error ", u.rel_error);
-      check_agree(stg.at(name + ".momentum_buffer"), stc.at(name + ".momentum_buffer"), tol_for(t),
-                  "momentum_buffer");
-    }
+    check_optimizer_parity<Sgd>(rng, t, opt, 3e-3, {"momentum_buffer"});
   }
 }
